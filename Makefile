@@ -1,0 +1,46 @@
+# Walkabout: `make run` starts the app with demo data; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+DEMO_PASSWORD ?= walkabout-demo
+export WALKABOUT_ENV ?= development
+PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
+
+.PHONY: run test test-postgres browser vendor install clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+vendor: install
+	$(BIN)/python scripts/fetch_htmx.py
+
+run: vendor
+	$(BIN)/flask --app walkabout db-upgrade
+	$(BIN)/flask --app walkabout seed-demo --if-empty --password "$(DEMO_PASSWORD)"
+	@echo
+	@echo "Walkabout is running at http://127.0.0.1:$(PORT)"
+	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
+	@echo "  executive@example.org   manager@example.org   secretary@example.org   admin@example.org"
+	@echo
+	$(BIN)/flask --app walkabout run --host 127.0.0.1 --port $(PORT)
+
+# Debian's Chromium drives the browser tests (Playwright never downloads its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: vendor browser
+	WALKABOUT_ENV=test $(BIN)/pytest
+
+test-postgres: vendor browser
+	bash scripts/postgres-test-up.sh
+	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache

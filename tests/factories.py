@@ -1,0 +1,117 @@
+"""Factories that create rows through real sessions, for tests."""
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from itertools import count
+
+from sqlmodel import select
+
+from walkabout.db import session_scope
+from walkabout.db_types import utcnow
+from walkabout.models import (
+    Action,
+    ActionStatus,
+    Category,
+    Concern,
+    ConcernKind,
+    Role,
+    Site,
+    User,
+    UserRole,
+    Walkabout,
+    WalkaboutStatus,
+    Ward,
+    WardManager,
+    risk_band,
+)
+from walkabout.services.accounts import hash_password, new_token
+
+_serial = count(1)
+
+
+@lru_cache(maxsize=8)
+def _hash(password: str) -> str:
+    return hash_password(password)  # Argon2 is slow on purpose: hash each password once
+
+
+class Factory:
+    PASSWORD = "correct horse battery staple"
+
+    def __init__(self, app):
+        self.app = app
+
+    def _save(self, obj):
+        with self.app.app_context(), session_scope(self.app) as session:
+            session.add(obj)
+            session.flush()
+            session.refresh(obj)
+            session.expunge(obj)
+        return obj
+
+    def user(self, *roles: Role, email: str | None = None, name: str | None = None,
+             password: str = PASSWORD, active: bool = True) -> User:
+        n = next(_serial)
+        user = User(
+            email=email or f"user{n}@example.org",
+            name=name or f"Test User {n}",
+            password_hash=_hash(password),
+            session_token=new_token(),
+            active=active,
+        )
+        user.role_rows = [UserRole(role=role) for role in (roles or (Role.EXECUTIVE,))]
+        with self.app.app_context(), session_scope(self.app) as session:
+            session.add(user)
+            session.flush()
+            user_id = user.id
+        return self.get(User, user_id)
+
+    def get(self, model, ident):
+        from sqlalchemy.orm import selectinload
+
+        with self.app.app_context(), session_scope(self.app, write=False) as session:
+            query = select(model).where(model.id == ident)
+            if model is User:
+                query = query.options(selectinload(User.role_rows))
+            obj = session.exec(query).one()
+            session.expunge(obj)
+            return obj
+
+    def site(self, name: str | None = None) -> Site:
+        return self._save(Site(name=name or f"Site {next(_serial)}"))
+
+    def ward(self, site: Site | None = None, name: str | None = None, managers: tuple[User, ...] = ()) -> Ward:
+        site = site or self.site()
+        ward = self._save(Ward(site_id=site.id, name=name or f"Ward {next(_serial)}"))
+        with self.app.app_context(), session_scope(self.app) as session:
+            for manager in managers:
+                session.add(WardManager(ward_id=ward.id, user_id=manager.id))
+        return ward
+
+    def walkabout(self, ward: Ward, lead: User, start: datetime | None = None,
+                  status: WalkaboutStatus = WalkaboutStatus.PLANNED, **fields) -> Walkabout:
+        return self._save(Walkabout(
+            ward_id=ward.id, lead_id=lead.id, scheduled_start=start or utcnow() + timedelta(days=7),
+            status=status, created_by_id=lead.id, **fields,
+        ))
+
+    def category_id(self, name: str = "Equipment") -> int:
+        with self.app.app_context(), session_scope(self.app, write=False) as session:
+            return session.exec(select(Category.id).where(Category.name == name)).one()
+
+    def concern(self, walkabout: Walkabout, text: str = "Broken bladder scanner", likelihood: int = 3,
+                consequence: int = 3, kind: ConcernKind = ConcernKind.CONCERN, **fields) -> Concern:
+        score = likelihood * consequence if kind == ConcernKind.CONCERN else None
+        return self._save(Concern(
+            walkabout_id=walkabout.id, category_id=self.category_id(), kind=kind, text=text,
+            likelihood=likelihood, consequence=consequence, risk_score=score,
+            created_by_id=walkabout.lead_id, **fields,
+        ))
+
+    def action(self, concern: Concern, owner: User, due: date | None = None,
+               status: ActionStatus = ActionStatus.OPEN, description: str = "Order a second scanner",
+               **fields) -> Action:
+        return self._save(Action(
+            concern_id=concern.id, owner_id=owner.id, description=description,
+            due_date=due or date.today() + timedelta(days=14), status=status,
+            priority=risk_band(concern.risk_score) or "low", created_by_id=concern.created_by_id, **fields,
+        ))

@@ -1,0 +1,43 @@
+"""Walkabout: patient-safety leadership walkabouts, from the ward to the board."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from . import assets, db, errors, templating
+from .auth import login_manager
+from .config import build_config
+from .paths import resource_dir
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; `test_config` overrides settings (tests pass their database)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("WALKABOUT_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(build_config(Path(app.instance_path), test_config))
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    assets.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from .routes import register_blueprints
+
+    register_blueprints(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,57 @@
+"""Flask-Login wiring and the role checks used by every route."""
+
+from functools import wraps
+from typing import Callable
+
+from flask import abort
+from flask_login import LoginManager, current_user
+from sqlalchemy.orm import selectinload
+from sqlmodel import select
+
+from .db import get_session
+from .models import Role, User
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to continue."
+login_manager.login_message_category = "info"
+# Flask-Login's own "strong" protection would sign phones out when their IP changes
+# on ward Wi-Fi; the rotating session token does the invalidation instead.
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load by "<id>:<session token>"; a rotated token or inactive user signs out."""
+    ident, _, token = user_id.partition(":")
+    if not ident.isdigit() or not token:
+        return None
+    user = get_session().exec(
+        select(User).where(User.id == int(ident)).options(selectinload(User.role_rows))
+    ).first()
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Allow signed-in users holding any of `roles`; others get 403 (or sign-in)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles  # read by the authorization tests
+        return wrapped
+
+    return decorator
+
+
+def signed_in_user() -> User:
+    """The signed-in User (for type checkers; routes are already protected)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]

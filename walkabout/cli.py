@@ -1,0 +1,88 @@
+"""Flask commands: db-upgrade, db-revision, seed-demo, create-user."""
+
+import secrets
+import sys
+
+import click
+from alembic import command
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from . import migrate
+from .db import session_scope
+from .models import Role
+from .services import ServiceError, accounts
+
+
+def register_commands(app: Flask) -> None:
+    for cmd in (db_upgrade, db_revision, seed_demo, create_user):
+        cmd.callback = with_appcontext(cmd.callback)
+        app.cli.add_command(cmd)
+
+
+@click.command("db-upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply database migrations."""
+    migrate.upgrade(current_app, revision)
+    click.echo(f"Database at revision {migrate.current_revision(current_app)}.")
+
+
+@click.command("db-revision")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+def db_revision(message: str) -> None:
+    """Generate a migration from the difference between the models and the database."""
+    command.revision(migrate.alembic_config(current_app), message=message, autogenerate=True)
+
+
+@click.command("seed-demo")
+@click.option("--password", default="walkabout-demo", show_default=True, help="Password of every demo user.")
+@click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo(password: str, scale: str, if_empty: bool) -> None:
+    """Fill the database with a realistic demo trust."""
+    from .demo import DEMO_LOGINS, seed
+
+    with session_scope() as session:
+        if accounts.count_users(session):
+            if if_empty:
+                click.echo("The database already has users; demo data not added.")
+                return
+            raise click.ClickException("The database already has users; seed-demo needs an empty database.")
+        totals = seed(session, password=password, scale=scale)
+    click.echo("Demo trust created: " + ", ".join(f"{n} {what}" for what, n in totals.items()) + ".")
+    click.echo("Sign in as (password: %s):" % password)
+    for email, role in DEMO_LOGINS:
+        click.echo(f"  {email:<28} {role}")
+
+
+@click.command("create-user")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option(
+    "--role", "roles", multiple=True, required=True,
+    type=click.Choice([role.value for role in Role]), help="Repeat for several roles.",
+)
+@click.option("--job-title", default=None)
+@click.option("--generate-password", is_flag=True, help="Generate and print a password instead of asking.")
+def create_user(email: str, name: str, roles: tuple[str, ...], job_title: str | None, generate_password: bool) -> None:
+    """Add a user; the password is prompted for, or generated."""
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    if generate_password or not sys.stdin.isatty():
+        password = secrets.token_urlsafe(12)
+        generated = True
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        generated = False
+    try:
+        accounts.check_password_rules(password, min_length, email)
+        with session_scope() as session:
+            user = accounts.create_user(
+                session, None, email=email, name=name, roles={Role(r) for r in roles},
+                password=password, job_title=job_title,
+            )
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created {user.email} ({', '.join(sorted(roles))}).")
+    if generated:
+        click.echo(f"Password: {password}")

@@ -1,0 +1,82 @@
+"""Settings from the environment and `instance/`.
+
+`WALKABOUT_ENV` is `development`, `test` or `production` (the default). Outside
+development and test the app refuses to start without a strong `SECRET_KEY`.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+KNOWN_DEFAULT_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "test"}
+MIN_SECRET_LENGTH = 32
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the message says what to set."""
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(env: str, instance_path: Path) -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    key_file = instance_path / "secret_key"
+    if not key and key_file.exists():
+        key = key_file.read_text().strip()
+    if env in ("development", "test"):
+        if not key:
+            key = secrets.token_hex(32)
+            key_file.write_text(key)
+            key_file.chmod(0o600)
+        return key
+    if key.lower() in KNOWN_DEFAULT_SECRETS or len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            "SECRET_KEY is missing or weak. Set SECRET_KEY to a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    return key
+
+
+def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """The app's settings: defaults, then the environment, then `overrides` (tests)."""
+    overrides = dict(overrides or {})
+    env = overrides.get("ENV") or os.environ.get("WALKABOUT_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"WALKABOUT_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
+    https = overrides.get("HTTPS", _flag("WALKABOUT_HTTPS", env == "production"))
+    config = {
+        "ENV": env,
+        "TESTING": env == "test",
+        "DATABASE_URL": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance_path / 'walkabout.db'}",
+        "TIMEZONE": os.environ.get("WALKABOUT_TIMEZONE", "Europe/London"),
+        "TRUST_NAME": os.environ.get("WALKABOUT_TRUST_NAME", "Riverside NHS Foundation Trust"),
+        "HTTPS": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # Tokens live as long as the session: a capture page may stay open for hours.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "LOGIN_FREE_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_FREE_FAILURES_PER_ADDRESS": 30,
+        "LOGIN_MAX_BLOCK_SECONDS": 900,
+        "PASSWORD_MIN_LENGTH": 12,
+    }
+    config.update(overrides)
+    if "SECRET_KEY" not in overrides:
+        config["SECRET_KEY"] = _secret_key(env, instance_path)
+    return config

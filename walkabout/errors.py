@@ -1,0 +1,40 @@
+"""One clear page for every error status; htmx requests get a small fragment."""
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: ("Something in that request was not right", "Go back, check the form and try again."),
+    403: ("You do not have access to this page", "Your roles do not include this. Ask an administrator if you need it."),
+    404: ("Page not found", "The page or record does not exist, or has been removed."),
+    405: ("That is not allowed here", "This address does not accept that kind of request."),
+    409: ("This was changed by someone else", "Reload the page to see the latest version."),
+    413: ("That file is too large", "Choose a smaller file (photos up to 10 MB) and try again."),
+    429: ("Too many attempts", "Wait a moment and try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again in a minute."),
+}
+
+
+def render_error(status: int, detail: str | None = None):
+    title, hint = MESSAGES.get(status, ("Something went wrong", ""))
+    template = "partials/error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    return render_template(template, status=status, title=title, hint=detail or hint), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400, "The form had expired or was not sent from this site. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError):
+        return render_error(500)

@@ -1,0 +1,1 @@
+"""WTForms forms (with Flask-WTF's CSRF token) that validate every input."""

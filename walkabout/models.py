@@ -1,0 +1,537 @@
+"""Every table of the product (SQLModel), its enums and small derived properties.
+
+Conventions: datetimes are aware UTC (`UTCDateTime`), calendar dates are `date`;
+enums are stored as strings; soft-deleted rows carry `deleted_at`; rows that
+people edit concurrently carry a `version` that services check and bump.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, Relationship, SQLModel
+
+from .db_types import UTCDateTime, enum_type, utcnow
+
+
+# --- enums -------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    EXECUTIVE = "executive"
+    WARD_MANAGER = "ward_manager"
+    BOARD_SECRETARY = "board_secretary"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.EXECUTIVE: "Executive",
+    Role.WARD_MANAGER: "Ward manager",
+    Role.BOARD_SECRETARY: "Board secretary",
+    Role.ADMIN: "Administrator",
+}
+
+
+class WalkaboutStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ConcernKind(StrEnum):
+    CONCERN = "concern"
+    GOOD_PRACTICE = "good_practice"
+
+
+class ConcernStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    NO_ACTION_NEEDED = "no_action_needed"
+
+
+class RiskBand(StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    EXTREME = "extreme"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    VERIFIED = "verified"
+    REOPENED = "reopened"
+
+
+class ActionUpdateKind(StrEnum):
+    CREATED = "created"
+    COMMENT = "comment"
+    STATUS_CHANGE = "status_change"
+    DUE_DATE_CHANGE = "due_date_change"
+    OWNER_CHANGE = "owner_change"
+
+
+class PromptKind(StrEnum):
+    OPENING = "opening"
+    QUESTION = "question"
+    CLOSING = "closing"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class BoardPackStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+
+
+def risk_band(score: int | None) -> RiskBand | None:
+    """NHS 5x5 matrix band of a risk score (likelihood x consequence)."""
+    if score is None:
+        return None
+    if score <= 3:
+        return RiskBand.LOW
+    if score <= 6:
+        return RiskBand.MODERATE
+    if score <= 12:
+        return RiskBand.HIGH
+    return RiskBand.EXTREME
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
+    """A foreign key column with an index (every foreign key is indexed)."""
+    kwargs: dict[str, Any] = {"foreign_key": target, "index": True, "nullable": nullable}
+    if ondelete:
+        kwargs["ondelete"] = ondelete
+    return Field(default=None, **kwargs)
+
+
+def _created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _when(index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+
+
+# --- people and places -------------------------------------------------------
+
+
+class Site(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    active: bool = Field(default=True, index=True)
+    created_at: datetime = _created_at()
+
+    wards: list["Ward"] = Relationship(back_populates="site")
+
+
+class WardManager(SQLModel, table=True):
+    """Link: a ward manager (operational lead) responsible for a ward."""
+
+    __tablename__ = "ward_manager"
+    ward_id: int = Field(foreign_key="ward.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class Ward(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("site_id", "name", name="uq_ward_site_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    site_id: int = _fk("site.id")
+    name: str = Field(max_length=120)
+    specialty: Optional[str] = Field(default=None, max_length=120)
+    active: bool = Field(default=True, index=True)
+    # Token of the public "you said, we did" page; None when sharing is off.
+    public_token: Optional[str] = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = _created_at()
+
+    site: Site = Relationship(back_populates="wards")
+    managers: list["User"] = Relationship(back_populates="managed_wards", link_model=WardManager)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name}, {self.site.name}"
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_role"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    role: Role = Field(sa_type=enum_type(Role), primary_key=True, index=True)
+
+    user: "User" = Relationship(back_populates="role_rows")
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(max_length=120)
+    job_title: Optional[str] = Field(default=None, max_length=120)
+    password_hash: str = Field(max_length=255)
+    active: bool = Field(default=True, index=True)
+    # Part of the login cookie; rotating it signs the user out everywhere.
+    session_token: str = Field(max_length=64)
+    calendar_token: Optional[str] = Field(default=None, max_length=64, unique=True)
+    password_changed_at: Optional[datetime] = _when()
+    last_login_at: Optional[datetime] = _when()
+    created_at: datetime = _created_at()
+
+    role_rows: list[UserRole] = Relationship(
+        back_populates="user", sa_relationship_kwargs={"cascade": "all, delete-orphan"}
+    )
+    managed_wards: list[Ward] = Relationship(back_populates="managers", link_model=WardManager)
+
+    # Flask-Login protocol.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(row.role) for row in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per account or per address, shared by every worker."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=300)
+    failures: int = Field(default=0)
+    last_failure_at: Optional[datetime] = _when()
+    blocked_until: Optional[datetime] = _when()
+
+
+# --- the programme -----------------------------------------------------------
+
+
+class WalkaboutSeries(SQLModel, table=True):
+    """A recurring programme; its occurrences are ordinary walkabouts."""
+
+    __tablename__ = "walkabout_series"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ward_id: int = _fk("ward.id")
+    lead_id: int = _fk("user.id")
+    rule: str = Field(max_length=500)  # RFC 5545 RRULE
+    first_start: datetime = Field(sa_type=UTCDateTime)
+    duration_minutes: int = Field(default=60)
+    focus: Optional[str] = Field(default=None, max_length=200)
+    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = _created_at()
+
+
+class WalkaboutAttendee(SQLModel, table=True):
+    __tablename__ = "walkabout_attendee"
+    walkabout_id: int = Field(foreign_key="walkabout.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+
+
+class Walkabout(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_walkabout_ward_start", "ward_id", "scheduled_start"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ward_id: int = _fk("ward.id")
+    lead_id: int = _fk("user.id")
+    series_id: Optional[int] = _fk("walkabout_series.id", nullable=True)
+    scheduled_start: datetime = Field(sa_type=UTCDateTime, index=True)
+    duration_minutes: int = Field(default=60)
+    focus: Optional[str] = Field(default=None, max_length=200)
+    guests: Optional[str] = Field(default=None, max_length=500)
+    notes: Optional[str] = Field(default=None, max_length=5000)
+    status: WalkaboutStatus = Field(
+        default=WalkaboutStatus.PLANNED, sa_type=enum_type(WalkaboutStatus), index=True
+    )
+    is_adhoc: bool = Field(default=False)
+    started_at: Optional[datetime] = _when()
+    completed_at: Optional[datetime] = _when(index=True)
+    cancelled_at: Optional[datetime] = _when()
+    cancel_reason: Optional[str] = Field(default=None, max_length=1000)
+    cancelled_by_id: Optional[int] = _fk("user.id", nullable=True)
+    summary_notes: Optional[str] = Field(default=None, max_length=10000)
+    late_notes: Optional[str] = Field(default=None, max_length=10000)
+    # Who from the ward took part, e.g. {"Staff nurse": 3, "Healthcare assistant": 2}.
+    staff_participation: Optional[dict] = Field(default=None, sa_type=sa.JSON)
+    feedback_given: Optional[bool] = Field(default=None)
+    feedback_given_at: Optional[datetime] = _when()
+    feedback_notes: Optional[str] = Field(default=None, max_length=2000)
+    calendar_sequence: int = Field(default=0)  # ICS SEQUENCE, bumped on each change
+    version: int = Field(default=1)
+    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+
+    ward: Ward = Relationship()
+    lead: User = Relationship(sa_relationship_kwargs={"foreign_keys": "Walkabout.lead_id"})
+    attendees: list[User] = Relationship(link_model=WalkaboutAttendee)
+    concerns: list["Concern"] = Relationship(back_populates="walkabout")
+    reschedules: list["WalkaboutReschedule"] = Relationship(back_populates="walkabout")
+
+
+class WalkaboutReschedule(SQLModel, table=True):
+    __tablename__ = "walkabout_reschedule"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    walkabout_id: int = _fk("walkabout.id", ondelete="CASCADE")
+    from_start: datetime = Field(sa_type=UTCDateTime)
+    to_start: datetime = Field(sa_type=UTCDateTime)
+    reason: Optional[str] = Field(default=None, max_length=1000)
+    by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = _created_at()
+
+    walkabout: Walkabout = Relationship(back_populates="reschedules")
+
+
+# --- what staff said ---------------------------------------------------------
+
+
+class Category(SQLModel, table=True):
+    """Contributing-factor category of a concern (admin-editable)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    sort_order: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+class PromptQuestion(SQLModel, table=True):
+    """Script of the conversation: opening, prompt questions, closing (admin-editable)."""
+
+    __tablename__ = "prompt_question"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: PromptKind = Field(default=PromptKind.QUESTION, sa_type=enum_type(PromptKind))
+    text: str = Field(max_length=1000)
+    sort_order: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+class Concern(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    walkabout_id: int = _fk("walkabout.id")
+    category_id: Optional[int] = _fk("category.id", nullable=True)
+    kind: ConcernKind = Field(
+        default=ConcernKind.CONCERN, sa_type=enum_type(ConcernKind), index=True
+    )
+    text: str = Field(max_length=5000)
+    likelihood: Optional[int] = Field(default=None)
+    consequence: Optional[int] = Field(default=None)
+    risk_score: Optional[int] = Field(default=None, index=True)
+    raised_by_role: Optional[str] = Field(default=None, max_length=120)
+    immediate_action: Optional[str] = Field(default=None, max_length=2000)
+    ward_can_fix: bool = Field(default=False)
+    status: ConcernStatus = Field(
+        default=ConcernStatus.OPEN, sa_type=enum_type(ConcernStatus), index=True
+    )
+    no_action_reason: Optional[str] = Field(default=None, max_length=1000)
+    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = _created_at()
+    deleted_at: Optional[datetime] = _when()
+    version: int = Field(default=1)
+
+    walkabout: Walkabout = Relationship(back_populates="concerns")
+    category: Optional[Category] = Relationship()
+    actions: list["Action"] = Relationship(back_populates="concern")
+    photos: list["Photo"] = Relationship(back_populates="concern")
+
+    @property
+    def band(self) -> RiskBand | None:
+        return risk_band(self.risk_score)
+
+
+class Photo(SQLModel, table=True):
+    """A re-encoded JPEG (EXIF stripped) with its thumbnail, kept in the database."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    concern_id: Optional[int] = _fk("concern.id", nullable=True)
+    action_update_id: Optional[int] = _fk("action_update.id", nullable=True)
+    content_type: str = Field(default="image/jpeg", max_length=40)
+    width: int
+    height: int
+    byte_size: int
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    thumbnail: bytes = Field(sa_type=sa.LargeBinary)
+    uploaded_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = _created_at()
+    deleted_at: Optional[datetime] = _when()
+
+    concern: Optional[Concern] = Relationship(back_populates="photos")
+
+
+# --- follow-up ---------------------------------------------------------------
+
+
+class Action(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_action_status_due", "status", "due_date"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    concern_id: int = _fk("concern.id")
+    description: str = Field(max_length=2000)
+    owner_id: int = _fk("user.id")
+    due_date: date = Field(index=True)
+    priority: RiskBand = Field(default=RiskBand.MODERATE, sa_type=enum_type(RiskBand), index=True)
+    status: ActionStatus = Field(default=ActionStatus.OPEN, sa_type=enum_type(ActionStatus))
+    closure_note: Optional[str] = Field(default=None, max_length=5000)
+    completed_at: Optional[datetime] = _when()
+    completed_by_id: Optional[int] = _fk("user.id", nullable=True)
+    verified_at: Optional[datetime] = _when()
+    verified_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = _created_at()
+    deleted_at: Optional[datetime] = _when()
+    version: int = Field(default=1)
+
+    concern: Concern = Relationship(back_populates="actions")
+    owner: User = Relationship(sa_relationship_kwargs={"foreign_keys": "Action.owner_id"})
+    updates: list["ActionUpdate"] = Relationship(back_populates="action")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+
+    def is_overdue(self, today: date) -> bool:
+        """Open past its due date; `today` is the trust-local date."""
+        return not self.is_closed and self.due_date < today
+
+
+class ActionUpdate(SQLModel, table=True):
+    """One entry of an action's timeline: a comment, a status or due-date change."""
+
+    __tablename__ = "action_update"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    action_id: int = _fk("action.id", ondelete="CASCADE")
+    author_id: Optional[int] = _fk("user.id", nullable=True)
+    kind: ActionUpdateKind = Field(sa_type=enum_type(ActionUpdateKind))
+    text: Optional[str] = Field(default=None, max_length=5000)
+    from_status: Optional[ActionStatus] = Field(default=None, sa_type=enum_type(ActionStatus))
+    to_status: Optional[ActionStatus] = Field(default=None, sa_type=enum_type(ActionStatus))
+    old_due_date: Optional[date] = None
+    new_due_date: Optional[date] = None
+    created_at: datetime = _created_at()
+
+    action: Action = Relationship(back_populates="updates")
+    author: Optional[User] = Relationship()
+
+
+class FeedbackDelivery(SQLModel, table=True):
+    """"You said, we did" fed back to a ward's staff, counted in the board pack."""
+
+    __tablename__ = "feedback_delivery"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ward_id: int = _fk("ward.id")
+    walkabout_id: Optional[int] = _fk("walkabout.id", nullable=True)
+    delivered_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    method: Optional[str] = Field(default=None, max_length=120)
+    notes: Optional[str] = Field(default=None, max_length=2000)
+    delivered_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_at: datetime = _created_at()
+
+
+# --- records of what happened -------------------------------------------------
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only trail: who changed what, when. Never updated or deleted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    actor_id: Optional[int] = _fk("user.id", nullable=True)
+    entity_type: str = Field(max_length=40)
+    entity_id: Optional[int] = None
+    verb: str = Field(max_length=40)
+    changes: Optional[dict] = Field(default=None, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class SentNotification(SQLModel, table=True):
+    """A message to send; `dedupe_key` makes each one unique, so it is sent once."""
+
+    __tablename__ = "sent_notification"
+    __table_args__ = (sa.Index("ix_sent_notification_due", "status", "due_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    recipient_id: Optional[int] = _fk("user.id", nullable=True)
+    kind: str = Field(max_length=40, index=True)
+    subject_type: Optional[str] = Field(default=None, max_length=40)
+    subject_id: Optional[int] = None
+    title: Optional[str] = Field(default=None, max_length=300)
+    status: NotificationStatus = Field(
+        default=NotificationStatus.PENDING, sa_type=enum_type(NotificationStatus)
+    )
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: Optional[datetime] = _when()
+    read_at: Optional[datetime] = _when()
+    attempts: int = Field(default=0)
+    next_attempt_at: Optional[datetime] = _when()
+    last_error: Optional[str] = Field(default=None, max_length=2000)
+    created_at: datetime = _created_at()
+
+
+class NotificationPreference(SQLModel, table=True):
+    __tablename__ = "notification_preference"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(primary_key=True, max_length=40)
+    enabled: bool = Field(default=True)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client-generated key per submission, so a retried POST creates one record."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = _fk("user.id")
+    key: str = Field(max_length=64)
+    scope: str = Field(max_length=40)
+    entity_type: Optional[str] = Field(default=None, max_length=40)
+    entity_id: Optional[int] = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class BoardPack(SQLModel, table=True):
+    """An issued monthly board pack: the exact PDF and figures, versioned per month."""
+
+    __tablename__ = "board_pack"
+    __table_args__ = (sa.UniqueConstraint("month", "version", name="uq_board_pack_month_version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)  # YYYY-MM
+    version: int = Field(default=1)
+    status: BoardPackStatus = Field(
+        default=BoardPackStatus.PENDING, sa_type=enum_type(BoardPackStatus)
+    )
+    pdf: Optional[bytes] = Field(default=None, sa_type=sa.LargeBinary)
+    figures: Optional[dict] = Field(default=None, sa_type=sa.JSON)
+    error: Optional[str] = Field(default=None, max_length=2000)
+    requested_by_id: Optional[int] = _fk("user.id", nullable=True)
+    requested_at: datetime = _created_at()
+    completed_at: Optional[datetime] = _when()

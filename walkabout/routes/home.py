@@ -1,0 +1,17 @@
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from ..auth import signed_in_user
+from ..db import get_session
+from ..services import home
+from ..timeutil import local_today, trust_zone
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    today = local_today()
+    overview = home.overview(get_session(), signed_in_user(), today, trust_zone())
+    return render_template("home/index.html", overview=overview, today=today)

@@ -1,0 +1,56 @@
+"""What the role-aware home page shows: today's walkabouts and my open actions."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from ..models import Action, ActionStatus, Concern, User, Walkabout, WalkaboutStatus, Ward
+from .access import visible_ward_ids
+
+OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
+
+
+@dataclass
+class HomeOverview:
+    today_walkabouts: list[Walkabout]
+    my_actions: list[Action]
+    my_overdue_count: int
+
+
+def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
+    """Load the home page in a fixed number of queries."""
+    day_start = datetime.combine(today, time.min, tzinfo=zone)
+    walkabouts_query = (
+        select(Walkabout)
+        .where(Walkabout.scheduled_start >= day_start)
+        .where(Walkabout.scheduled_start < day_start + timedelta(days=1))
+        .where(Walkabout.status != WalkaboutStatus.CANCELLED)
+        .options(
+            selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Walkabout.lead),
+        )
+        .order_by(Walkabout.scheduled_start)
+    )
+    ward_ids = visible_ward_ids(session, user)
+    if ward_ids is not None:
+        walkabouts_query = walkabouts_query.where(col(Walkabout.ward_id).in_(ward_ids))
+    actions = session.exec(
+        select(Action)
+        .where(Action.owner_id == user.id)
+        .where(col(Action.status).in_(OPEN_ACTION_STATUSES))
+        .where(col(Action.deleted_at).is_(None))
+        .options(
+            selectinload(Action.concern)
+            .selectinload(Concern.walkabout)
+            .selectinload(Walkabout.ward)
+            .selectinload(Ward.site)
+        )
+        .order_by(Action.due_date, Action.id)
+    ).all()
+    return HomeOverview(
+        today_walkabouts=list(session.exec(walkabouts_query).all()),
+        my_actions=list(actions),
+        my_overdue_count=sum(1 for action in actions if action.is_overdue(today)),
+    )

@@ -1,0 +1,37 @@
+"""Jinja filters and globals: trust-local dates, roles, navigation."""
+
+from flask import Flask, request
+from flask_login import current_user
+
+from . import timeutil
+from .models import ROLE_LABELS, Role, risk_band
+
+
+def navigation() -> list[tuple[str, str]]:
+    """(endpoint, label) pairs the signed-in user may open, in menu order."""
+    if not current_user.is_authenticated:
+        return []
+    items = [("home.index", "Home")]
+    if current_user.has_role(Role.ADMIN):
+        items.append(("admin_users.index", "Users"))
+    items.append(("account.password", "Account"))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        datetime=timeutil.format_datetime,
+        date=timeutil.format_date,
+        time=timeutil.format_time,
+        role_label=lambda role: ROLE_LABELS[Role(role)],
+        risk_band=risk_band,
+    )
+
+    @app.context_processor
+    def globals_():
+        return {
+            "navigation": navigation,
+            "trust_name": app.config["TRUST_NAME"],
+            "Role": Role,
+            "is_htmx": bool(request.headers.get("HX-Request")),
+        }
