@@ -115,3 +115,11 @@ class Factory:
             due_date=due or date.today() + timedelta(days=14), status=status,
             priority=risk_band(concern.risk_score) or "low", created_by_id=concern.created_by_id, **fields,
         ))
+
+    def attend(self, walkabout: Walkabout, *users: User) -> None:
+        """Add `users` to a walkabout's team."""
+        from walkabout.models import WalkaboutAttendee
+
+        with self.app.app_context(), session_scope(self.app) as session:
+            for user in users:
+                session.add(WalkaboutAttendee(walkabout_id=walkabout.id, user_id=user.id))

@@ -6,7 +6,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from ..models import Action, ActionStatus, Concern, User, Walkabout, WalkaboutStatus, Ward
+from ..models import Action, ActionStatus, Concern, Role, User, Walkabout, WalkaboutStatus, Ward
+from . import capture
 from .access import visible_ward_ids
 
 OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
@@ -17,6 +18,7 @@ class HomeOverview:
     today_walkabouts: list[Walkabout]
     my_actions: list[Action]
     my_overdue_count: int
+    adhoc_wards: list[Ward] | None = None  # executives: wards an ad-hoc walkabout can start on
 
 
 def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
@@ -30,6 +32,7 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
         .options(
             selectinload(Walkabout.ward).selectinload(Ward.site),
             selectinload(Walkabout.lead),
+            selectinload(Walkabout.attendees),
         )
         .order_by(Walkabout.scheduled_start)
     )
@@ -53,4 +56,5 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
         today_walkabouts=list(session.exec(walkabouts_query).all()),
         my_actions=list(actions),
         my_overdue_count=sum(1 for action in actions if action.is_overdue(today)),
+        adhoc_wards=capture.adhoc_wards(session) if user.has_role(Role.EXECUTIVE) else None,
     )

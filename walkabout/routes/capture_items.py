@@ -1,0 +1,184 @@
+"""Capture, continued: edit, delete and restore an item; read back; complete; late notes."""
+
+from flask import flash, redirect, render_template, request, url_for
+
+from ..auth import signed_in_user
+from ..db import get_session
+from ..errors import render_error
+from ..forms.capture import CompleteForm, LateNoteForm, staff_field_names
+from ..models import Concern, Walkabout, WalkaboutStatus
+from ..services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns
+from ..services.photos import PhotoRejected
+from .capture import (
+    bp, concern_form, concern_input, executive_only, is_htmx, load, uploaded_photo,
+)
+
+
+def load_concern(walkabout: Walkabout, concern_id: int, deleted: bool = False) -> Concern:
+    try:
+        return concerns.get_concern(get_session(), walkabout, concern_id, deleted=deleted)
+    except NotFound:
+        return None
+
+
+def back_to_capture(walkabout: Walkabout, **params):
+    return redirect(url_for("capture.capture_page", walkabout_id=walkabout.id, **params), code=303)
+
+
+@bp.route("/<int:walkabout_id>/concerns/<int:concern_id>/edit", methods=["GET", "POST"])
+@executive_only
+def edit_concern(walkabout_id: int, concern_id: int):
+    walkabout = load(walkabout_id)
+    concern = load_concern(walkabout, concern_id)
+    if concern is None:
+        return render_error(404)
+    user = signed_in_user()
+    message, status = None, 200
+    if request.method == "GET":
+        form = concern_form(obj=concern, formdata=None)
+        form.kind.data = concern.kind.value
+        form.version.data = concern.version
+    else:
+        form = concern_form()
+        status = 400
+        if form.validate_on_submit():
+            session = get_session()
+            try:
+                version = int(form.version.data) if (form.version.data or "").isdigit() else None
+                concerns.update_concern(session, user, concern, concern_input(form), version, uploaded_photo(form))
+            except concerns.ConcernInvalid as error:
+                getattr(form, error.field).errors.append(str(error))
+            except PhotoRejected as error:
+                form.photo.errors.append(str(error))
+            except Forbidden as error:
+                message, status = str(error), 403
+            except Conflict as error:
+                session.rollback()
+                message, status = str(error), 409
+                typed = form.text.data
+                concern = load_concern(walkabout, concern_id)
+                if concern is None:
+                    return render_error(404)
+                form = concern_form(obj=concern, formdata=None)
+                form.kind.data = concern.kind.value
+                form.version.data = concern.version
+                return render_template("capture/edit.html", walkabout=walkabout, concern=concern, form=form,
+                                       form_message=message, your_text=typed), status
+            else:
+                session.commit()
+                flash("Changes saved.", "success")
+                return back_to_capture(walkabout, _anchor=f"concern-{concern.id}")
+    return render_template("capture/edit.html", walkabout=walkabout, concern=concern, form=form,
+                           form_message=message), status
+
+
+@bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/delete")
+@executive_only
+def delete_concern(walkabout_id: int, concern_id: int):
+    walkabout = load(walkabout_id)
+    return _toggle(walkabout, load_concern(walkabout, concern_id), concerns.delete_concern)
+
+
+@bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/restore")
+@executive_only
+def restore_concern(walkabout_id: int, concern_id: int):
+    walkabout = load(walkabout_id)
+    return _toggle(walkabout, load_concern(walkabout, concern_id, deleted=True), concerns.restore_concern)
+
+
+def _toggle(walkabout: Walkabout, concern: Concern | None, verb):
+    if concern is None:
+        return render_error(404)
+    session = get_session()
+    try:
+        verb(session, signed_in_user(), concern)
+    except Forbidden as error:
+        return render_error(403, str(error))
+    except Conflict as error:
+        return render_error(409, str(error))
+    session.commit()
+    deleted = concern.deleted_at is not None
+    if is_htmx():
+        template = "capture/_deleted.html" if deleted else "capture/_concern.html"
+        concern = concerns.get_concern(session, walkabout, concern.id, deleted=deleted)
+        return render_template(template, concern=concern, walkabout=walkabout, editable=True)
+    if deleted:
+        return back_to_capture(walkabout, undo=concern.id)
+    flash("Restored.", "success")
+    return back_to_capture(walkabout, _anchor=f"concern-{concern.id}")
+
+
+def render_readback(walkabout: Walkabout, complete_form=None, note_form=None, status=200, message=None,
+                    note_message=None):
+    session = get_session()
+    user = signed_in_user()
+    items = concerns.live_concerns(session, walkabout.id, newest_first=False)
+    in_progress = walkabout.status == WalkaboutStatus.IN_PROGRESS
+    if complete_form is None:
+        complete_form = CompleteForm(formdata=None, version=walkabout.version)
+    return render_template(
+        "capture/readback.html", walkabout=walkabout, team=capture.team(walkabout),
+        items=[c for c in items if c.kind == "concern"], good=[c for c in items if c.kind != "concern"],
+        can_complete=in_progress and capture.can_capture(walkabout, user),
+        complete_form=complete_form, note_form=note_form or LateNoteForm(formdata=None),
+        staff_fields=staff_field_names(), form_message=message, note_message=note_message,
+    ), status
+
+
+@bp.get("/<int:walkabout_id>/readback")
+@executive_only
+def readback(walkabout_id: int):
+    return render_readback(load(walkabout_id))
+
+
+@bp.post("/<int:walkabout_id>/complete")
+@executive_only
+def complete(walkabout_id: int):
+    walkabout = load(walkabout_id)
+    form = CompleteForm()
+    if not form.validate_on_submit():
+        return render_readback(walkabout, complete_form=form, status=400)
+    participation = {role: getattr(form, name).data or 0 for name, role in staff_field_names()}
+    other = (form.other_role.data or "").strip()
+    if form.other_count.data and not other:
+        form.other_role.errors.append("Name the other role, or leave its number empty.")
+        return render_readback(walkabout, complete_form=form, status=400)
+    if other:
+        participation[other] = participation.get(other, 0) + (form.other_count.data or 1)
+    session = get_session()
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        capture.complete(
+            session, signed_in_user(), walkabout, summary_notes=form.summary_notes.data,
+            participation=participation, feedback_given=form.feedback_given.data == "yes",
+            feedback_notes=form.feedback_notes.data, version=version,
+        )
+    except Forbidden as error:
+        return render_readback(walkabout, complete_form=form, status=403, message=str(error))
+    except Conflict as error:
+        session.rollback()
+        return render_readback(load(walkabout_id), complete_form=form, status=409, message=str(error))
+    except ServiceError as error:
+        return render_readback(walkabout, complete_form=form, status=400, message=str(error))
+    session.commit()
+    flash("Walkabout completed. Thank you.", "success")
+    return redirect(url_for("capture.readback", walkabout_id=walkabout.id), code=303)
+
+
+@bp.post("/<int:walkabout_id>/late-notes")
+@executive_only
+def late_note(walkabout_id: int):
+    walkabout = load(walkabout_id)
+    form = LateNoteForm()
+    if not form.validate_on_submit():
+        return render_readback(walkabout, note_form=form, status=400)
+    session = get_session()
+    try:
+        capture.add_late_note(session, signed_in_user(), walkabout, form.note.data)
+    except ServiceError as error:
+        form.note.errors.append(str(error))
+        status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
+        return render_readback(walkabout, note_form=form, status=status, note_message=str(error))
+    session.commit()
+    flash("Late note added.", "success")
+    return redirect(url_for("capture.readback", walkabout_id=walkabout.id, _anchor="late-notes"), code=303)

@@ -1,0 +1,204 @@
+"""Running a walkabout: start it (scheduled or ad hoc), capture, read back, complete.
+
+Only executives on the walkabout's team (its lead or an attendee) capture;
+capture is open while the walkabout is in progress. A completed walkabout is
+read-only, except for late notes that any executive may add (audited).
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, select
+
+from ..db_types import utcnow
+from ..defaults import STAFF_ROLES
+from ..models import (
+    Category, PromptKind, PromptQuestion, Role, User, Walkabout, WalkaboutStatus, Ward,
+)
+from . import Conflict, Forbidden, NotFound, ServiceError, audit, idempotency
+
+MAX_SUMMARY = 10000
+MAX_LATE_NOTE = 2000
+MAX_PARTICIPANTS = 200
+ADHOC_SCOPE = "adhoc_walkabout"
+
+CLOSED_MESSAGES = {
+    WalkaboutStatus.PLANNED: "This walkabout has not been started yet. Start it first.",
+    WalkaboutStatus.COMPLETED: "This walkabout is completed, so nothing more can be logged. "
+                               "Executives can add a late note on the read-back page.",
+    WalkaboutStatus.CANCELLED: "This walkabout was cancelled, so nothing can be logged.",
+}
+
+
+@dataclass
+class PromptScript:
+    opening: list[str]
+    questions: list[str]
+    closing: list[str]
+
+
+def load_walkabout(session: Session, walkabout_id: int) -> Walkabout:
+    walkabout = session.exec(
+        select(Walkabout)
+        .where(Walkabout.id == walkabout_id)
+        .options(
+            selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Walkabout.lead),
+            selectinload(Walkabout.attendees),
+        )
+    ).first()
+    if walkabout is None:
+        raise NotFound("That walkabout does not exist.")
+    return walkabout
+
+
+def team(walkabout: Walkabout) -> list[User]:
+    return [walkabout.lead] + [u for u in walkabout.attendees if u.id != walkabout.lead_id]
+
+
+def is_on_team(walkabout: Walkabout, user: User) -> bool:
+    return walkabout.lead_id == user.id or any(u.id == user.id for u in walkabout.attendees)
+
+
+def can_capture(walkabout: Walkabout, user: User) -> bool:
+    return user.has_role(Role.EXECUTIVE) and is_on_team(walkabout, user)
+
+
+def require_team(walkabout: Walkabout, user: User) -> None:
+    if not user.has_role(Role.EXECUTIVE):
+        raise Forbidden("Only executives log walkabouts.")
+    if not is_on_team(walkabout, user):
+        raise Forbidden(
+            "You are not on this walkabout's team, so you cannot log it. Ask its lead "
+            f"({walkabout.lead.name}) to add you."
+        )
+
+
+def require_capture(walkabout: Walkabout, user: User) -> None:
+    """Forbidden unless `user` is an executive on the team; Conflict unless in progress."""
+    require_team(walkabout, user)
+    if walkabout.status != WalkaboutStatus.IN_PROGRESS:
+        raise Conflict(CLOSED_MESSAGES[walkabout.status])
+
+
+def start(session: Session, user: User, walkabout: Walkabout) -> None:
+    """Mark a planned walkabout in progress (starting one already in progress is a no-op)."""
+    require_team(walkabout, user)
+    if walkabout.status == WalkaboutStatus.IN_PROGRESS:
+        return
+    if walkabout.status != WalkaboutStatus.PLANNED:
+        raise Conflict(CLOSED_MESSAGES[walkabout.status])
+    walkabout.status = WalkaboutStatus.IN_PROGRESS
+    walkabout.started_at = utcnow()
+    _touch(walkabout)
+    audit.record(session, user, walkabout, "started")
+
+
+def start_adhoc(session: Session, user: User, ward_id: int | None, key: str | None = None) -> Walkabout:
+    """A walkabout not in the programme, on `ward_id`, led by `user` and in progress now."""
+    if not user.has_role(Role.EXECUTIVE):
+        raise Forbidden("Only executives start walkabouts.")
+    if key:
+        row = idempotency.find(session, user, key, ADHOC_SCOPE)
+        if row is not None and row.entity_id is not None:
+            return load_walkabout(session, row.entity_id)
+    ward = session.get(Ward, ward_id) if ward_id else None
+    if ward is None or not ward.active:
+        raise ServiceError("Choose a ward from the list.")
+    claim = idempotency.claim(session, user, key, ADHOC_SCOPE) if key else None
+    now = utcnow()
+    walkabout = Walkabout(
+        ward_id=ward.id, lead_id=user.id, scheduled_start=now, is_adhoc=True,
+        status=WalkaboutStatus.IN_PROGRESS, started_at=now, created_by_id=user.id,
+    )
+    session.add(walkabout)
+    session.flush()
+    if claim is not None:
+        idempotency.attach(claim, walkabout)
+    audit.record(session, user, walkabout, "created", {"ward_id": ward.id, "adhoc": True})
+    audit.record(session, user, walkabout, "started")
+    return walkabout
+
+
+def complete(
+    session: Session,
+    user: User,
+    walkabout: Walkabout,
+    *,
+    summary_notes: str | None,
+    participation: dict[str, int],
+    feedback_given: bool,
+    feedback_notes: str | None,
+    version: int | None,
+) -> None:
+    require_capture(walkabout, user)
+    if version is not None and version != walkabout.version:
+        raise Conflict("This walkabout was changed by someone else. Check the read-back and try again.")
+    participation = {role: count for role, count in participation.items() if count}
+    for role, count in participation.items():
+        if not 0 <= count <= MAX_PARTICIPANTS or not role.strip() or len(role) > 120:
+            raise ServiceError(f"Check the number of staff for {role or 'the other role'}.")
+    summary = (summary_notes or "").strip() or None
+    if summary and len(summary) > MAX_SUMMARY:
+        raise ServiceError(f"Keep the summary under {MAX_SUMMARY:,} characters.")
+    now = utcnow()
+    changes = audit.diff(walkabout, {
+        "status": WalkaboutStatus.COMPLETED,
+        "completed_at": now,
+        "summary_notes": summary,
+        "staff_participation": participation or None,
+        "feedback_given": feedback_given,
+        "feedback_given_at": now if feedback_given else None,
+        "feedback_notes": (feedback_notes or "").strip()[:2000] or None,
+    })
+    _touch(walkabout)
+    audit.record(session, user, walkabout, "completed", changes)
+
+
+def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str) -> None:
+    """Append a dated, signed note to a completed walkabout (executives only)."""
+    if not user.has_role(Role.EXECUTIVE):
+        raise Forbidden("Only executives add late notes.")
+    if walkabout.status != WalkaboutStatus.COMPLETED:
+        raise Conflict("Late notes are for completed walkabouts; this one is still open.")
+    text = (text or "").strip()
+    if not text:
+        raise ServiceError("Write the note first.")
+    if len(text) > MAX_LATE_NOTE:
+        raise ServiceError(f"Keep the note under {MAX_LATE_NOTE:,} characters.")
+    from ..timeutil import format_datetime
+
+    entry = f"{format_datetime(utcnow())}, {user.name}: {text}"
+    new_notes = f"{walkabout.late_notes}\n\n{entry}" if walkabout.late_notes else entry
+    if len(new_notes) > MAX_SUMMARY:
+        raise ServiceError("The late notes are full for this walkabout.")
+    walkabout.late_notes = new_notes
+    _touch(walkabout)
+    audit.record(session, user, walkabout, "late_note_added", {"note": text})
+
+
+def prompt_script(session: Session) -> PromptScript:
+    rows = session.exec(
+        select(PromptQuestion).where(PromptQuestion.active).order_by(PromptQuestion.sort_order, PromptQuestion.id)
+    ).all()
+    by_kind = {kind: [row.text for row in rows if row.kind == kind] for kind in PromptKind}
+    return PromptScript(by_kind[PromptKind.OPENING], by_kind[PromptKind.QUESTION], by_kind[PromptKind.CLOSING])
+
+
+def active_categories(session: Session) -> list[Category]:
+    return list(session.exec(select(Category).where(Category.active).order_by(Category.sort_order, Category.name)))
+
+
+def adhoc_wards(session: Session) -> list[Ward]:
+    return list(session.exec(
+        select(Ward).where(Ward.active).options(selectinload(Ward.site)).order_by(Ward.name)
+    ))
+
+
+def staff_roles() -> list[str]:
+    return list(STAFF_ROLES)
+
+
+def _touch(walkabout: Walkabout) -> None:
+    walkabout.version += 1
+    walkabout.updated_at = utcnow()
