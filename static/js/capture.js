@@ -94,6 +94,8 @@
     Array.prototype.forEach.call(form.querySelectorAll(".has-error"), function (e) { e.classList.remove("has-error"); });
     form.elements.idempotency_key.value = newKey();
     photoNote(form, "");
+    var more = $("details.more", form);
+    if (more) { more.open = false; }
     forget(draftName());
   }
 
@@ -388,7 +390,11 @@
     if (!form.elements.idempotency_key.value) { form.elements.idempotency_key.value = newKey(); }
     restoreDraft(form);
     document.addEventListener("input", function (e) {
-      if (e.target.form && e.target.form.id === "capture-form") { saveDraft(e.target.form); }
+      var form = e.target.form;
+      if (!form || form.id !== "capture-form") { return; }
+      saveDraft(form);
+      var status = $("[data-form-status].is-ok", form);
+      if (status) { setStatus(form, ""); }
     });
     document.addEventListener("change", function (e) {
       if (e.target.form && e.target.form.id === "capture-form") { saveDraft(e.target.form); }

@@ -1,0 +1,216 @@
+"""A walkabout run on a phone: start, log, photo, edit, read back, complete; offline; no JavaScript."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlmodel import func, select
+
+from walkabout.db import session_scope
+from walkabout.db_types import utcnow
+from walkabout.models import Concern, Photo, Role, Walkabout, WalkaboutStatus
+
+from ..factories import Factory
+from ..photo_samples import jpeg_with_gps
+from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot
+
+
+def phone_shot(page, name):
+    """What the phone's screen shows (the form is pinned to the bottom of the screen)."""
+    screenshot(page, name)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-screen.png"))
+
+
+def sign_in(page, base, email):
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(Factory.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def concerns_in(app) -> list[Concern]:
+    with session_scope(app) as session:
+        return list(session.exec(select(Concern).order_by(Concern.id)).all())
+
+
+def log_item(page, text, likelihood=None, consequence=None, good=False, photo=None):
+    form = page.locator("#capture-form")
+    if good:
+        form.get_by_text("Good practice", exact=True).click()
+    form.get_by_label("What was said").fill(text)
+    if likelihood or photo:
+        details = form.locator("details.more")
+        if not details.evaluate("d => d.open"):
+            form.get_by_text("Category, risk score, role, photo").click()
+    if likelihood:
+        form.get_by_label("Category").select_option(label="Equipment")
+        form.locator("[data-score=likelihood] .pill").nth(likelihood - 1).click()
+        form.locator("[data-score=consequence] .pill").nth(consequence - 1).click()
+        form.get_by_label("Raised by (role, never a name)").fill("Staff nurse")
+    if photo:
+        form.get_by_label("Photo").set_input_files(photo)
+    form.get_by_role("button", name="Log it").click()
+
+
+@pytest.mark.e2e
+def test_executive_runs_a_scheduled_walkabout_on_a_phone(live_server, live_app, page, factory):
+    executive = factory.user(Role.EXECUTIVE, name="Sarah Lead")
+    walkabout = factory.walkabout(factory.ward(name="Beech Ward"), executive, start=utcnow())
+    sign_in(page, live_server, executive.email)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_url(f"{live_server}/walkabouts/{walkabout.id}/capture")
+    expect(page.get_by_role("heading", name="Beech Ward")).to_be_visible()
+    page.get_by_text("Conversation script").click()
+    expect(page.get_by_text("What could cause the next patient to be harmed here?")).to_be_visible()
+    page.get_by_text("Conversation script").click()
+    phone_shot(page, "capture-empty")
+
+    log_item(page, "Hoist battery keeps failing on nights", likelihood=4, consequence=3)
+    items = page.locator("#concern-list > li")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("12 high")
+    expect(items.first.locator(".sync")).to_have_text(re.compile("Saved"))
+    expect(page.locator("#capture-form").get_by_label("What was said")).to_have_value("")
+
+    form = page.locator("#capture-form")
+    expect(form.locator("details.more")).not_to_have_attribute("open", "")
+    form.get_by_text("Category, risk score, role, photo").click()
+    form.locator("[data-score=likelihood] .pill").nth(4).click()
+    form.locator("[data-score=consequence] .pill").nth(4).click()
+    expect(form.locator("[data-score-result]")).to_contain_text("25 extreme")
+    form.locator("[data-score-result]").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "capture-risk-choice-screen.png"))
+    photo = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps(1200, 900)}
+    log_item(page, "Fire door wedged open by the linen cage", photo=photo)
+    expect(items).to_have_count(2)
+    expect(items.first.locator(".thumbs img")).to_be_visible()
+    log_item(page, "Excellent safety huddle at every handover", good=True)
+    expect(items).to_have_count(3)
+    expect(page.locator("[data-count]")).to_have_text("3")
+    expect(items.first).to_contain_text("Good practice")
+    page.evaluate("window.scrollTo(0, 0)")
+    assert_no_horizontal_scroll(page)
+    phone_shot(page, "capture-three-items")
+
+    items.nth(2).get_by_role("link", name="Edit").click()
+    page.get_by_label("What was said").fill("Hoist battery fails on most night shifts")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(re.compile(r"/capture"))
+    expect(page.locator("#concern-list")).to_contain_text("fails on most night shifts")
+
+    page.get_by_role("link", name="Read back and finish").click()
+    expect(page.get_by_role("heading", name=re.compile("What we heard"))).to_be_visible()
+    expect(page.locator(".readback-list li")).to_have_count(3)
+    page.get_by_label("Summary notes").fill("Open, honest conversation with the night team.")
+    page.get_by_label("Staff nurse").fill("3")
+    page.get_by_label("Healthcare assistant").fill("2")
+    page.get_by_label("Yes", exact=True).check()
+    screenshot(page, "capture-readback")
+    page.get_by_role("button", name="Complete the walkabout").click()
+    expect(page.get_by_text("Walkabout completed. Thank you.")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+
+    saved = concerns_in(live_app)
+    assert len(saved) == 3 and saved[0].text == "Hoist battery fails on most night shifts"
+    assert [c.kind for c in saved] == ["concern", "concern", "good_practice"]
+    with session_scope(live_app) as session:
+        assert session.exec(select(func.count()).select_from(Photo)).one() == 1
+        done = session.get(Walkabout, walkabout.id)
+        assert done.status == WalkaboutStatus.COMPLETED and done.feedback_given
+        assert done.staff_participation == {"Staff nurse": 3, "Healthcare assistant": 2}
+
+
+@pytest.mark.e2e
+def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, live_app, page, factory):
+    executive = factory.user(Role.EXECUTIVE)
+    walkabout = factory.walkabout(factory.ward(), executive, status=WalkaboutStatus.IN_PROGRESS)
+    sign_in(page, live_server, executive.email)
+    capture_url = f"{live_server}/walkabouts/{walkabout.id}/capture"
+    page.goto(capture_url)
+
+    page.get_by_label("What was said").fill("Half-typed draft about the sluice")
+    page.reload()
+    expect(page.get_by_label("What was said")).to_have_value("Half-typed draft about the sluice")
+    expect(page.get_by_text("Draft restored from this phone")).to_be_visible()
+
+    page.context.set_offline(True)
+    page.get_by_label("What was said").fill("Sluice room door lock broken")
+    page.get_by_role("button", name="Log it").click()
+    pending = page.locator("#concern-list > li.is-pending")
+    expect(pending).to_have_count(1)
+    expect(pending.locator(".sync")).to_have_text("Waiting to send")
+    expect(page.get_by_text("No network: kept on this phone")).to_be_visible()
+    expect(page.get_by_label("What was said")).to_have_value("")
+    phone_shot(page, "capture-offline-waiting")
+    assert concerns_in(live_app) == []
+
+    # The network comes back but the ward Wi-Fi still drops the request; the tab is reloaded.
+    page.route("**/concerns", lambda route: route.abort())
+    page.context.set_offline(False)
+    page.reload()
+    expect(page.locator("#concern-list > li.is-pending .sync")).to_have_text("Waiting to send")
+    assert concerns_in(live_app) == []
+
+    page.unroute("**/concerns")
+    page.context.set_offline(True)
+    page.context.set_offline(False)  # the browser fires `online`: the queue is sent
+    saved = page.locator("#concern-list > li")
+    expect(saved.locator(".sync")).to_have_text(re.compile("Saved"))
+    expect(saved).to_have_count(1)
+    expect(page.locator("[data-count]")).to_have_text("1")
+    page.reload()
+    expect(page.locator("#concern-list > li")).to_have_count(1)
+    page.wait_for_timeout(300)
+    assert [c.text for c in concerns_in(live_app)] == ["Sluice room door lock broken"]
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue'))"
+                         ".map(k => JSON.parse(localStorage[k]).length)") == [0]
+
+
+@pytest.fixture
+def page_without_js(browser):
+    """A phone-sized page with JavaScript turned off."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  java_script_enabled=False)
+    page = context.new_page()
+    failed = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document" else None)
+    yield page
+    context.close()
+    assert not failed, failed
+
+
+@pytest.mark.e2e
+def test_capture_works_without_javascript(live_server, live_app, page_without_js, factory):
+    page = page_without_js
+    executive = factory.user(Role.EXECUTIVE)
+    walkabout = factory.walkabout(factory.ward(name="Cedar Ward"), executive, start=utcnow())
+    sign_in(page, live_server, executive.email)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_url(re.compile(r"/capture$"))
+
+    page.get_by_role("button", name="Log it").click()
+    expect(page.get_by_text("Write what was said.").first).to_be_visible()
+    page.get_by_label("What was said").fill("Call bells out of reach in bay 2")
+    page.get_by_text("Category, risk score, role, photo").click()
+    page.locator("[data-score=likelihood] .pill").nth(2).click()
+    page.get_by_role("button", name="Log it").click()
+    expect(page.get_by_text("Choose a consequence too")).to_be_visible()
+    expect(page.get_by_label("What was said")).to_have_value("Call bells out of reach in bay 2")
+    page.locator("[data-score=consequence] .pill").nth(2).click()
+    page.get_by_role("button", name="Log it").click()
+    expect(page.locator("#concern-list > li")).to_have_count(1)
+    expect(page.locator("#concern-list")).to_contain_text("9 high")
+    phone_shot(page, "capture-no-js")
+
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator("#concern-list > li")).to_have_count(0)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#concern-list > li")).to_have_count(1)
+
+    page.get_by_role("link", name="Read back and finish").click()
+    page.get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Complete the walkabout").click()
+    expect(page.get_by_text("Walkabout completed. Thank you.")).to_be_visible()
+    assert len(concerns_in(live_app)) == 1
