@@ -122,7 +122,8 @@ def test_same_idempotency_key_twice_makes_one_concern(app, client, lead, walkabo
     first = log(client, walkabout, headers=HTMX, idempotency_key="tap-tap-0001")
     second = log(client, walkabout, headers=HTMX, idempotency_key="tap-tap-0001")
     assert (first.status_code, second.status_code) == (201, 200)
-    assert first.get_data(as_text=True) == second.get_data(as_text=True)
+    without_token = lambda r: re.sub(r'name="csrf_token" value="[^"]+"', "", r.get_data(as_text=True))  # noqa: E731
+    assert without_token(first) == without_token(second)
     assert log(client, walkabout, idempotency_key="tap-tap-0001").status_code == 303
     assert count(app) == 1 and count(app, IdempotencyKey) == 1
     assert log(client, walkabout, idempotency_key="").status_code == 303  # a missing key is accepted

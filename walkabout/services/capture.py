@@ -7,7 +7,7 @@ read-only, except for late notes that any executive may add (audited).
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import Session, select
 
 from ..db_types import utcnow
@@ -42,8 +42,8 @@ def load_walkabout(session: Session, walkabout_id: int) -> Walkabout:
         select(Walkabout)
         .where(Walkabout.id == walkabout_id)
         .options(
-            selectinload(Walkabout.ward).selectinload(Ward.site),
-            selectinload(Walkabout.lead),
+            joinedload(Walkabout.ward).joinedload(Ward.site),
+            joinedload(Walkabout.lead),
             selectinload(Walkabout.attendees),
         )
     ).first()

@@ -7,6 +7,7 @@ are soft and can be undone while the walkabout is in progress.
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import Session, select
 
 from ..db_types import utcnow
@@ -21,6 +22,8 @@ MAX_ROLE = 120
 LIKELIHOOD_LABELS = {1: "Rare", 2: "Unlikely", 3: "Possible", 4: "Likely", 5: "Almost certain"}
 CONSEQUENCE_LABELS = {1: "Negligible", 2: "Minor", 3: "Moderate", 4: "Major", 5: "Catastrophic"}
 IDEMPOTENCY_SCOPE = "concern"
+# Lists show thumbnails by URL: never load the image bytes with the concerns.
+PHOTO_IDS_ONLY = selectinload(Concern.photos).load_only(Photo.id, Photo.concern_id, Photo.deleted_at)
 
 
 class ConcernInvalid(ServiceError):
@@ -133,7 +136,7 @@ def _replayed(session: Session, user: User, walkabout: Walkabout, key: str) -> C
 
 
 def get_concern(session: Session, walkabout: Walkabout, concern_id: int, deleted: bool = False) -> Concern:
-    concern = session.get(Concern, concern_id)
+    concern = session.get(Concern, concern_id, options=[PHOTO_IDS_ONLY])
     if concern is None or concern.walkabout_id != walkabout.id or (concern.deleted_at is not None) != deleted:
         raise NotFound("That item does not exist or has been removed.")
     return concern
@@ -173,15 +176,13 @@ def restore_concern(session: Session, user: User, concern: Concern) -> None:
 
 def live_concerns(session: Session, walkabout_id: int, newest_first: bool = True) -> list[Concern]:
     """The walkabout's concerns (not deleted) with category and photos, in two queries."""
-    from sqlalchemy.orm import selectinload
-
     order = (Concern.created_at.desc(), Concern.id.desc()) if newest_first else (Concern.created_at, Concern.id)
     return list(session.exec(
         select(Concern)
         .where(Concern.walkabout_id == walkabout_id, Concern.deleted_at.is_(None))
-        .options(selectinload(Concern.category), selectinload(Concern.photos))
+        .options(joinedload(Concern.category), PHOTO_IDS_ONLY)
         .order_by(*order)
-    ).all())
+    ).unique().all())
 
 
 def _check_version(concern: Concern, version: int | None) -> None:

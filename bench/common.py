@@ -1,0 +1,80 @@
+"""Shared by the bench scripts: a seeded demo database and gunicorn on 127.0.0.1."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+PASSWORD = "walkabout-demo"
+EXECUTIVE = "executive@example.org"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(workers: int = 4):
+    """Seed a demo trust in a fresh SQLite database and serve it with gunicorn; yields the base URL."""
+    instance = Path(tempfile.mkdtemp(prefix="walkabout-bench-"))
+    env = dict(os.environ, WALKABOUT_ENV="development", WALKABOUT_HTTPS="0",
+               WALKABOUT_INSTANCE_PATH=str(instance), DATABASE_URL=f"sqlite:///{instance}/bench.db")
+    flask = [str(BIN / "flask"), "--app", "walkabout"]
+    subprocess.run(flask + ["db-upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(flask + ["seed-demo", "--password", PASSWORD], env=env, check=True, cwd=ROOT, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "bench.wsgi:app"], env=env, cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            sys.exit("gunicorn did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def opener():
+    jar = CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), jar
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html).group(1)
+
+
+def sign_in_and_start(base: str):
+    """Sign in as the demo executive, start today's walkabout; returns (opener, walkabout id, cookie header)."""
+    browser, jar = opener()
+    token = csrf(browser.open(f"{base}/login").read().decode())
+    data = urllib.parse.urlencode({"email": EXECUTIVE, "password": PASSWORD, "csrf_token": token}).encode()
+    home = browser.open(f"{base}/login", data).read().decode()
+    match = re.search(r'action="/walkabouts/(\d+)/start"', home) or re.search(r'href="/walkabouts/(\d+)/capture"', home)
+    walkabout_id = int(match.group(1))
+    start = urllib.parse.urlencode({"csrf_token": csrf(home)}).encode()
+    browser.open(f"{base}/walkabouts/{walkabout_id}/start", start).read()
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return browser, walkabout_id, cookie
+
+
+import urllib.parse  # noqa: E402  (used above; kept at the end to keep the header short)
