@@ -5,7 +5,15 @@ from sqlmodel import func, select
 
 from walkabout.db import session_scope
 from walkabout.models import (
-    AuditEvent, Concern, ConcernKind, IdempotencyKey, Photo, RiskBand, Role, Walkabout, WalkaboutStatus,
+    AuditEvent,
+    Concern,
+    ConcernKind,
+    IdempotencyKey,
+    Photo,
+    RiskBand,
+    Role,
+    Walkabout,
+    WalkaboutStatus,
     risk_band,
 )
 from walkabout.services import Conflict, Forbidden, ServiceError, capture, concerns
@@ -87,6 +95,11 @@ def test_same_key_twice_makes_one_concern(app, running):
         again, created = concerns.log_concern(session, executive, _load(session, walkabout), data, key="key-12345678")
         assert not created and again.id == first.id
         assert session.exec(select(func.count()).select_from(Concern)).one() == 1
+        loaded = _load(session, walkabout)
+        loaded.status = WalkaboutStatus.COMPLETED  # a resend after completion still gets its concern
+        assert concerns.log_concern(session, executive, loaded, data, key="key-12345678")[0].id == first.id
+        with pytest.raises(Conflict):
+            concerns.log_concern(session, executive, loaded, data, key="key-87654321")
         assert session.exec(select(IdempotencyKey)).one().entity_id == first.id
 
 

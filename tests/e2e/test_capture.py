@@ -58,6 +58,7 @@ def test_executive_runs_a_scheduled_walkabout_on_a_phone(live_server, live_app, 
     executive = factory.user(Role.EXECUTIVE, name="Sarah Lead")
     walkabout = factory.walkabout(factory.ward(name="Beech Ward"), executive, start=utcnow())
     sign_in(page, live_server, executive.email)
+    screenshot(page, "home-start-walkabout")
     page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_url(f"{live_server}/walkabouts/{walkabout.id}/capture")
     expect(page.get_by_role("heading", name="Beech Ward")).to_be_visible()
@@ -95,6 +96,7 @@ def test_executive_runs_a_scheduled_walkabout_on_a_phone(live_server, live_app, 
 
     items.nth(2).get_by_role("link", name="Edit").click()
     page.get_by_label("What was said").fill("Hoist battery fails on most night shifts")
+    screenshot(page, "capture-edit")
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(re.compile(r"/capture"))
     expect(page.locator("#concern-list")).to_contain_text("fails on most night shifts")
@@ -127,7 +129,16 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     walkabout = factory.walkabout(factory.ward(), executive, status=WalkaboutStatus.IN_PROGRESS)
     sign_in(page, live_server, executive.email)
     capture_url = f"{live_server}/walkabouts/{walkabout.id}/capture"
+    page.set_viewport_size({"width": 360, "height": 740})
     page.goto(capture_url)
+    page.get_by_text("Category, risk score, role, photo").click()
+    assert_no_horizontal_scroll(page)
+    small = page.evaluate("""() => [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+        .filter(el => el.offsetParent !== null && el.type !== 'hidden' && !el.closest('.skip-link'))
+        .filter(el => { const r = el.getBoundingClientRect(); return r.height < 40 && el.type !== 'checkbox'; })
+        .map(el => el.outerHTML.slice(0, 80))""")
+    assert not small, f"tap targets too small: {small}"
+    page.get_by_text("Category, risk score, role, photo").click()
 
     page.get_by_label("What was said").fill("Half-typed draft about the sluice")
     page.reload()
@@ -185,7 +196,7 @@ def page_without_js(browser):
 def test_capture_works_without_javascript(live_server, live_app, page_without_js, factory):
     page = page_without_js
     executive = factory.user(Role.EXECUTIVE)
-    walkabout = factory.walkabout(factory.ward(name="Cedar Ward"), executive, start=utcnow())
+    factory.walkabout(factory.ward(name="Cedar Ward"), executive, start=utcnow())
     sign_in(page, live_server, executive.email)
     page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_url(re.compile(r"/capture$"))

@@ -6,7 +6,6 @@ and the typed text kept.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
 
 from ..auth import roles_required, signed_in_user
 from ..db import get_session

@@ -10,7 +10,13 @@ from ..models import Concern, Walkabout, WalkaboutStatus
 from ..services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns
 from ..services.photos import PhotoRejected
 from .capture import (
-    bp, concern_form, concern_input, executive_only, is_htmx, load, uploaded_photo,
+    bp,
+    concern_form,
+    concern_input,
+    executive_only,
+    is_htmx,
+    load,
+    uploaded_photo,
 )
 
 

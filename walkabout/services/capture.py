@@ -13,7 +13,14 @@ from sqlmodel import Session, select
 from ..db_types import utcnow
 from ..defaults import STAFF_ROLES
 from ..models import (
-    Category, PromptKind, PromptQuestion, Role, User, Walkabout, WalkaboutStatus, Ward,
+    Category,
+    PromptKind,
+    PromptQuestion,
+    Role,
+    User,
+    Walkabout,
+    WalkaboutStatus,
+    Ward,
 )
 from . import Conflict, Forbidden, NotFound, ServiceError, audit, idempotency
 

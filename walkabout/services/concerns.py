@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from ..db_types import utcnow
 from ..models import Category, Concern, ConcernKind, Photo, User, Walkabout, risk_band
 from . import Conflict, NotFound, ServiceError, audit, idempotency
-from .capture import require_capture
+from .capture import require_capture, require_team
 from .photos import process_upload
 
 MAX_TEXT = 5000
@@ -100,12 +100,14 @@ def log_concern(
     photo: bytes | None = None,
     key: str | None = None,
 ) -> tuple[Concern, bool]:
-    """Log a concern; returns (concern, created). A repeated key returns the first concern."""
-    require_capture(walkabout, user)
+    """Log a concern; returns (concern, created). A repeated key returns the first concern,
+    even once the walkabout is completed (the phone may resend after a lost response)."""
+    require_team(walkabout, user)
     if key:
         existing = _replayed(session, user, walkabout, key)
         if existing is not None:
             return existing, False
+    require_capture(walkabout, user)
     values = validated(session, data)
     processed = process_upload(photo) if photo else None
     claim = idempotency.claim(session, user, key, IDEMPOTENCY_SCOPE) if key else None
