@@ -339,3 +339,27 @@ def test_home_offers_start_continue_and_adhoc(app, client, factory, lead):
     manager = app.test_client()
     login(manager, factory.user(Role.WARD_MANAGER).email)
     assert "ad-hoc" not in manager.get("/").get_data(as_text=True)
+
+
+def test_concurrent_double_submit_makes_one_concern(app, factory, lead, walkabout):
+    import threading
+
+    clients = [app.test_client(), app.test_client()]
+    for one in clients:
+        login(one, lead.email)
+    tokens = [csrf_token(one, capture_path(walkabout)) for one in clients]
+    barrier, statuses = threading.Barrier(2), []
+
+    def submit(one, token):
+        barrier.wait()
+        response = one.post(f"/walkabouts/{walkabout.id}/concerns", headers=HTMX, data={
+            "text": "Double tap", "kind": "concern", "idempotency_key": "same-key-0042", "csrf_token": token})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [200, 201]
+    assert count(app) == 1
