@@ -15,6 +15,18 @@ from ..photo_samples import jpeg_with_gps
 from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot
 
 
+def noisy_jpeg() -> bytes:
+    """A 2400x1800 camera-like JPEG too big to keep as is (noise does not compress)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.effect_noise((2400, 1800), 80).convert("RGB").save(out, "JPEG", quality=90)
+    assert out.tell() > 400 * 1024
+    return out.getvalue()
+
+
 def phone_shot(page, name):
     """What the phone's screen shows (the form is pinned to the bottom of the screen)."""
     screenshot(page, name)
@@ -147,10 +159,13 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
 
     page.context.set_offline(True)
     page.get_by_label("What was said").fill("Sluice room door lock broken")
+    page.get_by_text("Category, risk score, role, photo").click()
+    page.get_by_label("Photo").set_input_files({"name": "IMG_2.jpg", "mimeType": "image/jpeg", "buffer": noisy_jpeg()})
     page.get_by_role("button", name="Log it").click()
     pending = page.locator("#concern-list > li.is-pending")
     expect(pending).to_have_count(1)
     expect(pending.locator(".sync")).to_have_text("Waiting to send")
+    expect(pending).to_contain_text("Photo kept on this phone")
     expect(page.get_by_text("No network: kept on this phone")).to_be_visible()
     expect(page.get_by_label("What was said")).to_have_value("")
     phone_shot(page, "capture-offline-waiting")
@@ -174,6 +189,10 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     expect(page.locator("#concern-list > li")).to_have_count(1)
     page.wait_for_timeout(300)
     assert [c.text for c in concerns_in(live_app)] == ["Sluice room door lock broken"]
+    expect(page.locator("#concern-list .thumbs img")).to_have_count(1)
+    with session_scope(live_app) as session:
+        photo = session.exec(select(Photo)).one()
+        assert max(photo.width, photo.height) == 1600  # reduced on the phone while it waited
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue'))"
                          ".map(k => JSON.parse(localStorage[k]).length)") == [0]
 
