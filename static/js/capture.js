@@ -179,7 +179,7 @@
     li.classList.toggle("is-pending", !failed);
     if (failed) {
       li.append(el("p", "error", entry.error || "The server refused this item."));
-      var again = el("button", "button small", "Put back in the form");
+      var again = el("button", "button small", formEl() ? "Put back in the form" : "Dismiss");
       again.type = "button";
       again.setAttribute("data-put-back", entry.key);
       li.append(again);
@@ -264,10 +264,11 @@
     write(queueName(), queue);
   }
 
-  function enqueue(form, url, key, fields, file) {
+  function enqueue(form, url, key, fields, file, reason) {
     return keepPhoto(file).then(function (photo) {
       var entry = { key: key, wid: wid, url: url, fields: fields, photo: photo, state: "pending",
-                    photoName: file ? file.name : null, at: new Date().toISOString() };
+                    photoName: file ? file.name : null, at: new Date().toISOString(),
+                    signedOut: !!(reason && reason.indexOf("signed out") > 0) };
       if (file) {
         entry.photoNote = photo ? "Photo kept on this phone, waiting to send."
                                 : "Photo needs network: keep this page open until it is sent.";
@@ -278,7 +279,7 @@
       saveQueue(queue);
       showPending(entry);
       clearForm(form);
-      setStatus(form, "No network: kept on this phone. It will be sent when the network is back.");
+      setStatus(form, reason || "No network: kept on this phone. It will be sent when the network is back.");
     });
   }
 
@@ -331,7 +332,11 @@
         setStatus(form, "Saved.", true);
         return null;
       }
-      if (retryLater(res)) { return enqueue(form, form.action, key, fields, file); }
+      if (retryLater(res)) {
+        return enqueue(form, form.action, key, fields, file, res.signedOut
+          ? "You have been signed out: kept on this phone. Sign in again (in a new tab) and it will be sent."
+          : res.status ? "The server could not save it just now: kept on this phone, it will be retried." : null);
+      }
       var replacement = fragment(res.html);
       if (replacement && replacement.id === "capture-form") {
         form.replaceWith(replacement);
@@ -358,7 +363,13 @@
   function putBack(key) {
     var form = formEl(), queue = read(queueName(), []);
     var entry = queue.filter(function (e) { return e.key === key; })[0];
-    if (!form || !entry) { return; }
+    if (!entry) { return; }
+    if (!form) {
+      saveQueue(queue.filter(function (e) { return e.key !== key; }));
+      document.getElementById("pending-" + key).remove();
+      recount();
+      return;
+    }
     writeFields(form, entry.fields);
     form.elements.idempotency_key.value = newKey();
     saveQueue(queue.filter(function (e) { return e.key !== key; }));
@@ -384,11 +395,13 @@
     Array.prototype.forEach.call(document.querySelectorAll("form"), showScore);
     list = document.getElementById("concern-list");
     var form = formEl();
-    if (!list || !form) { return; }
+    if (!list) { return; }
     wid = list.getAttribute("data-walkabout");
     user = list.getAttribute("data-user");
-    if (!form.elements.idempotency_key.value) { form.elements.idempotency_key.value = newKey(); }
-    restoreDraft(form);
+    if (form) {
+      if (!form.elements.idempotency_key.value) { form.elements.idempotency_key.value = newKey(); }
+      restoreDraft(form);
+    }
     document.addEventListener("input", function (e) {
       var form = e.target.form;
       if (!form || form.id !== "capture-form") { return; }

@@ -244,3 +244,31 @@ def test_capture_works_without_javascript(live_server, live_app, page_without_js
     page.get_by_role("button", name="Complete the walkabout").click()
     expect(page.get_by_text("Walkabout completed. Thank you.")).to_be_visible()
     assert len(concerns_in(live_app)) == 1
+
+
+@pytest.mark.e2e
+def test_a_queued_item_the_server_refuses_is_shown_and_can_be_put_back(live_server, live_app, browser, factory):
+    """The walkabout is completed by a colleague while this phone is offline with an item queued."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    executive = factory.user(Role.EXECUTIVE)
+    walkabout = factory.walkabout(factory.ward(), executive, status=WalkaboutStatus.IN_PROGRESS)
+    sign_in(page, live_server, executive.email)
+    page.goto(f"{live_server}/walkabouts/{walkabout.id}/capture")
+    context.set_offline(True)
+    page.get_by_label("What was said").fill("Oxygen cylinder not secured")
+    page.get_by_role("button", name="Log it").click()
+    expect(page.locator("li.is-pending .sync")).to_have_text("Waiting to send")
+    with session_scope(live_app) as session:
+        session.get(Walkabout, walkabout.id).status = WalkaboutStatus.COMPLETED
+    context.set_offline(False)
+    failed = page.locator("li.is-failed")
+    expect(failed.locator(".sync")).to_have_text("Not saved")
+    expect(failed).to_contain_text("This walkabout is completed")
+    failed.get_by_role("button", name="Put back in the form").click()
+    expect(page.get_by_label("What was said")).to_have_value("Oxygen cylinder not secured")
+    expect(page.locator("li.is-failed")).to_have_count(0)
+    assert concerns_in(live_app) == [] and not errors
+    context.close()
