@@ -63,9 +63,9 @@ def uploaded_photo(form: ConcernForm) -> bytes | None:
 
 
 def render_capture(walkabout: Walkabout, form: ConcernForm, status: int = 200, form_message: str | None = None):
-    """The whole capture page, or only the form when an htmx request failed."""
+    """The whole capture page, or only the form when an htmx submission failed."""
     user = signed_in_user()
-    if is_htmx():
+    if is_htmx() and request.method == "POST":
         return render_template("capture/_form.html", walkabout=walkabout, form=form,
                                form_message=form_message, show_form=True), status
     session = get_session()
