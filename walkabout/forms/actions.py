@@ -3,6 +3,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -70,7 +71,7 @@ class ReopenForm(VersionedForm):
 
 class DeliveryForm(FlaskForm):
     delivered_on = DateField("Date given", validators=[InputRequired("Give the date the feedback was given.")])
-    method = SelectField("How", choices=[("", "Choose…")] + [(m, m) for m in DELIVERY_METHODS],
+    method = SelectField("How", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in DELIVERY_METHODS],
                          validators=[Optional()])
     walkabout_id = SelectField("Walkabout it follows (optional)", coerce=lambda v: int(v) if v else None,
                                validators=[Optional()])

@@ -3,6 +3,8 @@
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from wtforms.fields.choices import SelectChoice
+
 from ..auth import roles_required, signed_in_user
 from ..db import get_session
 from ..forms.actions import AssignForm, NoActionForm
@@ -25,7 +27,7 @@ def load_assignable(concern_id: int) -> Concern:
     return concern
 
 
-def owner_choices(concern: Concern) -> tuple[list[tuple[int, str]], list[int]]:
+def owner_choices(concern: Concern) -> tuple[list[SelectChoice], list[int]]:
     """Owners for the select, the ward's own managers first; and those managers' ids."""
     session = get_session()
     managers = [user.id for user in actions.ward_managers_of(session, concern.walkabout.ward_id)]
@@ -34,10 +36,10 @@ def owner_choices(concern: Concern) -> tuple[list[tuple[int, str]], list[int]]:
     labels = []
     for user in owners:
         if user.id in managers:
-            labels.append((user.id, f"{user.name} (manages this ward)"))
+            labels.append(SelectChoice(user.id, f"{user.name} (manages this ward)"))
         else:
             role = "Executive" if user.has_role(Role.EXECUTIVE) else "Ward manager"
-            labels.append((user.id, f"{user.name} ({role})"))
+            labels.append(SelectChoice(user.id, f"{user.name} ({role})"))
     return labels, managers
 
 

@@ -17,7 +17,7 @@ readers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY
 workers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER)
 executives = roles_required(Role.EXECUTIVE)
 NOT_YOUR_WARD = "This action belongs to a ward you do not manage and is not assigned to you."
-FORMS = {"update": ProgressForm, "due": DueDateForm, "complete": CompleteForm, "verify": VerifyForm,
+FORMS = {"progress": ProgressForm, "due": DueDateForm, "complete": CompleteForm, "verify": VerifyForm,
          "reopen": ReopenForm}
 
 
@@ -113,7 +113,7 @@ def apply_change(action_id: int, name: str, change, done_message: str):
 @bp.post("/actions/<int:action_id>/updates")
 @workers
 def post_update(action_id: int):
-    return apply_change(action_id, "update", lambda session, user, action, form: actions.post_update(
+    return apply_change(action_id, "progress", lambda session, user, action, form: actions.post_update(
         session, user, action, form.text.data, form.version.data), "Update posted.")
 
 

@@ -4,6 +4,7 @@ and for staff of the trust: sharing, revoking and recording feedback given."""
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
+from wtforms.fields.choices import SelectChoice
 
 from ..auth import roles_required, signed_in_user
 from ..db import get_session
@@ -77,8 +78,8 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
     walkabouts = feedback.recent_walkabouts(session, ward.id)
     if form is None:
         form = DeliveryForm(formdata=None, data={"delivered_on": local_today()})
-    form.walkabout_id.choices = [("", "None")] + [(str(w.id), format_date(w.scheduled_start))
-                                                   for w in walkabouts]
+    form.walkabout_id.choices = [SelectChoice("", "None")] + [
+        SelectChoice(str(w.id), format_date(w.scheduled_start)) for w in walkabouts]
     delivered = feedback.deliveries(session, ward.id)
     return render_template(
         "feedback/ward.html", ward=ward, form=form, deliveries=delivered,
@@ -128,8 +129,8 @@ def record_delivery(ward_id: int):
     ward = load_ward(ward_id)
     session = get_session()
     form = DeliveryForm()
-    form.walkabout_id.choices = [("", "None")] + [(str(w.id), "") for w in feedback.recent_walkabouts(
-        session, ward.id)]
+    form.walkabout_id.choices = [SelectChoice("", "None")] + [
+        SelectChoice(str(w.id), "") for w in feedback.recent_walkabouts(session, ward.id)]
     if form.validate_on_submit():
         try:
             feedback.record_delivery(session, signed_in_user(), ward, delivered_on=form.delivered_on.data,
