@@ -2,7 +2,6 @@
 (routes of the `actions` blueprint)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import roles_required, signed_in_user

@@ -1,7 +1,17 @@
 """Actions: the filtered list, one action's page and the changes owners and
 executives make on it (progress, due date, complete, verify, reopen)."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..auth import roles_required, signed_in_user
 from ..db import get_session
@@ -153,4 +163,4 @@ def reopen(action_id: int):
         session, user, action, form.reason.data, form.version.data), "Reopened; the owner can work on it again.")
 
 
-from . import action_assign  # noqa: E402,F401  (the assign routes live on this blueprint)
+from . import action_assign  # noqa: F401  (the assign routes live on this blueprint)

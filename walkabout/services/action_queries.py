@@ -17,7 +17,6 @@ from ..models import (
     Concern,
     Photo,
     RiskBand,
-    Role,
     Site,
     User,
     UserRole,
