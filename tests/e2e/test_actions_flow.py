@@ -63,7 +63,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     assert page.get_by_text("Marked completed.").is_visible()
     assert page.locator(".timeline img").count() == 1
     page.locator(".timeline img").first.scroll_into_view_if_needed()
-    assert page.evaluate("document.querySelector('.timeline img').naturalWidth") > 0
+    page.wait_for_function("document.querySelector('.timeline img').naturalWidth > 0")
     assert_no_horizontal_scroll(page)
     screenshot(page, "actions-completed-by-manager")
     page.get_by_role("button", name="Sign out").click()
@@ -87,7 +87,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     page.goto(f"{live_server}/wards/{ward.id}/feedback")
     page.get_by_role("button", name="Share the ward's page").click()
     assert page.get_by_alt_text("QR code of the ward's page").is_visible()
-    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+    page.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
     page.get_by_label("How").select_option("Staff huddle")
     page.get_by_role("button", name="Record feedback given").click()
     assert page.get_by_text("Recorded: feedback given to Beech Ward.").is_visible()
@@ -106,3 +106,31 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     assert_no_horizontal_scroll(public)
     screenshot(public, "you-said-we-did-public")
     staff.close()
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+    .filter(el => el.offsetParent !== null && el.type !== 'hidden' && !el.closest('.skip-link'))
+    .filter(el => { const r = el.getBoundingClientRect(); return r.height < 24 && el.type !== 'checkbox'; })
+    .map(el => el.outerHTML.slice(0, 80))"""
+
+
+def test_action_pages_fit_a_phone_with_big_enough_targets(live_server, live_app, page, factory):
+    executive = factory.user(Role.EXECUTIVE, email="exec@example.org")
+    manager = factory.user(Role.WARD_MANAGER)
+    ward = factory.ward(managers=(manager,))
+    concern = factory.concern(factory.walkabout(ward, executive), text="W" * 300, ward_can_fix=True)
+    action = factory.action(concern, manager, description="Long " * 60)
+    sign_in(page, live_server, executive.email)
+    page.goto(f"{live_server}/wards/{ward.id}/feedback")
+    page.get_by_role("button", name="Share the ward's page").click()
+    with session_scope(live_app) as session:
+        token = session.get(Ward, ward.id).public_token
+    for path in ("/actions", "/actions?mine=1", f"/actions/{action.id}", f"/concerns/{concern.id}/actions/new",
+                 "/feedback", f"/wards/{ward.id}/feedback", f"/you-said-we-did/{token}"):
+        page.goto(f"{live_server}{path}")
+        for fold in page.locator("details").all():
+            fold.evaluate("el => el.open = true")
+        assert_no_horizontal_scroll(page)
+        assert not page.evaluate(SMALL_TARGETS), f"tap targets too small on {path}"
+    page.goto(f"{live_server}/concerns/{concern.id}/actions/new")
+    screenshot(page, "actions-assign")
