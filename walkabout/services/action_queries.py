@@ -159,12 +159,13 @@ def list_actions(session: Session, user: User, filters: ActionFilters, today: da
     scope = _scope(session, user, filters)
     where = scope + _status_conditions(filters, today)
     total = session.exec(_joined(select(func.count(Action.id))).where(*where)).one()
+    closed_last = [CLOSED_LAST] if filters.status == "all" else []  # otherwise all open or all closed
     order = {
-        "due": [CLOSED_LAST, Action.due_date, Action.id],
+        "due": [*closed_last, Action.due_date, Action.id],
         "-due": [col(Action.due_date).desc(), col(Action.id).desc()],
-        "priority": [CLOSED_LAST, BAND_ORDER, Action.due_date, Action.id],
+        "priority": [*closed_last, BAND_ORDER, Action.due_date, Action.id],
         "newest": [col(Action.created_at).desc(), col(Action.id).desc()],
-        "ward": [Ward.name, CLOSED_LAST, Action.due_date, Action.id],
+        "ward": [Ward.name, *closed_last, Action.due_date, Action.id],
     }[filters.sort]
     pages = max(1, -(-total // per_page))
     filters.page = min(filters.page, pages)
@@ -181,19 +182,33 @@ def list_actions(session: Session, user: User, filters: ActionFilters, today: da
         func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES)),
         func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES), Action.due_date < today),
         func.count(Action.id).filter(Action.status == ActionStatus.COMPLETED),
-    )).where(*scope)).one()
+    )).where(*scope, col(Action.status).in_((*OPEN_STATUSES, ActionStatus.COMPLETED)))).one()
     return ActionPage(actions=list(actions), total=total, page=filters.page, per_page=per_page,
                       summary=ActionSummary(*counts))
 
 
-def filter_choices(session: Session, user: User) -> tuple[list[Ward], list[Site], list[User]]:
-    """Wards, sites and owners for the filter form (only wards the user sees)."""
-    wards_query = select(Ward).where(Ward.active).options(selectinload(Ward.site)).order_by(Ward.name)
+@dataclass
+class Choice:
+    id: int
+    name: str
+    site_id: int | None = None
+    site_name: str | None = None
+
+
+def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Choice], list[Choice]]:
+    """Wards, sites and owners for the filter form (only wards the user sees), as light rows."""
+    wards_query = (select(Ward.id, Ward.name, Site.id, Site.name).join(Site, Site.id == Ward.site_id)
+                   .where(Ward.active).order_by(Ward.name, Site.name))
     if not sees_all_wards(user):
         wards_query = wards_query.where(col(Ward.id).in_(managed_ward_ids(session, user)))
-    wards = list(session.exec(wards_query).all())
-    sites = sorted({ward.site.id: ward.site for ward in wards}.values(), key=lambda site: site.name)
-    return wards, sites, possible_owners(session)
+    wards = [Choice(*row) for row in session.exec(wards_query).all()]
+    sites = sorted({ward.site_id: Choice(ward.site_id, ward.site_name) for ward in wards}.values(),
+                   key=lambda site: site.name)
+    owner_ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
+    owners = [Choice(*row) for row in session.exec(
+        select(User.id, User.name).where(User.active, col(User.id).in_(owner_ids)).order_by(User.name, User.id)
+    ).all()]
+    return wards, sites, owners
 
 
 def possible_owners(session: Session) -> list[User]:
