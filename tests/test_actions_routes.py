@@ -234,3 +234,16 @@ def test_manager_home_shows_owned_and_ward_actions_with_links(client, factory, w
     assert f'href="/actions/{theirs.id}"' in page and f'href="/actions/{mine.id}"' in page
     assert "Not my ward" not in page and f"/actions/{elsewhere.id}" not in page
     assert 'href="/actions?mine=1"' in page
+
+
+def test_posts_without_the_csrf_token_are_refused(app, client, factory, world):
+    action = factory.action(world["concern"], world["manager"])
+    login(client, world["executive"].email)
+    for path, data in ((f"/actions/{action.id}/updates", {"progress-text": "x", "progress-version": 1}),
+                       (f"/actions/{action.id}/complete", {"complete-closure_note": "x", "complete-version": 1}),
+                       (f"/concerns/{world['concern'].id}/no-action", {"noaction-reason": "x", "noaction-version": 1}),
+                       (f"/wards/{world['ward'].id}/feedback/link", {})):
+        response = client.post(path, data=data)
+        assert response.status_code == 400 and "expired" in response.get_data(as_text=True), path
+    with session_scope(app) as session:
+        assert session.get(Action, action.id).version == 1
