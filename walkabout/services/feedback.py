@@ -200,12 +200,3 @@ def people(session: Session, ids: set[int]) -> dict[int, User]:
         return {}
     return {user.id: user for user in session.exec(select(User).where(col(User.id).in_(ids))).all()}
 
-
-def concerns_count_by_status(session: Session, ward_id: int) -> dict[str, int]:
-    rows = session.exec(
-        select(Concern.status, func.count(Concern.id)).join(Walkabout, Walkabout.id == Concern.walkabout_id)
-        .where(Walkabout.ward_id == ward_id, Concern.kind == ConcernKind.CONCERN,
-               col(Concern.deleted_at).is_(None)).group_by(Concern.status)
-    ).all()
-    return {str(status): count for status, count in rows}
-
