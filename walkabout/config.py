@@ -75,6 +75,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_FREE_FAILURES_PER_ADDRESS": 30,
         "LOGIN_MAX_BLOCK_SECONDS": 900,
         "PASSWORD_MIN_LENGTH": 12,
+        # Actions: default days to the due date by risk band, list page size.
+        "ACTION_DUE_DAYS": {"extreme": 7, "high": 14, "moderate": 30, "low": 60},
+        "ACTIONS_PER_PAGE": 25,
+        # "You said, we did": how far back the public ward page reaches.
+        "PUBLIC_FEEDBACK_DAYS": 180,
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

@@ -12,6 +12,8 @@ def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     items = [("home.index", "Home")]
+    items.append(("actions.index", "Actions"))
+    items.append(("feedback.index", "Feedback"))
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
     items.append(("account.password", "Account"))

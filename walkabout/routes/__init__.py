@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, admin_users, auth, capture, health, home, photos
+    from . import account, actions, admin_users, auth, capture, feedback, health, home, photos
 
-    for module in (auth, home, health, account, admin_users, photos, capture):
+    for module in (auth, home, health, account, admin_users, photos, capture, actions, feedback):
         app.register_blueprint(module.bp)

@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from ..models import Action, ActionStatus, Concern, Role, User, Walkabout, WalkaboutStatus, Ward
 from . import capture
 from .access import visible_ward_ids
+from .access import managed_ward_ids, visible_ward_ids
 
 OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
 
@@ -39,12 +41,20 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
     ward_ids = visible_ward_ids(session, user)
     if ward_ids is not None:
         walkabouts_query = walkabouts_query.where(col(Walkabout.ward_id).in_(ward_ids))
+    # What the user owns, and for ward managers what belongs to their wards.
+    mine = Action.owner_id == user.id
+    if user.has_role(Role.WARD_MANAGER):
+        mine = or_(mine, col(Action.concern_id).in_(
+            select(Concern.id).join(Walkabout, Walkabout.id == Concern.walkabout_id)
+            .where(col(Walkabout.ward_id).in_(managed_ward_ids(session, user)))
+        ))
     actions = session.exec(
         select(Action)
-        .where(Action.owner_id == user.id)
+        .where(mine)
         .where(col(Action.status).in_(OPEN_ACTION_STATUSES))
         .where(col(Action.deleted_at).is_(None))
         .options(
+            selectinload(Action.owner),
             selectinload(Action.concern)
             .selectinload(Concern.walkabout)
             .selectinload(Walkabout.ward)

@@ -1,0 +1,78 @@
+"""Forms of the actions area and of "you said, we did"."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
+
+from ..services.feedback import DELIVERY_METHODS
+
+SHOWN_TO_STAFF = "Ward staff see this on the ward's \"You said, we did\" page: no names or patient details."
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version the user saw, so a stale change is refused.
+
+    Several of these share one page, so each gets a prefix (unique field ids);
+    the page's single csrf_token input is checked by CSRFProtect for every POST.
+    """
+
+    class Meta:
+        csrf = False
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class AssignForm(FlaskForm):
+    description = TextAreaField("What needs doing", validators=[DataRequired("Write what needs doing."),
+                                                                 Length(max=2000)],
+                                description=SHOWN_TO_STAFF)
+    owner_id = SelectField("Owner", coerce=int, validators=[InputRequired("Choose who owns this action.")],
+                           description="A ward manager (operational lead) or an executive.")
+    due_date = DateField("Due date", validators=[InputRequired("Give a due date.")],
+                         description="Set from the risk band; change it if needed.")
+    next = HiddenField()
+
+
+class NoActionForm(VersionedForm):
+    reason = TextAreaField("Why no action is needed", validators=[
+        DataRequired("Write why no action is needed."), Length(max=1000)], description=SHOWN_TO_STAFF)
+
+
+class ProgressForm(VersionedForm):
+    text = TextAreaField("Progress update", validators=[DataRequired("Write the progress update."),
+                                                        Length(max=5000)])
+
+
+class DueDateForm(VersionedForm):
+    due_date = DateField("New due date", validators=[InputRequired("Give the new due date.")])
+    reason = TextAreaField("Reason for the change", validators=[
+        DataRequired("Write the reason for the new due date."), Length(max=1000)],
+        description="Moving the date later counts as a slip in the board pack.")
+
+
+class CompleteForm(VersionedForm):
+    closure_note = TextAreaField("Closure note: what was done", validators=[
+        DataRequired("Write a closure note saying what was done."), Length(max=5000)],
+        description=SHOWN_TO_STAFF)
+    photo = FileField("Evidence photo (optional)")
+
+
+class VerifyForm(VersionedForm):
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class ReopenForm(VersionedForm):
+    reason = TextAreaField("Why it is reopened", validators=[
+        DataRequired("Write why the action is reopened."), Length(max=2000)])
+
+
+class DeliveryForm(FlaskForm):
+    delivered_on = DateField("Date given", validators=[InputRequired("Give the date the feedback was given.")])
+    method = SelectField("How", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in DELIVERY_METHODS],
+                         validators=[Optional()])
+    walkabout_id = SelectField("Walkabout it follows (optional)", coerce=lambda v: int(v) if v else None,
+                               validators=[Optional()])
+    notes = TextAreaField("Notes (optional)", validators=[Optional(), Length(max=2000)])

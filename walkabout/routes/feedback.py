@@ -1,0 +1,147 @@
+"""You said, we did: the public ward page (by token, no sign-in) with its QR code,
+and for staff of the trust: sharing, revoking and recording feedback given."""
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
+from sqlalchemy.orm import selectinload
+from sqlmodel import select
+from wtforms.fields.choices import SelectChoice
+
+from ..auth import roles_required, signed_in_user
+from ..db import get_session
+from ..forms.actions import DeliveryForm
+from ..models import Role, Ward
+from ..services import NotFound, ServiceError, feedback
+from ..services.access import visible_ward_ids
+from ..timeutil import format_date, local_today, trust_zone
+from .actions import refuse
+
+bp = Blueprint("feedback", __name__)
+readers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY, Role.ADMIN)
+sharers = roles_required(Role.EXECUTIVE, Role.ADMIN)
+PUBLIC_HEADERS = {
+    "Referrer-Policy": "no-referrer",  # the token must not leak to other sites
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cache-Control": "no-store",
+}
+
+
+def public_url(token: str) -> str:
+    return url_for("feedback.public", token=token, _external=True)
+
+
+@bp.get("/you-said-we-did/<token>")
+def public(token: str):
+    try:
+        page = feedback.public_page(get_session(), token, local_today(), trust_zone(),
+                                    days=current_app.config["PUBLIC_FEEDBACK_DAYS"])
+    except NotFound:
+        abort(404)
+    response = make_response(render_template("feedback/public.html", page=page, token=token))
+    response.headers.update(PUBLIC_HEADERS)
+    return response
+
+
+@bp.get("/you-said-we-did/<token>/qr.svg")
+def qr_code(token: str):
+    try:
+        feedback.ward_by_token(get_session(), token)
+    except NotFound:
+        abort(404)
+    response = make_response(feedback.qr_svg(public_url(token)))
+    response.headers.update(PUBLIC_HEADERS)
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/feedback")
+@readers
+def index():
+    session = get_session()
+    rows = feedback.wards_overview(session, visible_ward_ids(session, signed_in_user()))
+    return render_template("feedback/index.html", rows=rows)
+
+
+def load_ward(ward_id: int) -> Ward:
+    session = get_session()
+    ward = session.exec(select(Ward).where(Ward.id == ward_id).options(selectinload(Ward.site))).first()
+    if ward is None:
+        abort(404)
+    allowed = visible_ward_ids(session, signed_in_user())
+    if allowed is not None and ward.id not in allowed:
+        refuse(403, "You do not manage this ward.")
+    return ward
+
+
+def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200):
+    session, user = get_session(), signed_in_user()
+    walkabouts = feedback.recent_walkabouts(session, ward.id)
+    if form is None:
+        form = DeliveryForm(formdata=None, data={"delivered_on": local_today()})
+    form.walkabout_id.choices = [SelectChoice("", "None")] + [
+        SelectChoice(str(w.id), format_date(w.scheduled_start)) for w in walkabouts]
+    delivered = feedback.deliveries(session, ward.id)
+    return render_template(
+        "feedback/ward.html", ward=ward, form=form, deliveries=delivered,
+        people=feedback.people(session, {d.delivered_by_id for d in delivered}),
+        walkabouts={w.id: w for w in walkabouts},
+        share_url=public_url(ward.public_token) if ward.public_token else None,
+        can_share=user.has_role(Role.EXECUTIVE, Role.ADMIN), can_record=user.has_role(Role.EXECUTIVE),
+    ), status
+
+
+@bp.get("/wards/<int:ward_id>/feedback")
+@readers
+def ward(ward_id: int):
+    return render_ward(load_ward(ward_id))
+
+
+@bp.post("/wards/<int:ward_id>/feedback/link")
+@sharers
+def share(ward_id: int):
+    ward = load_ward(ward_id)
+    had_link = ward.public_token is not None
+    feedback.share(get_session(), signed_in_user(), ward)
+    get_session().commit()
+    flash("New link made; the old link and QR code no longer work." if had_link
+          else "The ward's page is shared. Print the QR code for the noticeboard.", "success")
+    return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
+
+
+@bp.post("/wards/<int:ward_id>/feedback/link/revoke")
+@sharers
+def revoke(ward_id: int):
+    ward = load_ward(ward_id)
+    session = get_session()
+    try:
+        feedback.revoke(session, signed_in_user(), ward)
+    except ServiceError as error:
+        flash(str(error), "error")
+    else:
+        session.commit()
+        flash("Sharing is off: the link and QR code no longer work.", "success")
+    return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
+
+
+@bp.post("/wards/<int:ward_id>/feedback/deliveries")
+@roles_required(Role.EXECUTIVE)
+def record_delivery(ward_id: int):
+    ward = load_ward(ward_id)
+    session = get_session()
+    form = DeliveryForm()
+    form.walkabout_id.choices = [SelectChoice("", "None")] + [
+        SelectChoice(str(w.id), "") for w in feedback.recent_walkabouts(session, ward.id)]
+    if form.validate_on_submit():
+        try:
+            feedback.record_delivery(session, signed_in_user(), ward, delivered_on=form.delivered_on.data,
+                                     method=form.method.data or None, notes=form.notes.data,
+                                     walkabout_id=form.walkabout_id.data, today=local_today(),
+                                     zone=trust_zone())
+        except ServiceError as error:
+            session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            session.commit()
+            flash(f"Recorded: feedback given to {ward.name}.", "success")
+            return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
+    return render_ward(load_ward(ward_id), form, 400)

@@ -1,0 +1,295 @@
+"""Reading actions: the filtered, sorted, paginated list with its count summary,
+one action with its timeline, and the people who may own an action.
+Each loads in a fixed number of queries."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, func, select
+
+from ..models import (
+    Action,
+    ActionStatus,
+    ActionUpdate,
+    AuditEvent,
+    Concern,
+    Photo,
+    RiskBand,
+    Site,
+    User,
+    UserRole,
+    Walkabout,
+    Ward,
+)
+from . import NotFound
+from .access import managed_ward_ids, sees_all_wards
+from .actions import OPEN_STATUSES, OWNER_ROLES
+
+SORTS = {
+    "due": "Overdue first, then due date",
+    "-due": "Latest due date first",
+    "priority": "Highest risk first",
+    "newest": "Newest first",
+    "ward": "Ward",
+}
+STATUS_FILTERS = {
+    "active": "Not yet completed",
+    "open": "Open",
+    "in_progress": "In progress",
+    "reopened": "Reopened",
+    "completed": "Completed, awaiting verification",
+    "verified": "Verified",
+    "all": "All",
+}
+BAND_ORDER = sa.case(
+    (Action.priority == RiskBand.EXTREME, 0), (Action.priority == RiskBand.HIGH, 1),
+    (Action.priority == RiskBand.MODERATE, 2), else_=3,
+)
+CLOSED_LAST = sa.case((col(Action.status).in_((ActionStatus.COMPLETED, ActionStatus.VERIFIED)), 1), else_=0)
+
+
+@dataclass
+class ActionFilters:
+    mine: bool = False
+    status: str = "active"
+    ward: int | None = None
+    site: int | None = None
+    owner: int | None = None
+    overdue: bool = False
+    due_week: bool = False
+    band: str | None = None
+    sort: str = "due"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "ActionFilters":
+        """From the query string; unknown or malformed values fall back to the defaults."""
+        def number(name):
+            value = args.get(name, "")
+            return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+        status = args.get("status", "active")
+        band = args.get("band") or None
+        sort = args.get("sort", "due")
+        return cls(
+            mine=args.get("mine") == "1",
+            status=status if status in STATUS_FILTERS else "active",
+            ward=number("ward"), site=number("site"), owner=number("owner"),
+            overdue=args.get("overdue") == "1", due_week=args.get("due") == "week",
+            band=band if band in {b.value for b in RiskBand} else None,
+            sort=sort if sort in SORTS else "due",
+            page=number("page") or 1,
+        )
+
+    def query_args(self, **changes) -> dict:
+        """The query-string arguments for these filters (for links and pagination)."""
+        values = {"mine": "1" if self.mine else None, "status": self.status if self.status != "active" else None,
+                  "ward": self.ward, "site": self.site, "owner": self.owner,
+                  "overdue": "1" if self.overdue else None, "due": "week" if self.due_week else None,
+                  "band": self.band, "sort": self.sort if self.sort != "due" else None,
+                  "page": self.page if self.page > 1 else None}
+        values.update(changes)
+        return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass
+class ActionSummary:
+    open: int = 0
+    overdue: int = 0
+    awaiting_verification: int = 0
+
+
+@dataclass
+class ActionPage:
+    actions: list[Action]
+    total: int
+    page: int
+    per_page: int
+    summary: ActionSummary
+    wards: list[Ward] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    owners: list[User] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _scope(session: Session, user: User, filters: ActionFilters) -> list:
+    """Conditions for what `user` may see and the non-status filters."""
+    conditions = [col(Action.deleted_at).is_(None), col(Concern.deleted_at).is_(None)]
+    mine_wards = None
+    if filters.mine or not sees_all_wards(user):
+        mine_wards = managed_ward_ids(session, user)
+        conditions.append(sa.or_(Action.owner_id == user.id, col(Walkabout.ward_id).in_(mine_wards)))
+    if filters.ward:
+        conditions.append(Walkabout.ward_id == filters.ward)
+    if filters.site:
+        conditions.append(Ward.site_id == filters.site)
+    if filters.owner:
+        conditions.append(Action.owner_id == filters.owner)
+    if filters.band:
+        conditions.append(Action.priority == filters.band)
+    return conditions
+
+
+def _joined(statement):
+    return (statement.join(Concern, Concern.id == Action.concern_id)
+            .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+            .join(Ward, Ward.id == Walkabout.ward_id))
+
+
+def _status_conditions(filters: ActionFilters, today: date) -> list:
+    conditions = []
+    if filters.status == "active":
+        conditions.append(col(Action.status).in_(OPEN_STATUSES))
+    elif filters.status != "all":
+        conditions.append(Action.status == ActionStatus(filters.status))
+    if filters.overdue:
+        conditions += [col(Action.status).in_(OPEN_STATUSES), Action.due_date < today]
+    if filters.due_week:
+        conditions += [Action.due_date >= today, Action.due_date <= today + timedelta(days=7)]
+    return conditions
+
+
+def list_actions(session: Session, user: User, filters: ActionFilters, today: date,
+                 per_page: int = 25) -> ActionPage:
+    scope = _scope(session, user, filters)
+    where = scope + _status_conditions(filters, today)
+    total = session.exec(_joined(select(func.count(Action.id))).where(*where)).one()
+    closed_last = [CLOSED_LAST] if filters.status == "all" else []  # otherwise all open or all closed
+    order = {
+        "due": [*closed_last, Action.due_date, Action.id],
+        "-due": [col(Action.due_date).desc(), col(Action.id).desc()],
+        "priority": [*closed_last, BAND_ORDER, Action.due_date, Action.id],
+        "newest": [col(Action.created_at).desc(), col(Action.id).desc()],
+        "ward": [Ward.name, *closed_last, Action.due_date, Action.id],
+    }[filters.sort]
+    pages = max(1, -(-total // per_page))
+    filters.page = min(filters.page, pages)
+    actions = session.exec(
+        _joined(select(Action)).where(*where).order_by(*order)
+        .offset((filters.page - 1) * per_page).limit(per_page)
+        .options(
+            selectinload(Action.owner),
+            selectinload(Action.concern).selectinload(Concern.walkabout)
+            .selectinload(Walkabout.ward).selectinload(Ward.site),
+        )
+    ).all()
+    counts = session.exec(_joined(select(
+        func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES)),
+        func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES), Action.due_date < today),
+        func.count(Action.id).filter(Action.status == ActionStatus.COMPLETED),
+    )).where(*scope, col(Action.status).in_((*OPEN_STATUSES, ActionStatus.COMPLETED)))).one()
+    return ActionPage(actions=list(actions), total=total, page=filters.page, per_page=per_page,
+                      summary=ActionSummary(*counts))
+
+
+@dataclass
+class Choice:
+    id: int
+    name: str
+    site_id: int | None = None
+    site_name: str | None = None
+
+
+def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Choice], list[Choice]]:
+    """Wards, sites and owners for the filter form (only wards the user sees), as light rows."""
+    wards_query = (select(Ward.id, Ward.name, Site.id, Site.name).join(Site, Site.id == Ward.site_id)
+                   .where(Ward.active).order_by(Ward.name, Site.name))
+    if not sees_all_wards(user):
+        wards_query = wards_query.where(col(Ward.id).in_(managed_ward_ids(session, user)))
+    wards = [Choice(*row) for row in session.exec(wards_query).all()]
+    sites = sorted({ward.site_id: Choice(ward.site_id, ward.site_name) for ward in wards}.values(),
+                   key=lambda site: site.name)
+    owner_ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
+    owners = [Choice(*row) for row in session.exec(
+        select(User.id, User.name).where(User.active, col(User.id).in_(owner_ids)).order_by(User.name, User.id)
+    ).all()]
+    return wards, sites, owners
+
+
+def possible_owners(session: Session) -> list[User]:
+    """Active users who may own an action (ward managers and executives)."""
+    ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
+    return list(session.exec(
+        select(User).where(User.active, col(User.id).in_(ids))
+        .options(selectinload(User.role_rows)).order_by(User.name, User.id)
+    ).all())
+
+
+def load_action(session: Session, action_id: int) -> Action:
+    """One action with its concern, walkabout, ward and people, or NotFound."""
+    action = session.exec(
+        select(Action).where(Action.id == action_id, col(Action.deleted_at).is_(None))
+        .options(
+            selectinload(Action.owner),
+            selectinload(Action.concern).selectinload(Concern.category),
+            selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.lead),
+            selectinload(Action.concern).selectinload(Concern.walkabout)
+            .selectinload(Walkabout.ward).selectinload(Ward.site),
+        )
+    ).first()
+    if action is None or action.concern.deleted_at is not None:
+        raise NotFound("There is no such action.")
+    return action
+
+
+def load_concern(session: Session, concern_id: int) -> Concern:
+    concern = session.exec(
+        select(Concern).where(Concern.id == concern_id, col(Concern.deleted_at).is_(None))
+        .options(
+            selectinload(Concern.category),
+            selectinload(Concern.walkabout).selectinload(Walkabout.lead),
+            selectinload(Concern.walkabout).selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Concern.actions).selectinload(Action.owner),
+        )
+    ).first()
+    if concern is None:
+        raise NotFound("There is no such concern.")
+    return concern
+
+
+def concern_photo_ids(session: Session, concern_id: int) -> list[int]:
+    return list(session.exec(
+        select(Photo.id).where(Photo.concern_id == concern_id, col(Photo.deleted_at).is_(None))
+        .order_by(Photo.id)
+    ).all())
+
+
+@dataclass
+class Timeline:
+    updates: list[ActionUpdate]
+    photos: dict[int, list[int]]  # action update id -> photo ids
+    audit: list[AuditEvent]
+    actors: dict[int, User]
+    slips: int
+
+
+def timeline(session: Session, action: Action) -> Timeline:
+    """The action's updates (newest first) with their photos, and its audit trail."""
+    updates = list(session.exec(
+        select(ActionUpdate).where(ActionUpdate.action_id == action.id)
+        .options(selectinload(ActionUpdate.author))
+        .order_by(col(ActionUpdate.created_at).desc(), col(ActionUpdate.id).desc())
+    ).all())
+    photos: dict[int, list[int]] = {}
+    if updates:
+        rows = session.exec(
+            select(Photo.action_update_id, Photo.id)
+            .where(col(Photo.action_update_id).in_([u.id for u in updates]), col(Photo.deleted_at).is_(None))
+            .order_by(Photo.id)
+        ).all()
+        for update_id, photo_id in rows:
+            photos.setdefault(update_id, []).append(photo_id)
+    events = list(session.exec(
+        select(AuditEvent).where(AuditEvent.entity_type == "action", AuditEvent.entity_id == action.id)
+        .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc())
+    ).all())
+    actor_ids = {event.actor_id for event in events if event.actor_id}
+    actors = {user.id: user for user in session.exec(select(User).where(col(User.id).in_(actor_ids))).all()} \
+        if actor_ids else {}
+    slips = sum(1 for u in updates if u.old_due_date and u.new_due_date and u.new_due_date > u.old_due_date)
+    return Timeline(updates=updates, photos=photos, audit=events, actors=actors, slips=slips)

@@ -1,0 +1,202 @@
+"""You said, we did: each ward's staff-facing page behind a hard-to-guess,
+revocable token (with a QR code), and the record of feedback delivered."""
+
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import segno
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, func, select
+
+from ..models import (
+    ActionStatus,
+    Concern,
+    ConcernKind,
+    ConcernStatus,
+    FeedbackDelivery,
+    User,
+    Walkabout,
+    WalkaboutStatus,
+    Ward,
+)
+from . import NotFound, ServiceError, audit
+
+TOKEN_BYTES = 24  # 32 URL-safe characters, 192 random bits
+DELIVERY_METHODS = ["Staff huddle", "Staff meeting", "Noticeboard", "Email to the team", "Other"]
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def share(session: Session, actor: User, ward: Ward) -> str:
+    """Turn sharing on, or give the ward a new link (the old one stops working)."""
+    old = ward.public_token
+    ward.public_token = new_public_token()
+    audit.record(session, actor, ward, "public_link_regenerated" if old else "public_link_created")
+    return ward.public_token
+
+
+def revoke(session: Session, actor: User, ward: Ward) -> None:
+    if ward.public_token is None:
+        raise ServiceError("This ward's page is not shared.")
+    ward.public_token = None
+    audit.record(session, actor, ward, "public_link_revoked")
+
+
+def qr_svg(url: str) -> bytes:
+    """An SVG QR code of `url` (dark modules on white, no script)."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, xmldecl=True, svgns=True,
+                                    title="QR code of the ward's You said, we did page")
+    return out.getvalue()
+
+
+@dataclass
+class PublicItem:
+    raised_on: date
+    category: str | None
+    said: str
+    status: str
+    done_on_the_day: str | None
+    what_we_did: list[str]
+    what_we_are_doing: list[str]
+
+
+@dataclass
+class PublicPage:
+    ward_name: str
+    site_name: str
+    items: list[PublicItem]
+    since: date
+
+
+def ward_by_token(session: Session, token: str) -> Ward:
+    if not token or len(token) > 64:
+        raise NotFound("This link is not valid.")
+    ward = session.exec(
+        select(Ward).where(Ward.public_token == token, Ward.active).options(selectinload(Ward.site))
+    ).first()
+    if ward is None:
+        raise NotFound("This link is not valid (any more).")
+    return ward
+
+
+def public_page(session: Session, token: str, today: date, zone, days: int = 180, limit: int = 50) -> PublicPage:
+    """The ward's recent concerns, anonymous: what staff said, what was done, where it stands.
+
+    Leaves out everything internal: names, roles of who spoke, risk scores,
+    progress notes, due-date reasons, verification and reopening notes.
+    """
+    ward = ward_by_token(session, token)
+    since = today - timedelta(days=days)
+    concerns = session.exec(
+        select(Concern).join(Walkabout, Walkabout.id == Concern.walkabout_id)
+        .where(Walkabout.ward_id == ward.id, Concern.kind == ConcernKind.CONCERN,
+               col(Concern.deleted_at).is_(None),
+               Concern.created_at >= datetime.combine(since, time.min, tzinfo=zone))
+        .options(selectinload(Concern.category), selectinload(Concern.actions))
+        .order_by(col(Concern.created_at).desc(), col(Concern.id).desc()).limit(limit)
+    ).all()
+    items = [_item(concern, zone) for concern in concerns]
+    return PublicPage(ward_name=ward.name, site_name=ward.site.name, items=items, since=since)
+
+
+def _item(concern: Concern, zone) -> PublicItem:
+    actions = [a for a in concern.actions if a.deleted_at is None]
+    done = [a.closure_note or a.description for a in actions
+            if a.status in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)]
+    doing = [a.description for a in actions
+             if a.status not in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)]
+    if concern.status == ConcernStatus.NO_ACTION_NEEDED:
+        status = "No further action needed"
+        if concern.no_action_reason:
+            done.append(concern.no_action_reason)
+    elif concern.status == ConcernStatus.RESOLVED:
+        status = "Done"
+    elif actions and not doing:
+        status = "Done, being checked"
+    elif actions:
+        status = "In progress"
+    else:
+        status = "Being looked at"
+    return PublicItem(raised_on=concern.created_at.astimezone(zone).date(),
+                      category=concern.category.name if concern.category else None, said=concern.text,
+                      status=status, done_on_the_day=concern.immediate_action, what_we_did=done,
+                      what_we_are_doing=doing)
+
+
+# --- feedback delivered ---------------------------------------------------------
+
+
+def record_delivery(session: Session, actor: User, ward: Ward, *, delivered_on: date, method: str | None,
+                    notes: str | None, walkabout_id: int | None, today: date, zone) -> FeedbackDelivery:
+    if delivered_on is None:
+        raise ServiceError("Give the date the feedback was delivered.")
+    if delivered_on > today:
+        raise ServiceError("The delivery date is in the future; record feedback once it has been given.")
+    if delivered_on < today - timedelta(days=366):
+        raise ServiceError("The delivery date is more than a year ago.")
+    if method and method not in DELIVERY_METHODS:
+        raise ServiceError("Choose how the feedback was given from the list.")
+    notes = (notes or "").strip() or None
+    if notes and len(notes) > 2000:
+        raise ServiceError("Keep the notes under 2000 characters.")
+    if walkabout_id is not None:
+        walkabout = session.get(Walkabout, walkabout_id)
+        if walkabout is None or walkabout.ward_id != ward.id:
+            raise ServiceError("Choose a walkabout on this ward.")
+    when = datetime.combine(delivered_on, time(12, 0), tzinfo=zone) if delivered_on != today else None
+    delivery = FeedbackDelivery(ward_id=ward.id, walkabout_id=walkabout_id, method=method or None,
+                                notes=notes, delivered_by_id=actor.id,
+                                delivered_at=when or datetime.now(zone))
+    session.add(delivery)
+    audit.record(session, actor, delivery, "created", {
+        "ward_id": ward.id, "walkabout_id": walkabout_id, "delivered_on": delivered_on, "method": method,
+    })
+    return delivery
+
+
+def recent_walkabouts(session: Session, ward_id: int, limit: int = 12) -> list[Walkabout]:
+    return list(session.exec(
+        select(Walkabout).where(Walkabout.ward_id == ward_id, Walkabout.status == WalkaboutStatus.COMPLETED)
+        .order_by(col(Walkabout.scheduled_start).desc()).limit(limit)
+    ).all())
+
+
+def deliveries(session: Session, ward_id: int, limit: int = 20) -> list[FeedbackDelivery]:
+    return list(session.exec(
+        select(FeedbackDelivery).where(FeedbackDelivery.ward_id == ward_id)
+        .order_by(col(FeedbackDelivery.delivered_at).desc(), col(FeedbackDelivery.id).desc()).limit(limit)
+    ).all())
+
+
+@dataclass
+class WardFeedbackRow:
+    ward: Ward
+    last_delivered: datetime | None
+    deliveries: int
+
+
+def wards_overview(session: Session, ward_ids: set[int] | None) -> list[WardFeedbackRow]:
+    """Every active ward (or those in `ward_ids`) with its latest feedback delivery."""
+    query = select(Ward).where(Ward.active).options(selectinload(Ward.site)).order_by(Ward.name, Ward.id)
+    if ward_ids is not None:
+        query = query.where(col(Ward.id).in_(ward_ids))
+    wards = list(session.exec(query).all())
+    stats = {ward_id: (last, count) for ward_id, last, count in session.exec(
+        select(FeedbackDelivery.ward_id, func.max(FeedbackDelivery.delivered_at), func.count(FeedbackDelivery.id))
+        .group_by(FeedbackDelivery.ward_id)
+    ).all()}
+    return [WardFeedbackRow(ward=ward, last_delivered=stats.get(ward.id, (None, 0))[0],
+                            deliveries=stats.get(ward.id, (None, 0))[1]) for ward in wards]
+
+
+def people(session: Session, ids: set[int]) -> dict[int, User]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {user.id: user for user in session.exec(select(User).where(col(User.id).in_(ids))).all()}
+
