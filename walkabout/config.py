@@ -75,6 +75,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_FREE_FAILURES_PER_ADDRESS": 30,
         "LOGIN_MAX_BLOCK_SECONDS": 900,
         "PASSWORD_MIN_LENGTH": 12,
+        # Ward coverage: wards not visited for more than this many days are highlighted.
+        "COVERAGE_THRESHOLD_DAYS": int(os.environ.get("WALKABOUT_COVERAGE_DAYS", "90")),
+        "WALKABOUTS_PER_PAGE": 25,
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

@@ -12,8 +12,12 @@ def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     items = [("home.index", "Home")]
+    items.append(("walkabouts.index", "Walkabouts"))
+    items.append(("coverage.index", "Coverage"))
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
+    if current_user.has_role(Role.ADMIN):
+        items.append(("admin_places.wards", "Wards"))
     items.append(("account.password", "Account"))
     return items
 
