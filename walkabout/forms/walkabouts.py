@@ -3,14 +3,14 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
+    DateField as _DateField,
     HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
-    TimeField,
+    TimeField as _TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -49,6 +49,24 @@ def optional_int(value):
 
 DATE_MESSAGE = "Enter a real date (day, month, year)."
 TIME_MESSAGE = "Enter a time such as 14:00."
+
+
+class DateField(_DateField):
+    """A date input whose parse error says what to type."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(DATE_MESSAGE) from None
+
+
+class TimeField(_TimeField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(TIME_MESSAGE) from None
 
 
 class _WalkaboutFields(FlaskForm):
