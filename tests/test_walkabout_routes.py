@@ -170,7 +170,7 @@ def test_executive_schedules_one_walkabout_with_team_and_guests(app, client, fac
         assert walkabout.scheduled_start.astimezone(LONDON).replace(tzinfo=None) == datetime.combine(day, time(14))
 
 
-@pytest.mark.parametrize("change, message", [
+BAD_INPUT = [
     ({"day": "2027-02-30"}, "Enter a real date"),
     ({"day": "yesterday"}, "Enter a real date"),
     ({"at": "25:00"}, "Enter a time"),
@@ -183,17 +183,21 @@ def test_executive_schedules_one_walkabout_with_team_and_guests(app, client, fac
     ({"repeat": "weekly", "count": "401"}, "From 1 to 400."),
     ({"repeat": "weekly", "count": "", "until": "2040-01-01"}, "more than 400"),
     ({"duration_minutes": "0"}, "Between 15 and 480 minutes."),
-])
-def test_bad_input_is_refused_clearly_and_nothing_is_saved(app, client, setup, change, message):
+]
+
+
+def test_bad_input_is_refused_clearly_and_nothing_is_saved(app, client, setup):
     executive, ward = setup
     login(client, executive.email)
-    data = form_for(ward, executive, today_london() + timedelta(days=3), focus="Kept <b>text</b>")
-    data.update(change)
-    response = post_form(client, "/walkabouts/new", data)
-    body = response.get_data(as_text=True)
-    assert response.status_code == 400
-    assert message in body
-    assert 'value="Kept &lt;b&gt;text&lt;/b&gt;"' in body  # typed text kept, escaped
+    token = csrf_token(client, "/walkabouts/new")
+    for change, message in BAD_INPUT:
+        data = form_for(ward, executive, today_london() + timedelta(days=3), focus="Kept <b>text</b>")
+        data.update(change, csrf_token=token)
+        response = client.post("/walkabouts/new", data=data)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 400, change
+        assert message in body, change
+        assert 'value="Kept &lt;b&gt;text&lt;/b&gt;"' in body  # typed text kept, escaped
     assert walkabout_count(app) == 0
 
 
