@@ -26,7 +26,7 @@ def test_coverage_figures_on_seeded_data(app, factory):
     site = factory.site("North Site")
     recent = factory.ward(site, "Recent Ward")
     stale = factory.ward(site, "Stale Ward")
-    never = factory.ward(factory.site("South Site"), "Never Ward")
+    factory.ward(factory.site("South Site"), "Never Ward")
     closed = factory.ward(site, "Closed Ward")
     now = utcnow()
     for days in (10, 100, 200, 400):

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
-from walkabout.models import ActionStatus, Role, User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
+from walkabout.models import ActionStatus, Role, User, Walkabout, WalkaboutReschedule, WalkaboutStatus
 
 from .conftest import csrf_token, login, post_form
 
@@ -163,6 +163,8 @@ def test_executive_schedules_one_walkabout_with_team_and_guests(app, client, fac
         ward, executive, day, attendee_ids=[str(colleague.id)], guests="Pat, patient representative",
         focus="Falls"))
     assert response.status_code == 303
+    again = post_form(client, "/walkabouts/new", form_for(ward, executive, day))  # a double submit
+    assert again.status_code == 409 and walkabout_count(app) == 1
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Colin Colleague" in page and "Pat, patient representative" in page and "Falls" in page
     with session_scope(app) as session:

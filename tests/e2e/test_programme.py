@@ -82,3 +82,15 @@ def test_coverage_and_calendar_pages_fit_a_phone(live_server, page, factory):
     assert "/calendar/" in page.get_by_label("Your private address").input_value()
     assert_no_horizontal_scroll(page)
     screenshot(page, "programme-calendar-feed")
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/walkabouts", "/walkabouts/new", "/walkabouts/rota", "/coverage", "/account/calendar"):
+        page.goto(f"{live_server}{path}")
+        screenshot(page, "programme-360" + path.replace("/", "-"))
+        assert_no_horizontal_scroll(page)
+        small = page.evaluate("""() => [...document.querySelectorAll('a, button, input, select, textarea')]
+            .filter(el => el.offsetParent !== null && el.type !== 'hidden' && !el.closest('.skip-link'))
+            .filter(el => { const r = el.getBoundingClientRect(); return r.height < 24 && el.type !== 'checkbox'; })
+            .map(el => el.outerHTML.slice(0, 80))""")
+        assert not small, f"tap targets too small on {path}: {small}"
+    screenshot(page, "programme-rota-360")

@@ -6,7 +6,7 @@ short month falls on that month's last day. A series is created all or nothing.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from itertools import islice
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
