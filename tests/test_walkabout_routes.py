@@ -367,3 +367,20 @@ def test_private_feed_follows_changes_and_token_rotation(app, client, factory, s
         session.get(User, executive.id).active = False
         token = session.get(User, executive.id).calendar_token
     assert anonymous.get(f"/calendar/{token}.ics").status_code == 404
+
+
+def test_cancel_the_rest_of_a_series(app, client, setup):
+    executive, ward = setup
+    login(client, executive.email)
+    response = post_form(client, "/walkabouts/new", form_for(ward, executive, today_london() + timedelta(days=2),
+                                                            repeat="weekly", count="4"))
+    series_url = response.headers["Location"]
+    response = post_form(client, f"{series_url}/cancel", {"cancel-reason": ""}, token_from=series_url)
+    assert response.status_code == 303
+    assert "Give a reason" in client.get(series_url).get_data(as_text=True)
+    response = post_form(client, f"{series_url}/cancel", {"cancel-reason": "Ward closing"}, token_from=series_url)
+    assert "4 future walkabouts cancelled" in client.get(response.headers["Location"]).get_data(as_text=True)
+    with session_scope(app) as session:
+        rows = session.exec(select(Walkabout)).all()
+        assert {(row.status, row.cancel_reason, row.calendar_sequence) for row in rows} == {
+            (WalkaboutStatus.CANCELLED, "Ward closing", 1)}

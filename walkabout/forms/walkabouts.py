@@ -129,6 +129,11 @@ class CancelWalkaboutForm(FlaskForm):
         DataRequired("Give a reason for cancelling. Cancellations are reported to the board."), Length(max=1000)])
 
 
+class CancelSeriesForm(FlaskForm):
+    reason = TextAreaField("Why are they cancelled?", validators=[
+        DataRequired("Give a reason for cancelling. Cancellations are reported to the board."), Length(max=1000)])
+
+
 class SeriesEditForm(FlaskForm):
     lead_id = SelectField("Lead executive", coerce=optional_int, validate_choice=False,
                           validators=[InputRequired("Choose a lead executive.")])

@@ -8,12 +8,12 @@ from sqlmodel import select
 
 from ..auth import roles_required, signed_in_user
 from ..db import get_session
-from ..forms.walkabouts import RotaForm, SeriesEditForm
+from ..forms.walkabouts import CancelSeriesForm, RotaForm, SeriesEditForm
 from ..models import Role, User, WalkaboutSeries, Ward
 from ..services import ServiceError
 from ..services.programme import ClashWarning
 from ..services.rota import RotaRequest, accept_rota, lead_loads, propose_rota
-from ..services.series import future_occurrences, series_walkabouts, update_series
+from ..services.series import cancel_rest_of_series, future_occurrences, series_walkabouts, update_series
 from ..timeutil import local_today, to_local
 from .programme_forms import people_choices, service_error_field, site_choices
 
@@ -56,7 +56,28 @@ def show(series_id: int):
     lead = session.get(User, series.lead_id)
     return render_template("walkabouts/series.html", series=series, ward=ward, lead=lead, form=form,
                            walkabouts=series_walkabouts(session, series), upcoming_count=len(upcoming),
-                           clashes=clashes), status
+                           clashes=clashes, cancel_form=CancelSeriesForm(formdata=None, prefix="cancel")), status
+
+
+@bp.post("/series/<int:series_id>/cancel")
+@schedulers_only
+def cancel(series_id: int):
+    session, user = get_session(), signed_in_user()
+    series = session.get(WalkaboutSeries, series_id)
+    if series is None:
+        abort(404)
+    form = CancelSeriesForm(prefix="cancel")
+    if not form.validate_on_submit():
+        flash("Give a reason for cancelling. Cancellations are reported to the board.", "error")
+        return redirect(url_for("series.show", series_id=series.id), code=303)
+    try:
+        count = cancel_rest_of_series(session, user, series, reason=form.reason.data)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("series.show", series_id=series.id), code=303)
+    session.commit()
+    flash(f"{count} future walkabout{'s' if count != 1 else ''} cancelled.", "success")
+    return redirect(url_for("series.show", series_id=series.id), code=303)
 
 
 @bp.route("/rota", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ from .programme import (
     WalkaboutDetails,
     _bump,
     _clean,
+    cancel_walkabout,
     find_clashes,
     resolve,
     schedule_walkabout,
@@ -206,8 +207,17 @@ def update_series(
     return changed
 
 
-def load_series(session: Session, series_id: int) -> WalkaboutSeries | None:
-    return session.get(WalkaboutSeries, series_id)
+def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries, *, reason: str) -> int:
+    """Cancel every planned occurrence from now on (each counted as a cancellation); returns how many."""
+    if not _clean(reason):
+        raise ServiceError("Give a reason for cancelling. Cancellations are reported to the board.")
+    upcoming = future_occurrences(session, series)
+    if not upcoming:
+        raise ServiceError("This series has no planned walkabouts left to cancel.")
+    for walkabout in upcoming:
+        cancel_walkabout(session, actor, walkabout, reason=reason, expected_version=walkabout.version)
+    audit.record(session, actor, series, "cancelled_from", {"reason": _clean(reason), "count": len(upcoming)})
+    return len(upcoming)
 
 
 def series_walkabouts(session: Session, series: WalkaboutSeries) -> list[Walkabout]:
