@@ -154,3 +154,24 @@ def test_rota_refuses_bad_requests(app, factory):
         ]:
             with pytest.raises(ServiceError, match=message):
                 propose_rota(session, request, today)
+
+
+def test_feed_holds_the_users_walkabouts_from_a_year_ago_on(app, factory):
+    lead = factory.user(Role.EXECUTIVE)
+    attendee = factory.user(Role.EXECUTIVE)
+    manager = factory.user(Role.WARD_MANAGER)
+    stranger = factory.user(Role.EXECUTIVE)
+    ward = factory.ward(managers=(manager,))
+    recent = factory.walkabout(ward, lead, start=utcnow() - timedelta(days=30), status=WalkaboutStatus.COMPLETED)
+    factory.walkabout(ward, lead, start=utcnow() - timedelta(days=400), status=WalkaboutStatus.COMPLETED)
+    upcoming = factory.walkabout(ward, lead, status=WalkaboutStatus.CANCELLED)
+    from walkabout.services.calendar import feed_walkabouts
+
+    with app.app_context(), session_scope(app) as session:
+        session.get(Walkabout, upcoming.id).attendees = [session.get(User, attendee.id)]
+    with app.app_context(), session_scope(app) as session:
+        ids = {name: [w.id for w in feed_walkabouts(session, session.get(User, person.id))]
+               for name, person in (("lead", lead), ("attendee", attendee), ("manager", manager),
+                                    ("stranger", stranger))}
+    assert ids == {"lead": [recent.id, upcoming.id], "attendee": [upcoming.id],
+                   "manager": [recent.id, upcoming.id], "stranger": []}

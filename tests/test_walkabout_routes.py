@@ -384,3 +384,22 @@ def test_cancel_the_rest_of_a_series(app, client, setup):
         rows = session.exec(select(Walkabout)).all()
         assert {(row.status, row.cancel_reason, row.calendar_sequence) for row in rows} == {
             (WalkaboutStatus.CANCELLED, "Ward closing", 1)}
+
+
+def test_every_programme_route_needs_sign_in_except_the_private_feed(app, client):
+    blueprints = ("walkabouts.", "series.", "coverage.", "calendar.", "admin_places.")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(blueprints):
+            continue
+        path = re.sub(r"<int:[a-z_]+>", "1", rule.rule).replace("<token>", "x")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            checked += 1
+            if rule.endpoint == "calendar.feed":
+                assert response.status_code == 404
+            elif method == "GET":
+                assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
+            else:
+                assert response.status_code in (302, 400), (method, path)  # sign-in, or the CSRF check first
+    assert checked >= 20

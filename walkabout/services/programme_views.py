@@ -131,7 +131,6 @@ def load_walkabout(session: Session, user: User, walkabout_id: int) -> Walkabout
             selectinload(Walkabout.ward).selectinload(Ward.site),
             selectinload(Walkabout.lead),
             selectinload(Walkabout.attendees),
-            selectinload(Walkabout.reschedules),
         )
     ).first()
     if walkabout is None:
