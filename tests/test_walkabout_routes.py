@@ -403,3 +403,20 @@ def test_every_programme_route_needs_sign_in_except_the_private_feed(app, client
             else:
                 assert response.status_code in (302, 400), (method, path)  # sign-in, or the CSRF check first
     assert checked >= 20
+
+
+def test_changing_only_the_team_needs_no_reason_and_is_not_a_reschedule(app, client, factory, setup):
+    executive, ward = setup
+    colleague = factory.user(Role.EXECUTIVE, name="New Colleague")
+    walkabout = factory.walkabout(ward, executive)  # a start with seconds, as stored by other paths
+    login(client, executive.email)
+    url = f"/walkabouts/{walkabout.id}/edit"
+    local = walkabout.scheduled_start.astimezone(LONDON)
+    response = post_form(client, url, form_for(ward, executive, local.date(), at=local.strftime("%H:%M"),
+                                               version="1", attendee_ids=[str(colleague.id)], focus="Sepsis"))
+    assert response.status_code == 303
+    with session_scope(app) as session:
+        row = session.get(Walkabout, walkabout.id)
+        assert row.scheduled_start == walkabout.scheduled_start and row.focus == "Sepsis"
+        assert [person.id for person in row.attendees] == [colleague.id] and row.calendar_sequence == 1
+        assert session.exec(select(func.count()).select_from(WalkaboutReschedule)).one() == 0

@@ -193,7 +193,9 @@ def reschedule_walkabout(
     Bumps `version` and the calendar SEQUENCE; returns the audited changes.
     """
     _check_editable(walkabout, expected_version)
-    moved = details.start != walkabout.scheduled_start
+    moved = _to_minute(details.start) != _to_minute(walkabout.scheduled_start)
+    if not moved:
+        details.start = walkabout.scheduled_start
     resolved = resolve(session, details, check_start=moved)
     if moved and not _clean(reason):
         raise ServiceError("Give a reason for moving the walkabout (it is kept in its history).")
@@ -250,6 +252,10 @@ def _check_editable(walkabout: Walkabout, expected_version: int) -> None:
         )
     if walkabout.status != WalkaboutStatus.PLANNED:
         raise ServiceError(f"Only planned walkabouts can be changed; this one is {walkabout.status.replace('_', ' ')}.")
+
+
+def _to_minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
 
 
 def _bump(walkabout: Walkabout) -> None:
