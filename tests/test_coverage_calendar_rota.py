@@ -62,6 +62,7 @@ def test_coverage_page_highlights_and_filters(client, factory, count_queries):
     with count_queries() as few:
         body = client.get("/coverage").get_data(as_text=True)
     assert "Never visited" in body and "is-neglected" in body
+    assert '/walkabouts/new?ward=' in body  # schedule a neglected ward from here
     for i in range(5):
         ward = factory.ward(site, f"Extra {i}")
         factory.walkabout(ward, executive, start=utcnow() - timedelta(days=i + 1), status=WalkaboutStatus.COMPLETED)
