@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import event
 from sqlmodel import select
 
@@ -52,6 +53,11 @@ def main() -> None:
         paths = ["/walkabouts", "/walkabouts?mine=0", "/walkabouts?tab=past&mine=0",
                  "/walkabouts?tab=past&mine=0&page=40", "/coverage", "/coverage?sort=count",
                  f"/calendar/{token}.ics"]
+        hello = Flask("hello")
+        hello.add_url_rule("/", "hello", lambda: "Hello, world!")
+        hello_client = hello.test_client()
+        baseline = statistics.median(_time(hello_client.get, "/") for _ in range(args.requests))
+        print(f"hello-world Flask endpoint, same process: p50 {baseline:.2f} ms")
         print(f"{'path':45} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
         for path in paths:
             timings = []
@@ -63,6 +69,12 @@ def main() -> None:
                 assert response.status_code == 200, (path, response.status_code)
             p95 = statistics.quantiles(timings, n=20)[-1]
             print(f"{path[:45]:45} {statistics.median(timings):8.1f} {p95:8.1f} {len(statements):8d}")
+
+
+def _time(get, path: str) -> float:
+    begin = time.perf_counter()
+    get(path)
+    return (time.perf_counter() - begin) * 1000
 
 
 if __name__ == "__main__":

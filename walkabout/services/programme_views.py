@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import Session, col, func, or_, select
 
 from ..models import (
@@ -95,8 +95,8 @@ def list_walkabouts(session: Session, user: User, filters: ListFilters, today: d
     order = col(Walkabout.scheduled_start).desc() if filters.tab == "past" else col(Walkabout.scheduled_start)
     rows = session.exec(
         chosen.options(
-            selectinload(Walkabout.ward).selectinload(Ward.site),
-            selectinload(Walkabout.lead),
+            joinedload(Walkabout.ward).joinedload(Ward.site),  # many-to-one: one joined query
+            joinedload(Walkabout.lead),
             selectinload(Walkabout.attendees),
         )
         .order_by(order, Walkabout.id)
