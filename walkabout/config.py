@@ -80,6 +80,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ACTIONS_PER_PAGE": 25,
         # "You said, we did": how far back the public ward page reaches.
         "PUBLIC_FEEDBACK_DAYS": 180,
+        # Ward coverage: wards not visited for more than this many days are highlighted.
+        "COVERAGE_THRESHOLD_DAYS": int(os.environ.get("WALKABOUT_COVERAGE_DAYS", "90")),
+        "WALKABOUTS_PER_PAGE": 25,
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

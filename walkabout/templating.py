@@ -12,10 +12,13 @@ def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     items = [("home.index", "Home")]
+    items.append(("walkabouts.index", "Walkabouts"))
     items.append(("actions.index", "Actions"))
+    items.append(("coverage.index", "Coverage"))
     items.append(("feedback.index", "Feedback"))
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
+        items.append(("admin_places.wards", "Wards"))
     items.append(("account.password", "Account"))
     return items
 

@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 
 from ..models import Action, ActionStatus, Concern, Role, User, Walkabout, WalkaboutStatus, Ward
 from . import capture
-from .access import visible_ward_ids
 from .access import managed_ward_ids, visible_ward_ids
 
 OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)

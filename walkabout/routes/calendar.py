@@ -1,0 +1,49 @@
+"""A user's private calendar feed, and creating or rotating its secret address."""
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask_login import login_required
+
+from ..auth import signed_in_user
+from ..db import get_session
+from ..services import calendar
+
+bp = Blueprint("calendar", __name__)
+
+
+@bp.get("/calendar/<token>.ics")
+def feed(token: str):
+    """No sign-in: calendar apps cannot sign in; the unguessable token is the key."""
+    session = get_session()
+    user = calendar.feed_user(session, token)
+    if user is None:
+        abort(404)
+    body = calendar.build_calendar(
+        calendar.feed_walkabouts(session, user), f"Walkabouts · {user.name}",
+        lambda one: url_for("walkabouts.show", walkabout_id=one.id, _external=True),
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/account/calendar")
+@login_required
+def settings():
+    user = signed_in_user()
+    feed_url = url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None
+    return render_template("account/calendar.html", feed_url=feed_url)
+
+
+@bp.post("/account/calendar")
+@login_required
+def rotate():
+    session, user = get_session(), signed_in_user()
+    had_one = user.calendar_token is not None
+    calendar.rotate_token(session, user)
+    session.commit()
+    flash("New calendar address created. The old one no longer works: subscribe again with this one."
+          if had_one else "Your calendar address is ready. Subscribe to it in Outlook or Google Calendar.",
+          "success")
+    return redirect(url_for("calendar.settings"), code=303)

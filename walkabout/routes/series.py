@@ -1,0 +1,115 @@
+"""Recurring series (view, edit future occurrences) and the rota helper."""
+
+from datetime import time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import selectinload
+from sqlmodel import select
+
+from ..auth import roles_required, signed_in_user
+from ..db import get_session
+from ..forms.walkabouts import CancelSeriesForm, RotaForm, SeriesEditForm
+from ..models import Role, User, WalkaboutSeries, Ward
+from ..services import ServiceError
+from ..services.programme import ClashWarning
+from ..services.rota import RotaRequest, accept_rota, lead_loads, propose_rota
+from ..services.series import cancel_rest_of_series, future_occurrences, series_walkabouts, update_series
+from ..timeutil import local_today, to_local
+from .programme_forms import people_choices, service_error_field, site_choices
+
+bp = Blueprint("series", __name__, url_prefix="/walkabouts")
+schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
+
+
+@bp.route("/series/<int:series_id>", methods=["GET", "POST"])
+@schedulers_only
+def show(series_id: int):
+    session, user = get_session(), signed_in_user()
+    series = session.get(WalkaboutSeries, series_id)
+    if series is None:
+        abort(404)
+    ward = session.exec(select(Ward).where(Ward.id == series.ward_id).options(selectinload(Ward.site))).one()
+    form = SeriesEditForm()
+    form.lead_id.choices, _ = people_choices(session)
+    upcoming = future_occurrences(session, series)
+    clashes, status = [], 200
+    if request.method == "GET":
+        at = to_local(upcoming[0].scheduled_start).time() if upcoming else to_local(series.first_start).time()
+        form.process(data={"lead_id": series.lead_id, "at": at, "duration_minutes": series.duration_minutes,
+                           "focus": series.focus})
+    elif form.validate_on_submit():
+        try:
+            changed = update_series(session, user, series, lead_id=form.lead_id.data, at=form.at.data,
+                                    duration_minutes=form.duration_minutes.data, focus=form.focus.data,
+                                    reason=form.reason.data, confirm_clashes=form.confirm_clashes.data)
+            session.commit()
+            flash(f"{changed} future walkabout{'s' if changed != 1 else ''} updated; past ones are unchanged.",
+                  "success")
+            return redirect(url_for("series.show", series_id=series.id), code=303)
+        except ClashWarning as warning:
+            clashes, status = warning.clashes, 409
+        except ServiceError as error:
+            service_error_field(form, error)
+            status = 400
+    else:
+        status = 400
+    lead = session.get(User, series.lead_id)
+    return render_template("walkabouts/series.html", series=series, ward=ward, lead=lead, form=form,
+                           walkabouts=series_walkabouts(session, series), upcoming_count=len(upcoming),
+                           clashes=clashes, cancel_form=CancelSeriesForm(formdata=None, prefix="cancel")), status
+
+
+@bp.post("/series/<int:series_id>/cancel")
+@schedulers_only
+def cancel(series_id: int):
+    session, user = get_session(), signed_in_user()
+    series = session.get(WalkaboutSeries, series_id)
+    if series is None:
+        abort(404)
+    form = CancelSeriesForm(prefix="cancel")
+    if not form.validate_on_submit():
+        flash("Give a reason for cancelling. Cancellations are reported to the board.", "error")
+        return redirect(url_for("series.show", series_id=series.id), code=303)
+    try:
+        count = cancel_rest_of_series(session, user, series, reason=form.reason.data)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("series.show", series_id=series.id), code=303)
+    session.commit()
+    flash(f"{count} future walkabout{'s' if count != 1 else ''} cancelled.", "success")
+    return redirect(url_for("series.show", series_id=series.id), code=303)
+
+
+@bp.route("/rota", methods=["GET", "POST"])
+@schedulers_only
+def rota():
+    session, user = get_session(), signed_in_user()
+    form = RotaForm()
+    form.site_id.choices = site_choices(session)
+    form.executive_ids.choices = people_choices(session)[0][1:]
+    today = local_today()
+    slots, status = None, 200
+    if request.method == "GET":
+        form.process(data={"first_day": today + timedelta(days=(7 - today.weekday()) or 7),
+                           "at": time(14, 0), "visits_per_ward": 4, "duration_minutes": 60,
+                           "weekdays": [0, 1, 2, 3, 4]})
+    elif form.validate_on_submit():
+        rota_request = RotaRequest(
+            first_day=form.first_day.data, visits_per_ward=form.visits_per_ward.data, at=form.at.data,
+            duration_minutes=form.duration_minutes.data, weekdays=list(form.weekdays.data),
+            executive_ids=[i for i in form.executive_ids.data or [] if i is not None], site_id=form.site_id.data,
+        )
+        try:
+            if request.form.get("accept") == "1":
+                created = accept_rota(session, user, rota_request, today)
+                session.commit()
+                flash(f"{len(created)} walkabouts scheduled from the rota.", "success")
+                return redirect(url_for("walkabouts.index", tab="upcoming", mine="0"), code=303)
+            slots = propose_rota(session, rota_request, today)
+        except ServiceError as error:
+            service_error_field(form, error)
+            status = 400
+    else:
+        status = 400
+    return render_template("walkabouts/rota.html", form=form, slots=slots,
+                           loads=lead_loads(slots) if slots else []), status

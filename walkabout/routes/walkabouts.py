@@ -1,0 +1,189 @@
+"""The programme: list, schedule (one or a series), view, edit, cancel, download as .ics."""
+
+from datetime import timedelta
+
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+                   url_for)
+from flask_login import login_required
+
+from ..auth import roles_required, signed_in_user
+from ..db import get_session
+from ..forms.walkabouts import CancelWalkaboutForm, EditWalkaboutForm, ScheduleForm
+from ..models import Role, Walkabout, WalkaboutStatus
+from ..services import Conflict, NotFound, ServiceError, calendar, programme_views
+from ..services.programme import ClashWarning, cancel_walkabout, is_on_team, reschedule_walkabout, schedule_walkabout
+from ..services.series import Recurrence, create_series
+from ..timeutil import local_today, to_local
+from .programme_forms import details_from, fill_walkabout_choices, list_filters, service_error_field
+
+bp = Blueprint("walkabouts", __name__, url_prefix="/walkabouts")
+schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
+
+
+def _load(walkabout_id: int) -> Walkabout:
+    try:
+        return programme_views.load_walkabout(get_session(), signed_in_user(), walkabout_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("")
+@login_required
+def index():
+    session, user = get_session(), signed_in_user()
+    filters = list_filters(user)
+    page = programme_views.list_walkabouts(session, user, filters, local_today(),
+                                           current_app.config["WALKABOUTS_PER_PAGE"])
+    choices = programme_views.filter_choices(session, user)
+    template = "walkabouts/_programme.html" if request.headers.get("HX-Request") else "walkabouts/index.html"
+    return render_template(template, page=page, filters=filters, choices=choices,
+                           statuses=list(WalkaboutStatus), can_schedule=programme_views.can_schedule(user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@schedulers_only
+def new():
+    session, user = get_session(), signed_in_user()
+    form = ScheduleForm()
+    fill_walkabout_choices(session, form)
+    clashes, status = [], 200
+    if request.method == "GET":
+        form.ward_id.data = request.args.get("ward", type=int)
+        form.lead_id.data = user.id if user.has_role(Role.EXECUTIVE) else None
+    elif form.validate_on_submit():
+        try:
+            details = details_from(form)
+            if form.repeat.data == "none":
+                walkabout = schedule_walkabout(session, user, details, confirm_clashes=form.confirm_clashes.data)
+                session.commit()
+                flash(f"Walkabout on {walkabout.ward.name} scheduled.", "success")
+                return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
+            recurrence = _recurrence(form)
+            series, walkabouts = create_series(session, user, details, recurrence,
+                                               confirm_clashes=form.confirm_clashes.data)
+            session.commit()
+            flash(f"{len(walkabouts)} walkabouts scheduled: {recurrence.describe()}.", "success")
+            return redirect(url_for("series.show", series_id=series.id), code=303)
+        except ClashWarning as warning:
+            clashes, status = warning.clashes, 409
+        except ServiceError as error:
+            service_error_field(form, error)
+            status = 400
+    else:
+        status = 400
+    return render_template("walkabouts/new.html", form=form, clashes=clashes), status
+
+
+def _recurrence(form) -> Recurrence:
+    """The series pattern; choices left empty follow the first date (its weekday, week and day)."""
+    day = form.day.data
+    weekday = form.weekday.data if form.weekday.data is not None else day.weekday()
+    ordinal = form.ordinal.data if form.ordinal.data is not None else min(4, (day.day - 1) // 7 + 1)
+    return Recurrence(
+        pattern=form.repeat.data, first_day=day, at=form.at.data, interval=form.interval.data or 1,
+        weekday=weekday, ordinal=ordinal, month_day=form.month_day.data or day.day,
+        count=form.count.data, until=form.until.data,
+    )
+
+
+@bp.get("/<int:walkabout_id>")
+@login_required
+def show(walkabout_id: int):
+    session, user = get_session(), signed_in_user()
+    walkabout = _load(walkabout_id)
+    today = local_today()
+    actions, concerns = programme_views.pre_visit_brief(session, walkabout, today)
+    history = programme_views.history(session, walkabout)
+    names = programme_views.user_names(
+        session, {entry.by_id for entry in history if entry.by_id} | {walkabout.cancelled_by_id or 0})
+    return render_template(
+        "walkabouts/show.html", walkabout=walkabout, brief_actions=actions, brief_concerns=concerns,
+        history=history, names=names, today=today,
+        ends_at=walkabout.scheduled_start + timedelta(minutes=walkabout.duration_minutes), is_today=to_local(walkabout.scheduled_start).date() == today,
+        on_team=is_on_team(walkabout, user), can_schedule=programme_views.can_schedule(user),
+    )
+
+
+@bp.route("/<int:walkabout_id>/edit", methods=["GET", "POST"])
+@schedulers_only
+def edit(walkabout_id: int):
+    session, user = get_session(), signed_in_user()
+    walkabout = _load(walkabout_id)
+    form = EditWalkaboutForm()
+    fill_walkabout_choices(session, form, include_ward_id=walkabout.ward_id)
+    clashes, status = [], 200
+    if request.method == "GET":
+        local = to_local(walkabout.scheduled_start)
+        form.process(data={
+            "ward_id": walkabout.ward_id, "lead_id": walkabout.lead_id, "day": local.date(),
+            "at": local.time(), "duration_minutes": walkabout.duration_minutes, "focus": walkabout.focus,
+            "guests": walkabout.guests, "attendee_ids": [person.id for person in walkabout.attendees],
+            "version": walkabout.version,
+        })
+    elif form.validate_on_submit():
+        try:
+            reschedule_walkabout(session, user, walkabout, details_from(form),
+                                 expected_version=_version(form), reason=form.reason.data,
+                                 confirm_clashes=form.confirm_clashes.data)
+            session.commit()
+            flash("Walkabout updated.", "success")
+            return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
+        except ClashWarning as warning:
+            clashes, status = warning.clashes, 409
+        except Conflict as error:
+            service_error_field(form, error)
+            form.version.data = str(walkabout.version)  # a second submit is a deliberate overwrite
+            status = 409
+        except ServiceError as error:
+            service_error_field(form, error)
+            status = 400
+    else:
+        status = 400
+    return render_template("walkabouts/edit.html", form=form, walkabout=walkabout, clashes=clashes), status
+
+
+def _version(form) -> int:
+    value = form.version.data or ""
+    return int(value) if value.isdigit() else -1
+
+
+@bp.route("/<int:walkabout_id>/cancel", methods=["GET", "POST"])
+@schedulers_only
+def cancel(walkabout_id: int):
+    session, user = get_session(), signed_in_user()
+    walkabout = _load(walkabout_id)
+    form = CancelWalkaboutForm()
+    status = 200
+    if request.method == "GET":
+        form.version.data = str(walkabout.version)
+    elif form.validate_on_submit():
+        try:
+            cancel_walkabout(session, user, walkabout, reason=form.reason.data, expected_version=_version(form))
+            session.commit()
+            flash("Walkabout cancelled. Subscribed calendars will show it as cancelled.", "success")
+            return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
+        except Conflict as error:
+            service_error_field(form, error)
+            form.version.data = str(walkabout.version)
+            status = 409
+        except ServiceError as error:
+            service_error_field(form, error)
+            status = 400
+    else:
+        status = 400
+    return render_template("walkabouts/cancel.html", form=form, walkabout=walkabout), status
+
+
+@bp.get("/<int:walkabout_id>.ics")
+@login_required
+def ics(walkabout_id: int):
+    walkabout = _load(walkabout_id)
+    body = calendar.build_calendar(
+        [walkabout], f"Walkabout: {walkabout.ward.name}",
+        lambda one: url_for("walkabouts.show", walkabout_id=one.id, _external=True),
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="walkabout-{walkabout.id}.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,224 @@
+"""Read side of the programme: the filtered, paginated list, one walkabout, its pre-visit brief."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.orm import joinedload, selectinload
+from sqlmodel import Session, col, func, or_, select
+
+from ..models import (
+    Action,
+    ActionStatus,
+    Concern,
+    ConcernKind,
+    ConcernStatus,
+    Role,
+    Site,
+    User,
+    Walkabout,
+    WalkaboutAttendee,
+    WalkaboutReschedule,
+    WalkaboutStatus,
+    Ward,
+)
+from ..timeutil import trust_zone
+from . import NotFound
+from .access import visible_ward_ids
+
+TABS = ("today", "upcoming", "past")
+OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
+BRIEF_LIMIT = 50
+
+
+@dataclass
+class ListFilters:
+    tab: str = "upcoming"
+    ward_id: int | None = None
+    site_id: int | None = None
+    lead_id: int | None = None
+    status: WalkaboutStatus | None = None
+    mine: bool = False
+    page: int = 1
+
+    def query_args(self, **overrides) -> dict:
+        """URL parameters for these filters (for tabs, pages and hx-push-url)."""
+        args = {"tab": self.tab, "ward": self.ward_id, "site": self.site_id, "lead": self.lead_id,
+                "status": self.status.value if self.status else None, "mine": "1" if self.mine else "0",
+                "page": self.page if self.page > 1 else None}
+        args.update(overrides)
+        return {key: value for key, value in args.items() if value not in (None, "")}
+
+
+@dataclass
+class ListPage:
+    walkabouts: list[Walkabout]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _day_bounds(today: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(today, time.min, tzinfo=trust_zone())
+    return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=trust_zone())
+
+
+def list_walkabouts(session: Session, user: User, filters: ListFilters, today: date, per_page: int) -> ListPage:
+    """One page of walkabouts the user may see, in a fixed number of queries."""
+    query = select(Walkabout)
+    ward_ids = visible_ward_ids(session, user)
+    if ward_ids is not None:
+        query = query.where(col(Walkabout.ward_id).in_(ward_ids))
+    if filters.ward_id:
+        query = query.where(Walkabout.ward_id == filters.ward_id)
+    if filters.site_id:
+        query = query.where(col(Walkabout.ward_id).in_(select(Ward.id).where(Ward.site_id == filters.site_id)))
+    if filters.lead_id:
+        query = query.where(Walkabout.lead_id == filters.lead_id)
+    if filters.status:
+        query = query.where(Walkabout.status == filters.status)
+    if filters.mine:
+        attending = select(WalkaboutAttendee.walkabout_id).where(WalkaboutAttendee.user_id == user.id)
+        query = query.where(or_(Walkabout.lead_id == user.id, col(Walkabout.id).in_(attending)))
+    day_start, day_end = _day_bounds(today)
+    by_tab = {
+        "today": query.where(Walkabout.scheduled_start >= day_start, Walkabout.scheduled_start < day_end),
+        "upcoming": query.where(Walkabout.scheduled_start >= day_end),
+        "past": query.where(Walkabout.scheduled_start < day_start),
+    }
+    chosen = by_tab[filters.tab]
+    total = session.exec(select(func.count()).select_from(chosen.subquery())).one()
+    order = col(Walkabout.scheduled_start).desc() if filters.tab == "past" else col(Walkabout.scheduled_start)
+    rows = session.exec(
+        chosen.options(
+            joinedload(Walkabout.ward).joinedload(Ward.site),  # many-to-one: one joined query
+            joinedload(Walkabout.lead),
+            selectinload(Walkabout.attendees),
+        )
+        .order_by(order, Walkabout.id)
+        .offset((filters.page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return ListPage(walkabouts=list(rows), total=total, page=filters.page, per_page=per_page)
+
+
+def filter_choices(session: Session, user: User) -> dict:
+    """Wards, sites and executives for the filter form (only wards the user may see)."""
+    wards_query = select(Ward).options(selectinload(Ward.site)).order_by(Ward.name)
+    ward_ids = visible_ward_ids(session, user)
+    if ward_ids is not None:
+        wards_query = wards_query.where(col(Ward.id).in_(ward_ids))
+    wards = list(session.exec(wards_query).all())
+    sites = list(session.exec(select(Site).order_by(Site.name)).all())
+    if ward_ids is not None:
+        site_ids = {ward.site_id for ward in wards}
+        sites = [site for site in sites if site.id in site_ids]
+    from .programme import executives
+
+    return {"wards": wards, "sites": sites, "executives": executives(session)}
+
+
+def load_walkabout(session: Session, user: User, walkabout_id: int) -> Walkabout:
+    """The walkabout with its ward, team and history, or NotFound (also for wards the user may not see)."""
+    walkabout = session.exec(
+        select(Walkabout)
+        .where(Walkabout.id == walkabout_id)
+        .options(
+            selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Walkabout.lead),
+            selectinload(Walkabout.attendees),
+        )
+    ).first()
+    if walkabout is None:
+        raise NotFound("That walkabout does not exist.")
+    ward_ids = visible_ward_ids(session, user)
+    if ward_ids is not None and walkabout.ward_id not in ward_ids:
+        raise NotFound("That walkabout does not exist.")
+    return walkabout
+
+
+@dataclass
+class BriefItem:
+    """One line of the pre-visit brief: an open action or an open concern from an earlier visit."""
+
+    kind: str  # "action" or "concern"
+    id: int
+    text: str
+    raised_on: datetime
+    due_date: date | None
+    days_overdue: int
+    age_days: int
+    owner: str | None
+    risk_score: int | None
+    category: str | None
+
+
+def pre_visit_brief(session: Session, walkabout: Walkabout, today: date) -> tuple[list[BriefItem], list[BriefItem]]:
+    """The ward's open actions and open concerns from earlier visits, newest first."""
+    earlier = (
+        select(Walkabout.id)
+        .where(Walkabout.ward_id == walkabout.ward_id, Walkabout.id != walkabout.id)
+        .where(Walkabout.scheduled_start <= walkabout.scheduled_start)
+    )
+    actions = session.exec(
+        select(Action)
+        .join(Concern, Concern.id == Action.concern_id)
+        .where(col(Concern.walkabout_id).in_(earlier))
+        .where(col(Action.status).in_(OPEN_ACTION_STATUSES))
+        .where(col(Action.deleted_at).is_(None), col(Concern.deleted_at).is_(None))
+        .options(selectinload(Action.owner), selectinload(Action.concern).selectinload(Concern.category))
+        .order_by(col(Action.created_at).desc(), col(Action.id).desc())
+        .limit(BRIEF_LIMIT)
+    ).all()
+    concerns = session.exec(
+        select(Concern)
+        .where(col(Concern.walkabout_id).in_(earlier))
+        .where(Concern.kind == ConcernKind.CONCERN, Concern.status == ConcernStatus.OPEN)
+        .where(col(Concern.deleted_at).is_(None))
+        .options(selectinload(Concern.category))
+        .order_by(col(Concern.created_at).desc(), col(Concern.id).desc())
+        .limit(BRIEF_LIMIT)
+    ).all()
+    zone = trust_zone()
+    action_items = [
+        BriefItem(
+            kind="action", id=action.id, text=action.description, raised_on=action.created_at,
+            due_date=action.due_date, days_overdue=max(0, (today - action.due_date).days),
+            age_days=(today - action.created_at.astimezone(zone).date()).days, owner=action.owner.name,
+            risk_score=action.concern.risk_score,
+            category=action.concern.category.name if action.concern.category else None,
+        )
+        for action in actions
+    ]
+    concern_items = [
+        BriefItem(
+            kind="concern", id=concern.id, text=concern.text, raised_on=concern.created_at, due_date=None,
+            days_overdue=0, age_days=(today - concern.created_at.astimezone(zone).date()).days, owner=None,
+            risk_score=concern.risk_score, category=concern.category.name if concern.category else None,
+        )
+        for concern in concerns
+    ]
+    return action_items, concern_items
+
+
+def history(session: Session, walkabout: Walkabout) -> list[WalkaboutReschedule]:
+    """Reschedules, newest first, with who moved it."""
+    return list(session.exec(
+        select(WalkaboutReschedule)
+        .where(WalkaboutReschedule.walkabout_id == walkabout.id)
+        .order_by(col(WalkaboutReschedule.created_at).desc(), col(WalkaboutReschedule.id).desc())
+    ).all())
+
+
+def user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())
+
+
+def can_schedule(user: User) -> bool:
+    return user.has_role(Role.EXECUTIVE, Role.ADMIN)
