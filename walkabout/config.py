@@ -75,6 +75,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_FREE_FAILURES_PER_ADDRESS": 30,
         "LOGIN_MAX_BLOCK_SECONDS": 900,
         "PASSWORD_MIN_LENGTH": 12,
+        # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
+        "REPORTS_RUNNER": os.environ.get("WALKABOUT_REPORTS_RUNNER", "thread"),
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

@@ -12,6 +12,9 @@ def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     items = [("home.index", "Home")]
+    if current_user.has_role(Role.BOARD_SECRETARY, Role.EXECUTIVE):
+        items.append(("reports.index", "Reports"))
+        items.append(("dashboard.index", "Dashboard"))
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
     items.append(("account.password", "Account"))
