@@ -31,12 +31,12 @@ def _config(**extra) -> dict:
     return base
 
 
-TOOLTIP_DATA = re.compile(r"<desc class=\"[^\"]*\">[^<]*</desc>")
+INTERACTIVE_PARTS = re.compile(r"<desc class=\"[^\"]*\">[^<]*</desc>|<script\b.*?</script>", re.S)
 
 
 def _svg(chart) -> str:
-    """The chart's SVG without the per-point tooltip data (a static picture needs none)."""
-    return TOOLTIP_DATA.sub("", chart.render(is_unicode=True))
+    """The chart's SVG without pygal's config script and tooltip data: a static picture."""
+    return INTERACTIVE_PARTS.sub("", chart.render(is_unicode=True))
 
 
 def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held") -> str:
