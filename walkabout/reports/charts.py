@@ -23,6 +23,7 @@ BAND_STYLE = Style(**{**PRINT_STYLE.to_dict(), "colors": ("#d3d8e0", "#8a94a6", 
 
 
 def _config(**extra) -> dict:
+    """pygal settings for a static, printable chart; `extra` overrides (title, labels, size)."""
     base = dict(style=PRINT_STYLE, js=[], disable_xml_declaration=True, width=760, height=300,
                 legend_at_bottom=True, legend_at_bottom_columns=4, print_values=False,
                 show_y_guides=False, margin=8, spacing=10, truncate_label=-1,
@@ -39,34 +40,35 @@ def _svg(chart) -> str:
     return INTERACTIVE_PARTS.sub("", chart.render(is_unicode=True))
 
 
-def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held") -> str:
-    chart = pygal.Bar(**_config(title=title, x_labels=trend["labels"], min_scale=3))
+def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **size) -> str:
+    chart = pygal.Bar(**_config(title=title, x_labels=trend["labels"], min_scale=3, **size))
     chart.add("Planned", trend["planned"])
     chart.add("Held", trend["held"])
     return _svg(chart)
 
 
-def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band") -> str:
-    chart = pygal.StackedBar(**_config(title=title, x_labels=trend["labels"], style=BAND_STYLE))
+def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **size) -> str:
+    chart = pygal.StackedBar(**_config(title=title, x_labels=trend["labels"], style=BAND_STYLE, **size))
     chart.add("Low or moderate", trend["concerns_low_moderate"])
     chart.add("High", trend["concerns_high"])
     chart.add("Extreme", trend["concerns_extreme"])
     return _svg(chart)
 
 
-def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue") -> str:
-    chart = pygal.Line(**_config(title=title, x_labels=trend["labels"], dots_size=4, stroke_style={"width": 3}))
+def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
+    chart = pygal.Line(**_config(title=title, x_labels=trend["labels"], dots_size=4, stroke_style={"width": 3},
+                                 **size))
     chart.add("Opened", trend["actions_opened"])
     chart.add("Closed", trend["actions_closed"], stroke_style={"width": 3, "dasharray": "8, 5"})
     chart.add("Overdue at month end", trend["actions_overdue"], stroke_style={"width": 3, "dasharray": "2, 4"})
     return _svg(chart)
 
 
-def categories_chart(by_category: list[dict], title: str = "Concerns by category and risk band") -> str:
+def categories_chart(by_category: list[dict], title: str = "Concerns by category and risk band", **size) -> str:
     rows = list(reversed(by_category))
     chart = pygal.HorizontalStackedBar(**_config(
         title=title, x_labels=[row["name"] for row in rows], style=BAND_STYLE,
-        height=max(220, 70 + 30 * len(rows))))
+        height=max(220, 70 + 30 * len(rows)), **size))
     for band, label in (("low", "Low"), ("moderate", "Moderate"), ("high", "High"), ("extreme", "Extreme")):
         chart.add(label, [row[band] for row in rows])
     return _svg(chart)

@@ -14,6 +14,7 @@ from ..timeutil import local_today, trust_zone
 
 bp = Blueprint("dashboard", __name__)
 dashboard_readers = roles_required(Role.EXECUTIVE, Role.BOARD_SECRETARY)
+PHONE_SIZE = {"width": 480, "height": 340, "legend_at_bottom_columns": 2}  # legible on a phone
 CHARTS = {
     "walkabouts": charts.walkabouts_chart,
     "concerns": charts.concerns_chart,
@@ -56,9 +57,9 @@ def chart(name: str):
         return make_response("Bad date range", 400)
     session = get_session()
     if name == "categories":
-        svg = charts.categories_chart(figures.headline(session, period)["concerns"]["by_category"])
+        svg = charts.categories_chart(figures.headline(session, period)["concerns"]["by_category"], width=480)
     else:
-        svg = CHARTS[name](trends.series(session, range_buckets(period)))
+        svg = CHARTS[name](trends.series(session, range_buckets(period)), **PHONE_SIZE)
     response = make_response(svg)
     response.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"

@@ -1,5 +1,7 @@
 """Reports: follow-up summary PDF, monthly board pack (built in the background), CSV, archive."""
 
+from datetime import date
+
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
 from ..auth import roles_required, signed_in_user
@@ -17,6 +19,13 @@ from ..timeutil import local_today, trust_zone
 bp = Blueprint("reports", __name__)
 report_readers = roles_required(Role.BOARD_SECRETARY, Role.EXECUTIVE)
 everyone = roles_required(*Role)
+
+
+@bp.app_template_filter("month_label")
+def month_label(month: str) -> str:
+    """ "2026-03" -> "March 2026". """
+    year, number = month.split("-")
+    return date(int(year), int(number), 1).strftime("%B %Y")
 
 
 def _period(month: str) -> Period:
