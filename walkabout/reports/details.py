@@ -24,8 +24,8 @@ from .figures import band_case, cutoff, overdue_condition, overdue_day
 from .periods import Period
 
 TOP_THEMES = 3
-MAX_OVERDUE_ROWS = 25
-MAX_OPEN_RISKS = 20
+MAX_OVERDUE_ROWS = 20
+MAX_OPEN_RISKS = 12
 HIGH_RISK_SCORE = 7
 
 
@@ -120,11 +120,11 @@ def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
     if not notes:
         return []
     rows = session.exec(
-        select(Concern.walkabout_id, Concern.kind, sa.func.coalesce(Category.name, "Uncategorised"),
+        select(Concern.walkabout_id, Concern.kind, Category.name,
                sa.func.count(), sa.func.sum(sa.case((col(Concern.risk_score) >= HIGH_RISK_SCORE, 1), else_=0)))
         .outerjoin(Category, Category.id == Concern.category_id)
         .where(col(Concern.walkabout_id).in_(list(notes)), col(Concern.deleted_at).is_(None))
-        .group_by(Concern.walkabout_id, Concern.kind, sa.func.coalesce(Category.name, "Uncategorised"))
+        .group_by(Concern.walkabout_id, Concern.kind, Category.name)
     ).all()
     per_category: dict[int, dict[str, int]] = defaultdict(dict)
     for walkabout_id, kind, category, number, high in rows:
@@ -134,7 +134,7 @@ def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
             continue
         note.concerns += number
         note.high_or_extreme += int(high or 0)
-        per_category[walkabout_id][category] = number
+        per_category[walkabout_id][category or "Uncategorised"] = number
     for walkabout_id, categories in per_category.items():
         notes[walkabout_id].categories = categories
     return list(notes.values())

@@ -128,18 +128,19 @@ def _wards(session: Session, period: Period, covered: int) -> dict:
 
 
 def _concerns(session: Session, period: Period) -> dict:
-    band = band_case(col(Concern.risk_score)).label("band")
+    band = band_case(col(Concern.risk_score))
     rows = session.exec(
-        select(sa.func.coalesce(Category.name, "Uncategorised"), Concern.kind, band, sa.func.count())
+        select(Category.name, Concern.kind, band, sa.func.count())
         .select_from(Concern).outerjoin(Category, Category.id == Concern.category_id)
         .where(Concern.created_at >= period.start_utc, Concern.created_at < period.end_utc,
                col(Concern.deleted_at).is_(None))
-        .group_by(sa.func.coalesce(Category.name, "Uncategorised"), Concern.kind, band)
+        .group_by(Category.name, Concern.kind, band)
     ).all()
     by_category: dict[str, dict] = {}
     by_band = dict.fromkeys(BANDS + ["unscored"], 0)
     good_practice = 0
     for category, kind, band_value, number in rows:
+        category = category or "Uncategorised"
         if kind == ConcernKind.GOOD_PRACTICE.value:
             good_practice += number
             continue
