@@ -70,7 +70,7 @@ def seed_month(factory) -> SeededMonth:
     expected = {
         "walkabouts": {"planned": 4, "held": 2, "cancelled": 1, "rescheduled": 1, "feedback_given": 1,
                        "feedback_share": 50},
-        "wards": {"active": 3, "covered": 2, "not_visited_90": 1, "not_visited_names": [f"{idle_ward.name}, {site.name}"]},
+        "wards": {"active": 3, "covered": 2, "not_visited_90": 1, "not_visited": [{"ward": idle_ward.name, "site": site.name}]},
         "concerns": {"raised": 3, "good_practice": 1,
                      "by_band": {"low": 1, "moderate": 0, "high": 1, "extreme": 1, "unscored": 0}},
         "actions": {"opened": 3, "completed": 1, "verified": 1, "overdue": 1, "closed": 1,

@@ -164,7 +164,8 @@ def test_follow_up_summary_shows_the_visit(app, factory, client):
 @pytest.mark.parametrize("path", ["/reports/monthly/{key}.pdf", "/walkabouts/{held}/summary.pdf"])
 def test_pdfs_are_attachments_never_cached(app, factory, client, path):
     month = seed_month(factory)
-    issue_pack(app, month.key, month.secretary)
+    if "monthly" in path:
+        issue_pack(app, month.key, month.secretary)
     login(client, month.secretary.email)
     response = client.get(path.format(key=month.key, held=month.held.id))
     assert response.status_code == 200

@@ -42,7 +42,6 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
                 "walkabouts": svg_data_url(charts.walkabouts_chart(trend)),
                 "concerns": svg_data_url(charts.concerns_chart(trend)),
                 "actions": svg_data_url(charts.actions_chart(trend)),
-                "categories": svg_data_url(charts.categories_chart(headline["concerns"]["by_category"])),
             },
             themes=details.themes(session, period, headline["concerns"]["by_category"]),
             overdue_rows=overdue_rows, overdue_groups=overdue_groups,

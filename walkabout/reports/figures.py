@@ -124,7 +124,7 @@ def _wards(session: Session, period: Period, covered: int) -> dict:
     ).all()
     active = session.exec(select(sa.func.count()).select_from(Ward).where(Ward.active.is_(True))).one()
     return {"active": active, "covered": covered, "not_visited_90": len(rows),
-            "not_visited_names": [f"{ward}, {site}" for ward, site in rows]}
+            "not_visited": [{"ward": ward, "site": site} for ward, site in rows]}
 
 
 def _concerns(session: Session, period: Period) -> dict:
