@@ -57,13 +57,12 @@ def timed(function, runs: int) -> tuple[float, float]:
 def child_board_pack(db_path: str, month: str) -> None:
     """In a fresh process: request and build one pack with the real job; print timing and peak RSS."""
     import sqlalchemy as sa
+    from pypdf import PdfReader
     from sqlmodel import select
 
     from walkabout.db import session_scope
     from walkabout.models import BoardPack, BoardPackStatus
     from walkabout.reports.runner import generate_board_pack
-
-    from pypdf import PdfReader
 
     app = make_app(Path(db_path))
     seconds = []

@@ -45,7 +45,7 @@ def issue_pack(app, month_key: str, user) -> BoardPack:
         period = parse_month(month_key, add_months(parse_month(month_key, _today(), ZONE).start, 1), ZONE)
         from walkabout.models import User
 
-        pack, created = service.request_board_pack(session, session.get(User, user.id), period)
+        pack, _created = service.request_board_pack(session, session.get(User, user.id), period)
         session.flush()
         pack_id = pack.id
     assert generate_board_pack(app, pack_id) == BoardPackStatus.READY

@@ -56,15 +56,17 @@ def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **
 
 
 def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
-    chart = pygal.Line(**_config(title=title, x_labels=trend["labels"], dots_size=4, stroke_style={"width": 3},
-                                 **size))
+    chart = pygal.Line(**_config(title=title, x_labels=trend["labels"], dots_size=4,
+                                 stroke_style={"width": 3}, **size))
     chart.add("Opened", trend["actions_opened"])
     chart.add("Closed", trend["actions_closed"], stroke_style={"width": 3, "dasharray": "8, 5"})
-    chart.add("Overdue at month end", trend["actions_overdue"], stroke_style={"width": 3, "dasharray": "2, 4"})
+    chart.add("Overdue at month end", trend["actions_overdue"],
+              stroke_style={"width": 3, "dasharray": "2, 4"})
     return _svg(chart)
 
 
-def categories_chart(by_category: list[dict], title: str = "Concerns by category and risk band", **size) -> str:
+def categories_chart(by_category: list[dict], title: str = "Concerns by category and risk band",
+                     **size) -> str:
     rows = list(reversed(by_category))
     chart = pygal.HorizontalStackedBar(**_config(
         title=title, x_labels=[row["name"] for row in rows], style=BAND_STYLE,

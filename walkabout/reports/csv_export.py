@@ -37,7 +37,10 @@ def month_csv(session: Session, period: Period) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    local = lambda moment: moment.astimezone(period.zone).date().isoformat()  # noqa: E731
+
+    def local(moment) -> str:
+        return moment.astimezone(period.zone).date().isoformat()
+
     concern_rows = session.exec(
         select(Concern, Walkabout.scheduled_start, Ward.name, Site.name, Category.name)
         .join(Walkabout, Walkabout.id == Concern.walkabout_id)

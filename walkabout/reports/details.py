@@ -121,7 +121,8 @@ def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
         return []
     rows = session.exec(
         select(Concern.walkabout_id, Concern.kind, Category.name,
-               sa.func.count(), sa.func.sum(sa.case((col(Concern.risk_score) >= HIGH_RISK_SCORE, 1), else_=0)))
+               sa.func.count(),
+               sa.func.sum(sa.case((col(Concern.risk_score) >= HIGH_RISK_SCORE, 1), else_=0)))
         .outerjoin(Category, Category.id == Concern.category_id)
         .where(col(Concern.walkabout_id).in_(list(notes)), col(Concern.deleted_at).is_(None))
         .group_by(Concern.walkabout_id, Concern.kind, Category.name)

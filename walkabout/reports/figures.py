@@ -62,7 +62,8 @@ def cutoff(period: Period) -> datetime:
 def overdue_condition(moment: datetime, local_day):
     """An action overdue at `moment`: created before it, due before `local_day`, not closed by then."""
     closed_by_then = sa.and_(
-        col(Action.status).in_(CLOSED), col(Action.completed_at).is_not(None), col(Action.completed_at) < moment
+        col(Action.status).in_(CLOSED), col(Action.completed_at).is_not(None),
+        col(Action.completed_at) < moment,
     )
     return sa.and_(col(Action.deleted_at).is_(None), col(Action.created_at) < moment,
                    col(Action.due_date) < local_day, sa.not_(closed_by_then))
@@ -83,7 +84,8 @@ def headline(session: Session, period: Period) -> dict:
     figures["actions"] = _actions(session, period)
     figures["feedback_deliveries"] = session.exec(
         select(sa.func.count()).select_from(FeedbackDelivery)
-        .where(FeedbackDelivery.delivered_at >= period.start_utc, FeedbackDelivery.delivered_at < period.end_utc)
+        .where(FeedbackDelivery.delivered_at >= period.start_utc,
+               FeedbackDelivery.delivered_at < period.end_utc)
     ).one()
     figures["has_data"] = bool(figures["walkabouts"]["planned"] or figures["concerns"]["raised"]
                                or figures["concerns"]["good_practice"] or figures["actions"]["opened"])

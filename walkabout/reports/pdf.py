@@ -7,7 +7,6 @@ paths outside `static/`, is refused and never read.
 """
 
 import mimetypes
-from pathlib import Path
 from typing import Callable, NoReturn
 from urllib.parse import unquote, urlsplit
 

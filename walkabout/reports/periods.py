@@ -90,7 +90,8 @@ def range_buckets(period: Period, max_buckets: int = 24) -> list[Period]:
         return months
     years = []
     for year in range(period.start.year, period.last_day.year + 1):
-        years.append(Period(max(date(year, 1, 1), period.start), min(date(year + 1, 1, 1), period.end), period.zone))
+        start, end = max(date(year, 1, 1), period.start), min(date(year + 1, 1, 1), period.end)
+        years.append(Period(start, end, period.zone))
     return years
 
 

@@ -42,7 +42,8 @@ def start_generation(pack_id: int, app: Flask | None = None) -> None:
 def _claim(app: Flask, pack_id: int) -> bool:
     with session_scope(app) as session:
         claimed = session.execute(
-            update(BoardPack).where(col(BoardPack.id) == pack_id, col(BoardPack.status) == BoardPackStatus.PENDING)
+            update(BoardPack)
+            .where(col(BoardPack.id) == pack_id, col(BoardPack.status) == BoardPackStatus.PENDING)
             .values(status=BoardPackStatus.RUNNING)
         ).rowcount
     return bool(claimed)

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from ..models import Action, ConcernKind, Concern, Walkabout, WalkaboutStatus
+from ..models import Action, Concern, ConcernKind, Walkabout, WalkaboutStatus
 from .figures import CLOSED, count_if, cutoff, overdue_condition, overdue_day
 from .periods import Period, bucket_label
 

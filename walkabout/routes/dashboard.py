@@ -50,7 +50,7 @@ def index():
 @bp.get("/dashboard/charts/<name>.svg")
 @dashboard_readers
 def chart(name: str):
-    form, period = _range()
+    _form, period = _range()
     if name not in CHARTS and name != "categories":
         return make_response("Unknown chart", 404)
     if period is None:

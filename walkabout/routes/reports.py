@@ -76,7 +76,8 @@ def index():
 def monthly_pdf(month: str):
     try:
         period = _period(month)
-        pack = service.latest_ready_pack(get_session(), period.month_key, request.args.get("version", type=int))
+        version = request.args.get("version", type=int)
+        pack = service.latest_ready_pack(get_session(), period.month_key, version)
     except BadMonth as error:
         return _month_error(error)
     except NotFound as error:

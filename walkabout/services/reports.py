@@ -157,7 +157,8 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
     grouped: dict[str, list[Concern]] = {}
     for concern in concerns:
         if concern.kind == "concern":
-            grouped.setdefault(concern.category.name if concern.category else "Uncategorised", []).append(concern)
+            name = concern.category.name if concern.category else "Uncategorised"
+            grouped.setdefault(name, []).append(concern)
     earlier = session.exec(
         select(Walkabout).where(Walkabout.ward_id == walkabout.ward_id, Walkabout.id != walkabout.id,
                                 Walkabout.status == WalkaboutStatus.COMPLETED,
