@@ -212,3 +212,25 @@ def test_dashboard_bad_ranges_are_explained(client, factory, query, message):
     response = client.get(f"/dashboard?{query}")
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert client.get(f"/dashboard/charts/actions.svg?{query}").status_code == 400
+
+
+def test_a_pack_whose_process_died_stops_polling_and_can_be_regenerated(app, client, factory):
+    from datetime import timedelta
+
+    from walkabout.db import session_scope
+    from walkabout.db_types import utcnow
+    from walkabout.models import BoardPack, BoardPackStatus
+
+    app.config["REPORTS_RUNNER"] = "scheduler"
+    month = seed_month(factory)
+    login(client, month.secretary.email)
+    post_form(client, f"/reports/monthly/{month.key}/packs", {}, token_from="/reports")
+    (_, _, _, pack_id), = board_pack_rows(app)
+    with app.app_context(), session_scope(app) as session:
+        pack = session.get(BoardPack, pack_id)
+        pack.status = BoardPackStatus.RUNNING
+        pack.requested_at = utcnow() - timedelta(hours=1)
+    status = client.get(f"/reports/packs/{pack_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "stopped before it finished" in status and "hx-get" not in status
+    post_form(client, f"/reports/monthly/{month.key}/packs", {}, token_from="/reports")
+    assert [(v, s) for _, v, s, _ in board_pack_rows(app)] == [(1, "failed"), (2, "pending")]

@@ -126,7 +126,7 @@ def pack_status(pack_id: int):
     except NotFound as error:
         return render_error(404, str(error))
     template = "reports/_pack_status.html" if request.headers.get("HX-Request") else "reports/pack.html"
-    return render_template(template, pack=pack)
+    return render_template(template, pack=pack, stalled=service.is_stalled(pack))
 
 
 @bp.get("/reports/packs/<int:pack_id>.pdf")

@@ -86,6 +86,12 @@ def get_pack(session: Session, pack_id: int, with_pdf: bool = False) -> BoardPac
     return pack
 
 
+def is_stalled(pack: BoardPack) -> bool:
+    """Pending or running for longer than any real build: its process stopped."""
+    busy = pack.status in (BoardPackStatus.PENDING, BoardPackStatus.RUNNING)
+    return busy and utcnow() - pack.requested_at > STALE_AFTER
+
+
 def latest_ready_pack(session: Session, month: str, version: int | None = None) -> BoardPack:
     query = select(BoardPack).where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
     if version is not None:
@@ -110,7 +116,7 @@ def request_board_pack(session: Session, user: User, period: Period) -> tuple[Bo
         .order_by(col(BoardPack.version).desc())
     ).first()
     if in_flight is not None:
-        if utcnow() - in_flight.requested_at < STALE_AFTER:
+        if not is_stalled(in_flight):
             return in_flight, False
         in_flight.status = BoardPackStatus.FAILED
         in_flight.error = "Interrupted: the generating process stopped before it finished."
