@@ -234,3 +234,19 @@ def test_a_pack_whose_process_died_stops_polling_and_can_be_regenerated(app, cli
     assert "stopped before it finished" in status and "hx-get" not in status
     post_form(client, f"/reports/monthly/{month.key}/packs", {}, token_from="/reports")
     assert [(v, s) for _, v, s, _ in board_pack_rows(app)] == [(1, "failed"), (2, "pending")]
+
+
+def test_dashboard_query_count_does_not_grow(client, factory, count_queries):
+    month = seed_month(factory)
+    login(client, month.executive.email)
+    client.get("/dashboard")
+    with count_queries() as counted:
+        client.get("/dashboard")
+    before = counted()
+    for _ in range(4):
+        held = factory.walkabout(month.other_ward, month.executive, start=month.held.scheduled_start,
+                                 status=WalkaboutStatus.COMPLETED)
+        factory.concern(held, "More to report", 4, 4, created_at=month.held.scheduled_start)
+    with count_queries() as counted:
+        client.get("/dashboard")
+    assert counted() == before
