@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= walkabout-demo
 export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
-.PHONY: run test test-postgres browser vendor install clean
+.PHONY: run test test-postgres browser poppler vendor install clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -35,10 +35,14 @@ run: vendor
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-test: vendor browser
+# Debian's poppler-utils (pdftoppm) renders report pages to PNG in the report tests.
+poppler:
+	@command -v pdftoppm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
+
+test: vendor browser poppler
 	WALKABOUT_ENV=test $(BIN)/pytest
 
-test-postgres: vendor browser
+test-postgres: vendor browser poppler
 	bash scripts/postgres-test-up.sh
 	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 

@@ -123,3 +123,27 @@ class Factory:
         with self.app.app_context(), session_scope(self.app) as session:
             for user in users:
                 session.add(WalkaboutAttendee(walkabout_id=walkabout.id, user_id=user.id))
+    def reschedule(self, walkabout: Walkabout, days_earlier: int = 7):
+        from walkabout.models import WalkaboutReschedule
+
+        return self._save(WalkaboutReschedule(
+            walkabout_id=walkabout.id, from_start=walkabout.scheduled_start - timedelta(days=days_earlier),
+            to_start=walkabout.scheduled_start, reason="Clashed with a board meeting", by_id=walkabout.lead_id,
+        ))
+
+    def photo(self, concern: Concern):
+        from walkabout.models import Photo
+        from walkabout.services.photos import process_upload
+
+        from .photo_samples import jpeg_with_gps
+
+        processed = process_upload(jpeg_with_gps(600, 400))
+        return self._save(Photo(concern_id=concern.id, uploaded_by_id=concern.created_by_id, **processed.fields))
+
+    def categorised_concern(self, walkabout: Walkabout, category: str, text: str, likelihood: int = 3,
+                            consequence: int = 3, **fields) -> Concern:
+        concern = self.concern(walkabout, text, likelihood, consequence, **fields)
+        with self.app.app_context(), session_scope(self.app) as session:
+            row = session.get(Concern, concern.id)
+            row.category_id = self.category_id(category)
+        return self.get(Concern, concern.id)

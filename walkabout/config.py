@@ -83,6 +83,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Ward coverage: wards not visited for more than this many days are highlighted.
         "COVERAGE_THRESHOLD_DAYS": int(os.environ.get("WALKABOUT_COVERAGE_DAYS", "90")),
         "WALKABOUTS_PER_PAGE": 25,
+        # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
+        "REPORTS_RUNNER": os.environ.get("WALKABOUT_REPORTS_RUNNER", "thread"),
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

@@ -16,6 +16,9 @@ def navigation() -> list[tuple[str, str]]:
     items.append(("actions.index", "Actions"))
     items.append(("coverage.index", "Coverage"))
     items.append(("feedback.index", "Feedback"))
+    if current_user.has_role(Role.BOARD_SECRETARY, Role.EXECUTIVE):
+        items.append(("reports.index", "Reports"))
+        items.append(("dashboard.index", "Dashboard"))
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
         items.append(("admin_places.wards", "Wards"))

@@ -1,0 +1,61 @@
+"""The board secretary generates last month's board pack on a phone and downloads it."""
+
+from ..factories import Factory
+from ..report_data import seed_month
+from .conftest import assert_no_horizontal_scroll, screenshot
+
+
+def sign_in(page, live_server, email):
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(Factory.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+
+
+def test_board_secretary_generates_and_downloads_last_months_pack(live_server, live_app, page, factory, tmp_path):
+    month = seed_month(factory)
+    sign_in(page, live_server, month.secretary.email)
+    page.get_by_role("link", name="Reports").click()
+    page.wait_for_url(f"{live_server}/reports")
+    assert page.get_by_role("heading", name="Reports").is_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "reports-index")
+
+    label = month.first_day.strftime("%B %Y")
+    item = page.locator("li.report-month", has_text=label)
+    item.get_by_role("button", name="Generate board pack").click()
+    status = item.locator(".pack-status")
+    status.wait_for()
+    download_link = item.get_by_role("link", name="Download the board pack (PDF)")
+    download_link.wait_for(timeout=60_000)
+    assert "Ready:" in status.inner_text()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "reports-pack-ready")
+
+    with page.expect_download() as download_info:
+        download_link.click()
+    download = download_info.value
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    assert download.suggested_filename == f"board-pack-{month.key}-v1.pdf"
+    assert path.read_bytes().startswith(b"%PDF-")
+
+
+def test_executive_reads_the_dashboard_on_a_phone(live_server, live_app, page, factory):
+    month = seed_month(factory)
+    sign_in(page, live_server, month.executive.email)
+    page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_url(f"{live_server}/dashboard")
+    page.get_by_label("From").fill(month.first_day.isoformat())
+    page.get_by_label("To").fill(month.first_day.replace(day=28).isoformat())
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/dashboard?*")
+    assert page.locator(".figure", has_text="held").first.is_visible()
+    images = page.locator(".chart-figure img")
+    assert images.count() == 4
+    for index in range(4):
+        images.nth(index).scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=images.nth(index).element_handle())
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "dashboard-phone")

@@ -1,0 +1,53 @@
+"""The monthly board pack: gather figures, charts and sections, render the PDF."""
+
+import base64
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlmodel import Session
+
+from ..db_types import utcnow
+from . import charts, details, figures, trends
+from .pdf import LockedFetcher, render_pdf
+from .periods import Period, month_buckets
+
+
+@dataclass
+class BoardPackResult:
+    pdf: bytes
+    figures: dict
+
+
+def render_document(template: str, context: dict) -> str:
+    """Render a PDF template without request context processors (works in a worker thread)."""
+    return current_app.jinja_env.get_template(template).render(context)
+
+
+def svg_data_url(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def build(session: Session, period: Period, version: int, requested_by: str | None) -> BoardPackResult:
+    """Compute the month's figures and render its pack (needs an app context)."""
+    headline = figures.headline(session, period)
+    context = {"period": period, "figures": headline, "version": version, "requested_by": requested_by,
+               "generated_at": utcnow(), "trust_name": current_app.config["TRUST_NAME"]}
+    if headline["has_data"]:
+        trend = trends.series(session, month_buckets(period))
+        overdue_rows, overdue_groups = details.overdue_by_ward_and_owner(session, period)
+        risks, risks_total = details.open_high_risks(session, period)
+        context.update(
+            trend=trend,
+            charts={
+                "walkabouts": svg_data_url(charts.walkabouts_chart(trend)),
+                "concerns": svg_data_url(charts.concerns_chart(trend)),
+                "actions": svg_data_url(charts.actions_chart(trend)),
+            },
+            themes=details.themes(session, period, headline["concerns"]["by_category"]),
+            overdue_rows=overdue_rows, overdue_groups=overdue_groups,
+            risks=risks, risks_total=risks_total,
+            notes=details.walkabout_notes(session, period),
+        )
+    html = render_document("pdf/board_pack.html", context)
+    pdf = render_pdf(html, LockedFetcher())
+    return BoardPackResult(pdf=pdf, figures=headline)

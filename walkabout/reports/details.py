@@ -1,0 +1,145 @@
+"""The board pack's detailed sections: themes, overdue actions, open risks, walkabouts."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from ..models import (
+    Action,
+    Category,
+    Concern,
+    ConcernKind,
+    ConcernStatus,
+    Site,
+    User,
+    Walkabout,
+    WalkaboutStatus,
+    Ward,
+)
+from .figures import band_case, cutoff, overdue_condition, overdue_day
+from .periods import Period
+
+TOP_THEMES = 3
+MAX_OVERDUE_ROWS = 20
+MAX_OPEN_RISKS = 12
+HIGH_RISK_SCORE = 7
+
+
+@dataclass
+class WalkaboutNote:
+    walkabout: Walkabout
+    concerns: int = 0
+    good_practice: int = 0
+    high_or_extreme: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def top_categories(self) -> list[str]:
+        ranked = sorted(self.categories.items(), key=lambda item: (-item[1], item[0]))
+        return [name for name, _ in ranked[:3]]
+
+
+def themes(session: Session, period: Period, by_category: list[dict]) -> list[dict]:
+    """The most raised categories, each with its highest-risk example of the period."""
+    top = [row for row in by_category[:TOP_THEMES] if row["total"]]
+    if not top:
+        return []
+    examples = session.exec(
+        select(Category.name, Concern.text, Concern.risk_score)
+        .join(Category, Category.id == Concern.category_id)
+        .where(col(Category.name).in_([row["name"] for row in top]), Concern.kind == ConcernKind.CONCERN,
+               Concern.created_at >= period.start_utc, Concern.created_at < period.end_utc,
+               col(Concern.deleted_at).is_(None))
+        .order_by(col(Concern.risk_score).desc().nulls_last(), col(Concern.created_at).desc())
+        .limit(200)
+    ).all()
+    first: dict[str, str] = {}
+    for name, text, _score in examples:
+        first.setdefault(name, text)
+    total = sum(row["total"] for row in by_category) or 1
+    return [dict(row, share=round(100 * row["total"] / total), example=first.get(row["name"])) for row in top]
+
+
+def overdue_by_ward_and_owner(session: Session, period: Period) -> tuple[list[dict], int]:
+    """Overdue actions at the period's end, counted per ward and owner (most first)."""
+    condition = overdue_condition(cutoff(period), overdue_day(period))
+    number = sa.func.count(Action.id).label("number")
+    rows = session.exec(
+        select(Ward.name, Site.name, User.name, number, sa.func.min(Action.due_date))
+        .select_from(Action)
+        .join(Concern, Concern.id == Action.concern_id)
+        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+        .join(Ward, Ward.id == Walkabout.ward_id)
+        .join(Site, Site.id == Ward.site_id)
+        .join(User, User.id == Action.owner_id)
+        .where(condition)
+        .group_by(Ward.id, Ward.name, Site.name, User.id, User.name)
+        .order_by(number.desc(), Ward.name, User.name)
+    ).all()
+    entries = [dict(ward=ward, site=site, owner=owner, count=count, oldest_due=_as_date(oldest))
+               for ward, site, owner, count, oldest in rows]
+    return entries[:MAX_OVERDUE_ROWS], len(entries)
+
+
+def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int]:
+    """Concerns scored high or extreme, raised by the period's end and still open now."""
+    conditions = (Concern.kind == ConcernKind.CONCERN, Concern.status == ConcernStatus.OPEN,
+                  col(Concern.deleted_at).is_(None), col(Concern.risk_score) >= HIGH_RISK_SCORE,
+                  Concern.created_at < period.end_utc)
+    total = session.exec(select(sa.func.count()).select_from(Concern).where(*conditions)).one()
+    rows = session.exec(
+        select(Concern.text, Concern.risk_score, band_case(col(Concern.risk_score)), Concern.created_at,
+               Ward.name, Site.name, sa.func.coalesce(Category.name, "Uncategorised"))
+        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+        .join(Ward, Ward.id == Walkabout.ward_id)
+        .join(Site, Site.id == Ward.site_id)
+        .outerjoin(Category, Category.id == Concern.category_id)
+        .where(*conditions)
+        .order_by(col(Concern.risk_score).desc(), col(Concern.created_at).desc())
+        .limit(MAX_OPEN_RISKS)
+    ).all()
+    risks = [dict(text=text, score=score, band=band, raised=raised, ward=ward, site=site, category=category)
+             for text, score, band, raised, ward, site, category in rows]
+    return risks, total
+
+
+def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
+    """Each walkabout scheduled in the period, with what it found (two queries)."""
+    walkabouts = session.exec(
+        select(Walkabout)
+        .where(Walkabout.scheduled_start >= period.start_utc, Walkabout.scheduled_start < period.end_utc,
+               col(Walkabout.status).in_((WalkaboutStatus.COMPLETED, WalkaboutStatus.CANCELLED)))
+        .options(selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead))
+        .order_by(Walkabout.scheduled_start, Walkabout.id)
+    ).all()
+    notes = {walkabout.id: WalkaboutNote(walkabout) for walkabout in walkabouts}
+    if not notes:
+        return []
+    rows = session.exec(
+        select(Concern.walkabout_id, Concern.kind, Category.name,
+               sa.func.count(),
+               sa.func.sum(sa.case((col(Concern.risk_score) >= HIGH_RISK_SCORE, 1), else_=0)))
+        .outerjoin(Category, Category.id == Concern.category_id)
+        .where(col(Concern.walkabout_id).in_(list(notes)), col(Concern.deleted_at).is_(None))
+        .group_by(Concern.walkabout_id, Concern.kind, Category.name)
+    ).all()
+    per_category: dict[int, dict[str, int]] = defaultdict(dict)
+    for walkabout_id, kind, category, number, high in rows:
+        note = notes[walkabout_id]
+        if kind == ConcernKind.GOOD_PRACTICE:
+            note.good_practice += number
+            continue
+        note.concerns += number
+        note.high_or_extreme += int(high or 0)
+        per_category[walkabout_id][category or "Uncategorised"] = number
+    for walkabout_id, categories in per_category.items():
+        notes[walkabout_id].categories = categories
+    return list(notes.values())
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -1,0 +1,68 @@
+"""The dashboard: headline figures and charts for any date range (executives, board secretaries)."""
+
+from datetime import timedelta
+
+from flask import Blueprint, make_response, render_template, request
+
+from ..auth import roles_required
+from ..db import get_session
+from ..forms.reports import DashboardRangeForm
+from ..models import Role
+from ..reports import charts, figures, trends
+from ..reports.periods import Period, add_months, range_buckets
+from ..timeutil import local_today, trust_zone
+
+bp = Blueprint("dashboard", __name__)
+dashboard_readers = roles_required(Role.EXECUTIVE, Role.BOARD_SECRETARY)
+PHONE_SIZE = {"width": 480, "height": 340, "legend_at_bottom_columns": 2}  # legible on a phone
+CHARTS = {
+    "walkabouts": charts.walkabouts_chart,
+    "concerns": charts.concerns_chart,
+    "actions": charts.actions_chart,
+}
+
+
+def _range() -> tuple[DashboardRangeForm, Period | None]:
+    """The form and its period (last three months by default); None when the input is wrong."""
+    today = local_today()
+    form = DashboardRangeForm(request.args, today=today)
+    if request.args and not form.validate():
+        return form, None
+    start = form.date_from.data or add_months(today, -2)
+    end = form.date_to.data or today
+    if start > end:
+        start = end.replace(day=1)
+    form.date_from.data, form.date_to.data = start, end
+    return form, Period(start, end + timedelta(days=1), trust_zone())
+
+
+@bp.get("/dashboard")
+@dashboard_readers
+def index():
+    form, period = _range()
+    if period is None:
+        return render_template("reports/dashboard.html", form=form, period=None), 400
+    headline = figures.headline(get_session(), period)
+    query = {"date_from": period.start.isoformat(), "date_to": period.last_day.isoformat()}
+    return render_template("reports/dashboard.html", form=form, period=period, f=headline, query=query)
+
+
+@bp.get("/dashboard/charts/<name>.svg")
+@dashboard_readers
+def chart(name: str):
+    _form, period = _range()
+    if name not in CHARTS and name != "categories":
+        return make_response("Unknown chart", 404)
+    if period is None:
+        return make_response("Bad date range", 400)
+    session = get_session()
+    if name == "categories":
+        svg = charts.categories_chart(figures.headline(session, period)["concerns"]["by_category"], width=480)
+    else:
+        svg = CHARTS[name](trends.series(session, range_buckets(period)), **PHONE_SIZE)
+    response = make_response(svg)
+    response.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,151 @@
+"""Reports: follow-up summary PDF, monthly board pack (built in the background), CSV, archive."""
+
+from datetime import date
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+
+from ..auth import roles_required, signed_in_user
+from ..db import get_session
+from ..errors import render_error
+from ..forms.reports import GeneratePackForm
+from ..models import BoardPackStatus, Role
+from ..reports import csv_export, runner
+from ..reports.periods import BadMonth, Period, parse_month
+from ..reports.summary import summary_pdf
+from ..services import Conflict, NotFound
+from ..services import reports as service
+from ..timeutil import local_today, trust_zone
+
+bp = Blueprint("reports", __name__)
+report_readers = roles_required(Role.BOARD_SECRETARY, Role.EXECUTIVE)
+everyone = roles_required(*Role)
+
+
+@bp.app_template_filter("month_label")
+def month_label(month: str) -> str:
+    """ "2026-03" -> "March 2026". """
+    year, number = month.split("-")
+    return date(int(year), int(number), 1).strftime("%B %Y")
+
+
+def _period(month: str) -> Period:
+    return parse_month(month, local_today(), trust_zone())
+
+
+def _month_error(error: BadMonth):
+    status = 404 if "has not started" in str(error) else 400
+    return render_error(status, str(error))
+
+
+def _pdf_response(data: bytes, filename: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/walkabouts/<int:walkabout_id>/summary.pdf")
+@everyone
+def walkabout_summary(walkabout_id: int):
+    session = get_session()
+    try:
+        follow_up = service.follow_up(session, signed_in_user(), walkabout_id)
+    except NotFound as error:
+        return render_error(404, str(error))
+    except Conflict as error:
+        return render_template("reports/not_ready.html", message=str(error), walkabout_id=walkabout_id), 409
+    walkabout = follow_up.walkabout
+    filename = f"walkabout-{walkabout.id}-{walkabout.scheduled_start.astimezone(trust_zone()):%Y-%m-%d}.pdf"
+    return _pdf_response(summary_pdf(session, follow_up), filename)
+
+
+@bp.get("/reports")
+@report_readers
+def index():
+    session = get_session()
+    months = service.months_with_data(session, trust_zone(), local_today())
+    packs = service.archive(session)
+    return render_template("reports/index.html", months=months, packs=packs,
+                           names=service.requesters(session, packs), form=GeneratePackForm())
+
+
+@bp.get("/reports/monthly/<month>.pdf")
+@report_readers
+def monthly_pdf(month: str):
+    try:
+        period = _period(month)
+        version = request.args.get("version", type=int)
+        pack = service.latest_ready_pack(get_session(), period.month_key, version)
+    except BadMonth as error:
+        return _month_error(error)
+    except NotFound as error:
+        return render_template("reports/no_pack.html", message=str(error), month=month,
+                               form=GeneratePackForm()), 404
+    return _pdf_response(pack.pdf, f"board-pack-{pack.month}-v{pack.version}.pdf")
+
+
+@bp.get("/reports/monthly/<month>.csv")
+@report_readers
+def monthly_csv(month: str):
+    try:
+        period = _period(month)
+    except BadMonth as error:
+        return _month_error(error)
+    response = make_response(csv_export.month_csv(get_session(), period))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/reports/monthly/<month>/packs")
+@report_readers
+def generate(month: str):
+    GeneratePackForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
+    try:
+        period = _period(month)
+    except BadMonth as error:
+        return _month_error(error)
+    session = get_session()
+    pack, created = service.request_board_pack(session, signed_in_user(), period)
+    session.commit()
+    if created:
+        runner.start_generation(pack.id)
+    if request.headers.get("HX-Request"):
+        return render_template("reports/_pack_status.html", pack=pack)
+    return redirect(url_for("reports.pack_status", pack_id=pack.id), 303)
+
+
+@bp.get("/reports/packs/<int:pack_id>")
+@report_readers
+def pack_status(pack_id: int):
+    try:
+        pack = service.get_pack(get_session(), pack_id)
+    except NotFound as error:
+        return render_error(404, str(error))
+    template = "reports/_pack_status.html" if request.headers.get("HX-Request") else "reports/pack.html"
+    return render_template(template, pack=pack, stalled=service.is_stalled(pack))
+
+
+@bp.get("/reports/packs/<int:pack_id>.pdf")
+@report_readers
+def pack_pdf(pack_id: int):
+    try:
+        pack = service.get_pack(get_session(), pack_id, with_pdf=True)
+    except NotFound as error:
+        return render_error(404, str(error))
+    if pack.status != BoardPackStatus.READY:
+        return render_error(404, "That board pack is not ready.")
+    return _pdf_response(pack.pdf, f"board-pack-{pack.month}-v{pack.version}.pdf")
+
+
+@bp.cli.command("build-pending")
+def build_pending() -> None:
+    """Build every pending board pack now (what the scheduler process runs)."""
+    import click
+
+    built = runner.run_pending_board_packs(current_app._get_current_object())
+    click.echo(f"Built {built} board pack(s).")
+
