@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, admin_users, auth, health, home, photos
+    from . import account, admin_users, auth, health, home, notifications, photos
 
-    for module in (auth, home, health, account, admin_users, photos):
+    for module in (auth, home, health, account, admin_users, photos, notifications):
         app.register_blueprint(module.bp)
