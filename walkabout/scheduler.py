@@ -62,9 +62,9 @@ def _guarded(job, app: Flask) -> None:
 def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
     scheduler = scheduler_class(timezone=app.config["TIMEZONE"], job_defaults=JOB_DEFAULTS)
     start = utcnow()
-    scheduler.add_job(_guarded, IntervalTrigger(minutes=1), args=[send_cycle, app], id="send",
+    scheduler.add_job(_guarded, IntervalTrigger(minutes=1), args=[send_cycle, app], id="send", name="send messages",
                       next_run_time=start)
-    scheduler.add_job(_guarded, IntervalTrigger(minutes=10), args=[daily_cycle, app], id="daily",
+    scheduler.add_job(_guarded, IntervalTrigger(minutes=10), args=[daily_cycle, app], id="daily", name="daily digests and escalations",
                       next_run_time=start)
     return scheduler
 
