@@ -25,10 +25,13 @@ run: vendor
 	$(BIN)/flask --app walkabout db-upgrade
 	$(BIN)/flask --app walkabout seed-demo --if-empty --password "$(DEMO_PASSWORD)"
 	@echo
-	@echo "Walkabout is running at http://127.0.0.1:$(PORT)"
+	@echo "Walkabout is running at http://127.0.0.1:$(PORT) (with its scheduler; email goes to instance/outbox/)"
 	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
 	@echo "  executive@example.org   manager@example.org   secretary@example.org   admin@example.org"
 	@echo
+	@# The scheduler (reminders, digests, board packs, email) runs beside the web server and stops with it.
+	$(BIN)/flask --app walkabout scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app walkabout run --host 127.0.0.1 --port $(PORT)
 
 # Debian's Chromium drives the browser tests (Playwright never downloads its own).

@@ -21,6 +21,18 @@ POSTGRES_URL = os.environ.get("WALKABOUT_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
+@pytest.fixture(autouse=True)
+def no_real_smtp(monkeypatch):
+    """Fail any test that would open a real SMTP connection."""
+    import smtplib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test tried to open a real SMTP connection")
+
+    monkeypatch.setattr(smtplib, "SMTP", refuse)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", refuse)
+
+
 @pytest.fixture
 def database_url(tmp_path):
     if not POSTGRES_URL:

@@ -1,6 +1,6 @@
 """htmx: the local copy fetched by the build when present, else the pinned CDN file."""
 
-from flask import Flask, url_for
+from flask import Flask, has_request_context, url_for
 
 from .paths import resource_dir
 
@@ -16,6 +16,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def htmx_script():
+        if not has_request_context():  # emails and PDFs have no page scripts
+            return {}
         if app.config["HTMX_LOCAL"]:
             return {"htmx_src": url_for("static", filename=HTMX_LOCAL), "htmx_sri": None}
         return {"htmx_src": HTMX_CDN_URL, "htmx_sri": HTMX_SRI}

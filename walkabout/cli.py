@@ -15,7 +15,7 @@ from .services import ServiceError, accounts
 
 
 def register_commands(app: Flask) -> None:
-    for cmd in (db_upgrade, db_revision, seed_demo, create_user):
+    for cmd in (db_upgrade, db_revision, seed_demo, create_user, scheduler):
         cmd.callback = with_appcontext(cmd.callback)
         app.cli.add_command(cmd)
 
@@ -86,3 +86,12 @@ def create_user(email: str, name: str, roles: tuple[str, ...], job_title: str | 
     click.echo(f"Created {user.email} ({', '.join(sorted(roles))}).")
     if generated:
         click.echo(f"Password: {password}")
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron or a check).")
+def scheduler(once: bool) -> None:
+    """Run the scheduler process: reminders, digests, board packs, email."""
+    from .scheduler import run
+
+    run(current_app._get_current_object(), once=once)

@@ -85,6 +85,15 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WALKABOUTS_PER_PAGE": 25,
         # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
         "REPORTS_RUNNER": os.environ.get("WALKABOUT_REPORTS_RUNNER", "thread"),
+        "BASE_URL": os.environ.get("WALKABOUT_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_BACKEND": os.environ.get("WALKABOUT_MAIL_BACKEND", "outbox"),
+        "MAIL_FROM": os.environ.get("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@localhost>"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls"),  # starttls, ssl or none
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME"),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
+        "NOTIFY_MAX_ATTEMPTS": 5,
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

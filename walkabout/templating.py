@@ -1,10 +1,18 @@
 """Jinja filters and globals: trust-local dates, roles, navigation."""
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from . import timeutil
 from .models import ROLE_LABELS, Role, risk_band
+
+
+def _inbox_label() -> str:
+    from .db import get_session
+    from .services.notifications import unread_count
+
+    unread = unread_count(get_session(), current_user.id)
+    return f"Messages ({unread})" if unread else "Messages"
 
 
 def navigation() -> list[tuple[str, str]]:
@@ -22,6 +30,8 @@ def navigation() -> list[tuple[str, str]]:
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
         items.append(("admin_places.wards", "Wards"))
+        items.append(("notifications.outbox", "Outbox"))
+    items.append(("notifications.inbox", _inbox_label()))
     items.append(("account.password", "Account"))
     return items
 
@@ -41,5 +51,5 @@ def init_app(app: Flask) -> None:
             "navigation": navigation,
             "trust_name": app.config["TRUST_NAME"],
             "Role": Role,
-            "is_htmx": bool(request.headers.get("HX-Request")),
+            "is_htmx": has_request_context() and bool(request.headers.get("HX-Request")),
         }

@@ -1,0 +1,1 @@
+"""Messages to people: kinds, email backends and message composition."""

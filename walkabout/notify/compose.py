@@ -1,0 +1,211 @@
+"""Turn a queued notification into an email (plain text and HTML), or Skip it.
+
+Each kind checks that its subject still warrants the message at send time: a
+reminder for a walkabout that was cancelled or moved, an action that was closed
+or reassigned, a digest with nothing overdue: all are skipped, not sent.
+"""
+
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from zoneinfo import ZoneInfo
+
+from flask import render_template
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from ..models import (
+    Action,
+    ActionStatus,
+    Concern,
+    SentNotification,
+    User,
+    Walkabout,
+    WalkaboutStatus,
+    Ward,
+)
+from ..timeutil import format_datetime as local_datetime
+
+OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
+
+
+class Skip(Exception):
+    """The message should not be sent any more; the text says why."""
+
+
+def compose(session: Session, note: SentNotification, recipient: User, config: dict, now: datetime) -> EmailMessage:
+    builder = BUILDERS[note.kind]
+    subject, template, context, attachments = builder(session, note, recipient, now, config)
+    context.update(recipient=recipient, base_url=config["BASE_URL"], trust_name=config["TRUST_NAME"])
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = formataddr((recipient.name, recipient.email))
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain="walkabout")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(render_template(f"email/{template}.txt", **context))
+    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
+    for filename, mimetype, data in attachments:
+        maintype, subtype = mimetype.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message
+
+
+def key_parts(note: SentNotification) -> list[str]:
+    """The parts after the kind in a dedupe key such as "reminder_team:12:7:1767340800"."""
+    return note.dedupe_key.split(":")[1:]
+
+
+def _walkabout(session: Session, walkabout_id: int) -> Walkabout:
+    walkabout = session.exec(
+        select(Walkabout).where(Walkabout.id == walkabout_id).options(
+            selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead),
+            selectinload(Walkabout.attendees))
+    ).first()
+    if walkabout is None:
+        raise Skip("the walkabout no longer exists")
+    return walkabout
+
+
+def _open_ward_actions(session: Session, ward_id: int) -> list[Action]:
+    return list(session.exec(
+        select(Action).join(Concern).join(Walkabout)
+        .where(Walkabout.ward_id == ward_id, col(Action.status).in_(OPEN_STATUSES), col(Action.deleted_at).is_(None))
+        .options(selectinload(Action.owner), selectinload(Action.concern))
+        .order_by(Action.due_date)
+    ).all())
+
+
+def _still_planned_at(walkabout: Walkabout, stamp: str, now: datetime) -> None:
+    if walkabout.status != WalkaboutStatus.PLANNED:
+        raise Skip(f"the walkabout is {walkabout.status.value.replace('_', ' ')}")
+    if str(int(walkabout.scheduled_start.timestamp())) != stamp:
+        raise Skip("the walkabout was moved; a new reminder is planned")
+    if walkabout.scheduled_start <= now:
+        raise Skip("the walkabout has already started")
+
+
+def invitation(session, note, recipient, now, config):
+    walkabout_id, _user, sequence = key_parts(note)
+    walkabout = _walkabout(session, int(walkabout_id))
+    if walkabout.calendar_sequence != int(sequence):
+        raise Skip("superseded by a newer change")
+    when = local_datetime(walkabout.scheduled_start)
+    if walkabout.status == WalkaboutStatus.CANCELLED:
+        subject, change = f"Cancelled: walkabout on {walkabout.ward.name}, {when}", "cancelled"
+    elif walkabout.scheduled_start <= now:
+        raise Skip("the walkabout has already started")
+    elif int(sequence) > 0:
+        subject, change = f"Changed: walkabout on {walkabout.ward.name}, {when}", "changed"
+    else:
+        subject, change = f"Walkabout on {walkabout.ward.name}, {when}", "new"
+    attachments = [("walkabout.ics", "text/calendar", _walkabout_ics(walkabout, config))]
+    return subject, "invitation", {"walkabout": walkabout, "change": change}, attachments
+
+
+def reminder_ward(session, note, recipient, now, config):
+    walkabout_id, _user, stamp = key_parts(note)
+    walkabout = _walkabout(session, int(walkabout_id))
+    _still_planned_at(walkabout, stamp, now)
+    context = {"walkabout": walkabout, "open_actions": _open_ward_actions(session, walkabout.ward_id),
+               "today": now.date(), "team_reminder": False}
+    subject = f"Walkabout on {walkabout.ward.name} next week: {local_datetime(walkabout.scheduled_start)}"
+    return subject, "reminder", context, []
+
+
+def reminder_team(session, note, recipient, now, config):
+    walkabout_id, _user, stamp = key_parts(note)
+    walkabout = _walkabout(session, int(walkabout_id))
+    _still_planned_at(walkabout, stamp, now)
+    context = {"walkabout": walkabout, "open_actions": _open_ward_actions(session, walkabout.ward_id),
+               "today": now.date(), "team_reminder": True}
+    subject = f"Tomorrow: walkabout on {walkabout.ward.name}, {local_datetime(walkabout.scheduled_start)}"
+    return subject, "reminder", context, []
+
+
+def summary(session, note, recipient, now, config):
+    walkabout_id, _user = key_parts(note)
+    walkabout = _walkabout(session, int(walkabout_id))
+    if walkabout.status != WalkaboutStatus.COMPLETED:
+        raise Skip("the walkabout is not completed")
+    attachments = _summary_attachment(session, walkabout)
+    subject = f"Follow-up from the walkabout on {walkabout.ward.name}"
+    return subject, "summary", {"walkabout": walkabout}, attachments
+
+
+def new_action(session, note, recipient, now, config):
+    action_id, user_id = key_parts(note)
+    action = session.exec(select(Action).where(Action.id == int(action_id)).options(
+        selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward))).first()
+    if action is None or action.deleted_at is not None:
+        raise Skip("the action no longer exists")
+    if action.owner_id != int(user_id):
+        raise Skip("the action has a new owner")
+    if action.status not in OPEN_STATUSES:
+        raise Skip("the action is already closed")
+    subject = f"New action for you: {action.concern.walkabout.ward.name}, due {action.due_date:%d %b %Y}"
+    return subject, "new_action", {"action": action}, []
+
+
+def overdue_actions(session: Session, today: date, owner_id: int | None = None, lead_id: int | None = None,
+                    older_than_days: int = 0) -> list[Action]:
+    """Open actions past due (in the trust's calendar), for an owner or a walkabout lead."""
+    query = (
+        select(Action).join(Concern).join(Walkabout)
+        .where(col(Action.status).in_(OPEN_STATUSES), col(Action.deleted_at).is_(None))
+        .where(Action.due_date < today - timedelta(days=older_than_days))
+        .options(selectinload(Action.owner),
+                 selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward))
+        .order_by(Action.due_date, Action.id)
+    )
+    if owner_id is not None:
+        query = query.where(Action.owner_id == owner_id)
+    if lead_id is not None:
+        query = query.where(Walkabout.lead_id == lead_id)
+    return list(session.exec(query).all())
+
+
+def overdue_digest(session, note, recipient, now, config):
+    _user, day = key_parts(note)
+    today = date.fromisoformat(day)
+    actions = overdue_actions(session, today, owner_id=recipient.id)
+    if not actions:
+        raise Skip("nothing is overdue any more")
+    subject = f"{len(actions)} overdue action{'s' if len(actions) != 1 else ''} to update"
+    return subject, "overdue_digest", {"actions": actions, "today": today}, []
+
+
+def escalation(session, note, recipient, now, config):
+    today = now.astimezone(ZoneInfo(config["TIMEZONE"])).date()
+    actions = overdue_actions(session, today, lead_id=recipient.id, older_than_days=14)
+    if not actions:
+        raise Skip("no action is overdue by more than 14 days any more")
+    subject = f"Escalation: {len(actions)} action{'s' if len(actions) != 1 else ''} overdue by more than 14 days"
+    return subject, "escalation", {"actions": actions, "today": today}, []
+
+
+def board_pack(session, note, recipient, now, config):
+    month, _user = key_parts(note)
+    pack = _latest_pack(session, month)
+    if pack is None:
+        raise Skip(f"no board pack for {month} is ready")
+    subject = f"Board pack for {datetime.strptime(month, '%Y-%m'):%B %Y}"
+    return subject, "board_pack", {"month": month, "pack": pack}, [
+        (f"walkabout-board-pack-{month}.pdf", "application/pdf", pack.pdf)]
+
+
+BUILDERS = {
+    "invitation": invitation, "reminder_ward": reminder_ward, "reminder_team": reminder_team,
+    "summary": summary, "new_action": new_action, "overdue_digest": overdue_digest,
+    "escalation": escalation, "board_pack": board_pack,
+}
+
+
+def _latest_pack(session: Session, month: str):
+    from ..models import BoardPack, BoardPackStatus
+
+    return session.exec(
+        select(BoardPack).where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
+        .order_by(col(BoardPack.version).desc())
+    ).first()

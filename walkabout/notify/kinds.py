@@ -1,0 +1,24 @@
+"""The kinds of message Walkabout sends, and which ones people may turn off."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    optional: bool = True  # people may opt out
+
+
+INVITATION = Kind("invitation", "Walkabout invitations and changes", optional=False)
+REMINDER_WARD = Kind("reminder_ward", "Reminder to ward managers a week before a walkabout")
+REMINDER_TEAM = Kind("reminder_team", "Reminder to the team the day before a walkabout")
+SUMMARY = Kind("summary", "Follow-up summary when a walkabout on my ward is completed")
+NEW_ACTION = Kind("new_action", "New action assigned to me")
+OVERDUE_DIGEST = Kind("overdue_digest", "Daily digest of my overdue actions")
+ESCALATION = Kind("escalation", "Weekly list of actions overdue by more than 14 days (lead executives)")
+BOARD_PACK = Kind("board_pack", "Monthly board pack (board secretaries)")
+
+ALL = [INVITATION, REMINDER_WARD, REMINDER_TEAM, SUMMARY, NEW_ACTION, OVERDUE_DIGEST, ESCALATION, BOARD_PACK]
+BY_KEY = {kind.key: kind for kind in ALL}
+OPTIONAL = [kind for kind in ALL if kind.optional]
