@@ -320,3 +320,77 @@ def test_action_closed_before_sending_is_skipped(app, factory, trust):
                    status=ActionStatus.COMPLETED)
     send_cycle(app, NOW)
     assert read_outbox(app) == []
+
+
+def test_invitations_carry_the_calendar_file_and_follow_changes(app, factory, trust):
+    from icalendar import Calendar
+
+    from walkabout.services import programme
+
+    lead, colleague, manager, ward = trust
+    walkabout = factory.walkabout(ward, lead, start=NOW + timedelta(days=20), updated_at=NOW)
+    add_attendee(app, walkabout, colleague)
+    send_cycle(app, NOW)
+    sent = read_outbox(app)
+    assert sorted(m["To"].addresses[0].display_name for m in sent) == ["Lead Exec", "Other Exec"]
+    invite = sent[0]
+    assert invite["Subject"].startswith("Walkabout on Beech Ward")
+    ics = next(part for part in invite.iter_attachments() if part.get_filename() == "walkabout.ics")
+    calendar = Calendar.from_ical(ics.get_content())
+    assert str(calendar["method"]) == "REQUEST"
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["uid"]) == f"walkabout-{walkabout.id}@walkabout" and int(event["sequence"]) == 0
+
+    with session_scope(app) as session:
+        row = session.get(Walkabout, walkabout.id)
+        programme.cancel_walkabout(session, lead, row, reason="Ward closed for an outbreak", expected_version=row.version)
+    later = NOW + timedelta(hours=1)
+    with session_scope(app) as session:
+        session.get(Walkabout, walkabout.id).updated_at = later
+    send_cycle(app, later)
+    cancelled = [m for m in read_outbox(app) if m["Subject"].startswith("Cancelled")]
+    assert len(cancelled) == 2
+    calendar = Calendar.from_ical(next(cancelled[0].iter_attachments()).get_content())
+    assert str(calendar["method"]) == "CANCEL"
+    assert str(calendar.walk("VEVENT")[0]["status"]) == "CANCELLED" and int(calendar.walk("VEVENT")[0]["sequence"]) == 1
+    assert "Ward closed for an outbreak" in cancelled[0].get_body(preferencelist=("plain",)).get_content()
+
+
+def test_completed_walkabout_sends_the_summary_pdf_to_the_ward_managers(app, factory, trust):
+    lead, _colleague, manager, ward = trust
+    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(hours=2), status=WalkaboutStatus.COMPLETED,
+                                  completed_at=NOW - timedelta(hours=1), updated_at=NOW - timedelta(days=3))
+    factory.concern(walkabout, text="Broken <script>alert(1)</script> hoist")
+    send_cycle(app, NOW)
+    summaries = [m for m in read_outbox(app) if m["Subject"].startswith("Follow-up")]
+    assert len(summaries) == 1 and summaries[0]["To"].addresses[0].display_name == "Ward Boss"
+    pdf = next(summaries[0].iter_attachments())
+    assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+    send_cycle(app, NOW + timedelta(minutes=1))
+    assert len([m for m in read_outbox(app) if m["Subject"].startswith("Follow-up")]) == 1
+
+
+def test_monthly_board_pack_is_built_once_and_sent_to_board_secretaries(app, factory, trust):
+    from walkabout.models import BoardPack, BoardPackStatus
+
+    lead, _colleague, _manager, ward = trust
+    secretary = factory.user(Role.BOARD_SECRETARY, name="Board Sec")
+    factory.walkabout(ward, lead, start=datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc),
+                      status=WalkaboutStatus.COMPLETED, updated_at=NOW - timedelta(days=30))
+    # 1 April 2026 is in British Summer Time: 07:00 in London is 06:00 UTC.
+    daily_cycle(app, datetime(2026, 4, 1, 5, 59, tzinfo=timezone.utc))
+    with session_scope(app) as session:
+        assert session.exec(select(BoardPack)).all() == []
+    first_run = datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc)
+    daily_cycle(app, first_run)
+    daily_cycle(app, first_run + timedelta(minutes=10))  # runs again: nothing new
+    send_cycle(app, first_run + timedelta(minutes=11))
+    with session_scope(app) as session:
+        packs = session.exec(select(BoardPack)).all()
+        assert [(p.month, p.status, p.requested_by_id) for p in packs] == [("2026-03", BoardPackStatus.READY, None)]
+    sent = [m for m in read_outbox(app) if m["Subject"] == "Board pack for March 2026"]
+    assert len(sent) == 1 and sent[0]["To"].addresses[0].display_name == "Board Sec"
+    attachment = next(sent[0].iter_attachments())
+    assert attachment.get_filename() == "walkabout-board-pack-2026-03.pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+    assert secretary.id == rows(app, "board_pack")[0].recipient_id

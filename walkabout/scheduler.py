@@ -16,6 +16,7 @@ from flask import Flask
 from .db import session_scope
 from .db_types import utcnow
 from .notify.backends import get_backend
+from .reports.runner import run_pending_board_packs
 from .services import notification_plans as plans
 from .services.notifications import dispatch_due
 
@@ -29,9 +30,12 @@ JOB_DEFAULTS = {
 
 
 def send_cycle(app: Flask, now=None) -> dict:
-    """Every minute: queue event messages and reminders, then send what is due."""
+    """Every minute: build requested board packs (REPORTS_RUNNER=scheduler), queue event
+    messages and reminders, then send what is due."""
     now = now or utcnow()
     with app.app_context():
+        if app.config.get("REPORTS_RUNNER") == "scheduler":
+            run_pending_board_packs(app)
         with session_scope(app) as session:
             plans.plan_events(session, now)
             plans.plan_reminders(session, now)
@@ -42,13 +46,14 @@ def send_cycle(app: Flask, now=None) -> dict:
 
 
 def daily_cycle(app: Flask, now=None) -> None:
-    """Every ten minutes: daily digests and weekly escalations, when due."""
+    """Every ten minutes: daily digests, weekly escalations and the monthly board pack, when due."""
     now = now or utcnow()
     zone = ZoneInfo(app.config["TIMEZONE"])
     with app.app_context():
         with session_scope(app) as session:
             plans.plan_digests(session, now, zone)
             plans.plan_escalations(session, now, zone)
+        plans.plan_board_pack(app, now, zone)
     log.info("daily cycle at %s done", now.isoformat(timespec="seconds"))
 
 

@@ -129,7 +129,7 @@ def summary(session, note, recipient, now, config):
     walkabout = _walkabout(session, int(walkabout_id))
     if walkabout.status != WalkaboutStatus.COMPLETED:
         raise Skip("the walkabout is not completed")
-    attachments = _summary_attachment(session, walkabout)
+    attachments = _summary_attachment(session, walkabout, recipient)
     subject = f"Follow-up from the walkabout on {walkabout.ward.name}"
     return subject, "summary", {"walkabout": walkabout}, attachments
 
@@ -209,3 +209,25 @@ def _latest_pack(session: Session, month: str):
         select(BoardPack).where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
         .order_by(col(BoardPack.version).desc())
     ).first()
+
+
+def _walkabout_ics(walkabout: Walkabout, config: dict) -> bytes:
+    from ..services.calendar import build_calendar
+
+    method = "CANCEL" if walkabout.status == WalkaboutStatus.CANCELLED else "REQUEST"
+    return build_calendar([walkabout], f"Walkabout: {walkabout.ward.name}",
+                          lambda w: f"{config['BASE_URL']}/walkabouts/{w.id}", method=method)
+
+
+def _summary_attachment(session: Session, walkabout: Walkabout, recipient: User) -> list[tuple[str, str, bytes]]:
+    """The follow-up summary PDF, as the recipient is allowed to see it."""
+    from ..reports.summary import summary_pdf
+    from ..services import NotFound
+    from ..services.reports import follow_up
+
+    try:
+        document = follow_up(session, recipient, walkabout.id)
+    except NotFound:
+        raise Skip("the recipient no longer manages this ward")
+    day = walkabout.scheduled_start.date().isoformat()
+    return [(f"walkabout-summary-{walkabout.id}-{day}.pdf", "application/pdf", summary_pdf(session, document))]

@@ -69,13 +69,15 @@ def walkabout_event(walkabout: Walkabout, url: str | None = None) -> Event:
     return event
 
 
-def build_calendar(walkabouts: list[Walkabout], name: str, url_for_walkabout=None) -> bytes:
-    """A VCALENDAR (METHOD:PUBLISH) of `walkabouts`, as bytes."""
+def build_calendar(walkabouts: list[Walkabout], name: str, url_for_walkabout=None,
+                   method: str = "PUBLISH") -> bytes:
+    """A VCALENDAR of `walkabouts`, as bytes: PUBLISH for feeds and downloads,
+    REQUEST or CANCEL for an emailed invitation."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     calendar.add("x-published-ttl", "PT1H")
     for walkabout in walkabouts:
