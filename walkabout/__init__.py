@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import assets, db, errors, templating
+from . import assets, db, errors, request_log, security, templating
 from .auth import login_manager
 from .config import build_config
 from .paths import resource_dir
@@ -30,6 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     assets.init_app(app)
+    security.init_app(app)
+    request_log.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 

@@ -2,6 +2,7 @@
 
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from alembic import command
@@ -15,7 +16,7 @@ from .services import ServiceError, accounts
 
 
 def register_commands(app: Flask) -> None:
-    for cmd in (db_upgrade, db_revision, seed_demo, create_user, scheduler):
+    for cmd in (db_upgrade, db_revision, seed_demo, create_user, scheduler, backup_command, restore_command):
         cmd.callback = with_appcontext(cmd.callback)
         app.cli.add_command(cmd)
 
@@ -95,3 +96,30 @@ def scheduler(once: bool) -> None:
     from .scheduler import run
 
     run(current_app._get_current_object(), once=once)
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Back up the SQLite database to PATH while the app runs (PostgreSQL: pg_dump guidance)."""
+    from .backup import BackupError, backup
+
+    try:
+        size = backup(current_app.config["DATABASE_URL"], path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up to {path} ({size // 1024} KB), integrity checked.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH. Stop the app and scheduler first."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces every record in the current database. Continue?", abort=True)
+    try:
+        restore(current_app.config["DATABASE_URL"], path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored from {path}. Run db-upgrade if the backup is from an older version.")

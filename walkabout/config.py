@@ -94,6 +94,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME"),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
         "NOTIFY_MAX_ATTEMPTS": 5,
+        "SESSION_IDLE_MINUTES": int(os.environ.get("WALKABOUT_IDLE_MINUTES", "120")),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
+        "PROXY_FIX_HOPS": int(os.environ.get("WALKABOUT_PROXY_HOPS", "0")),
+        "LOG_FORMAT": os.environ.get("WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text"),
     }
     config.update(overrides)
     if "SECRET_KEY" not in overrides:

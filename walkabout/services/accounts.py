@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from email_validator import EmailNotValidError, validate_email
+from zxcvbn import zxcvbn
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, func, select
 
@@ -17,6 +18,7 @@ _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 _DUMMY_HASH = _hasher.hash("no such user: constant-time dummy")
 
 SIGN_IN_FAILED = "Email or password is not right."
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 (guessable) to 4 (very hard)
 
 
 def hash_password(password: str) -> str:
@@ -39,11 +41,20 @@ def normalise_email(email: str) -> str:
 
 
 def check_password_rules(password: str, min_length: int, email: str | None = None) -> None:
-    """Raise ServiceError when the password is too weak to set."""
+    """Raise ServiceError when the password is too short, common or easy to guess.
+
+    zxcvbn checks it against its lists of common passwords, words and names
+    (and the user's own email) and estimates how guessable it is.
+    """
     if len(password) < min_length:
         raise ServiceError(f"Use at least {min_length} characters for the password.")
     if email and password.strip().lower() == normalise_email(email):
         raise ServiceError("The password must not be your email address.")
+    inputs = [email, *normalise_email(email).replace("@", " ").replace(".", " ").split()] if email else []
+    estimate = zxcvbn(password[:100], user_inputs=inputs)
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        warning = estimate["feedback"].get("warning") or "This password is too easy to guess."
+        raise ServiceError(f"{warning} Choose a longer phrase of unrelated words.")
 
 
 class WrongCurrentPassword(ServiceError):

@@ -1,0 +1,111 @@
+"""Every route, for every role and signed out: the expected answer.
+
+A route added without a rule here fails `test_every_route_has_a_rule`, so no
+page ships without a decision about who may use it.
+"""
+
+import re
+
+import pytest
+
+from walkabout.models import Role
+
+from .conftest import csrf_from, login
+
+E, M, S, A = Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY, Role.ADMIN
+SIGNED_IN = frozenset({E, M, S, A})
+PUBLIC = "public"
+
+# endpoint -> who may use it (PUBLIC: anyone, even signed out)
+RULES: dict[str, object] = {
+    "auth.login": PUBLIC,
+    "auth.logout": SIGNED_IN,
+    "health.healthz": PUBLIC,
+    "home.index": SIGNED_IN,
+    "account.password": SIGNED_IN,
+    "admin_users.index": {A},
+    "admin_users.new": {A},
+    "admin_users.edit": {A},
+    "admin_users.set_active": {A},
+    "admin_users.reset_password": {A},
+    "photos.full": SIGNED_IN,
+    "photos.thumbnail": SIGNED_IN,
+}
+
+ROLE_CASES = [None, E, M, S, A]
+
+
+@pytest.fixture
+def world(app, factory):
+    """One of everything a URL can point at, on a ward managed by the ward manager."""
+    from walkabout.db import session_scope
+    from walkabout.models import Photo
+    from walkabout.services.photos import process_upload
+
+    from .photo_samples import png
+
+    users = {role: factory.user(role) for role in (E, M, S, A)}
+    ward = factory.ward(managers=(users[M],))
+    walkabout = factory.walkabout(ward, users[E])
+    concern = factory.concern(walkabout)
+    action = factory.action(concern, users[M])
+    with session_scope(app) as session:
+        photo = Photo(concern_id=concern.id, **process_upload(png()).fields)
+        session.add(photo)
+        session.flush()
+        photo_id = photo.id
+    ids = {"user_id": users[M].id, "photo_id": photo_id, "ward_id": ward.id, "walkabout_id": walkabout.id,
+           "concern_id": concern.id, "action_id": action.id, "site_id": ward.site_id, "id": walkabout.id}
+    return users, ids
+
+
+def url_for_rule(rule, ids: dict) -> str:
+    def replace(match):
+        name = match.group(2)
+        return str(ids.get(name, ids.get("id")))
+
+    return re.sub(r"<(?:(\w+):)?(\w+)>", replace, rule.rule)
+
+
+def test_every_route_has_a_rule(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = endpoints - set(RULES)
+    stale = set(RULES) - endpoints
+    assert not missing, f"routes without an authorization rule: {sorted(missing)}"
+    assert not stale, f"rules for routes that no longer exist: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("role", ROLE_CASES, ids=lambda r: r.value if r else "signed-out")
+def test_each_route_answers_each_role_as_expected(app, world, role):
+    users, ids = world
+    client = app.test_client()
+    if role is not None:
+        login(client, users[role].email)
+    token = csrf_from(client.get("/login").get_data(as_text=True)) if role is None else None
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint in ("auth.logout",):
+            continue
+        allowed = RULES[rule.endpoint]
+        url = url_for_rule(rule, ids)
+        method = "GET" if "GET" in rule.methods else "POST"
+        if method == "POST":
+            if token is None:
+                page = client.get("/").get_data(as_text=True) if role else client.get("/login").get_data(as_text=True)
+                token = csrf_from(page)
+            response = client.post(url, data={"csrf_token": token})
+        else:
+            response = client.get(url)
+        status = response.status_code
+        location = response.headers.get("Location", "")
+        if allowed == PUBLIC:
+            ok = status < 500 and status != 403
+        elif role is None:
+            ok = status == 302 and location.startswith("/login")
+        elif role in allowed:
+            ok = status < 500 and status != 403 and not location.startswith("/login")
+        else:
+            ok = status in (403, 404)
+        if not ok:
+            failures.append(f"{method} {url} ({rule.endpoint}) as {role or 'signed out'}: {status} {location}")
+    assert not failures, "\n".join(failures)

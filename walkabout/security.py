@@ -1,0 +1,64 @@
+"""Security headers on every response, idle sign-out, and proxy awareness."""
+
+from datetime import timedelta
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .assets import HTMX_CDN_URL
+from .db_types import utcnow
+
+
+def content_security_policy(htmx_local: bool) -> str:
+    scripts = "'self'" if htmx_local else f"'self' {HTMX_CDN_URL.split('/htmx.org')[0]}"
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src {scripts}",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ])
+
+
+def init_app(app: Flask) -> None:
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    csp = content_security_policy(app.config["HTMX_LOCAL"])
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        if app.config["HTTPS"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"  # pages carry personal data: never cached
+        return response
+
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+
+    @app.before_request
+    def end_idle_sessions():
+        if request.endpoint in ("static", "health.healthz") or not current_user.is_authenticated:
+            return None
+        now = utcnow().timestamp()
+        last_seen = session.get("last_seen")
+        if last_seen is not None and now - last_seen > idle.total_seconds():
+            logout_user()
+            session.pop("last_seen", None)
+            flash(f"You were signed out after {app.config['SESSION_IDLE_MINUTES']} minutes without activity.", "info")
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        session["last_seen"] = now
+        return None
