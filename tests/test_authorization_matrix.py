@@ -30,6 +30,72 @@ RULES: dict[str, object] = {
     "admin_users.reset_password": {A},
     "photos.full": SIGNED_IN,
     "photos.thumbnail": SIGNED_IN,
+    # the programme (issue 3): everyone signed in sees it (ward managers: their wards);
+    # executives and admins schedule and change it
+    "walkabouts.index": SIGNED_IN,
+    "walkabouts.show": SIGNED_IN,
+    "walkabouts.ics": SIGNED_IN,
+    "walkabouts.new": {E, A},
+    "walkabouts.edit": {E, A},
+    "walkabouts.cancel": {E, A},
+    "series.show": {E, A},
+    "series.cancel": {E, A},
+    "series.rota": {E, A},
+    "coverage.index": SIGNED_IN,
+    "calendar.settings": SIGNED_IN,
+    "calendar.rotate": SIGNED_IN,
+    "calendar.feed": PUBLIC,  # the private token is the key
+    "admin_places.sites": {A},
+    "admin_places.new_site": {A},
+    "admin_places.edit_site": {A},
+    "admin_places.wards": {A},
+    "admin_places.new_ward": {A},
+    "admin_places.edit_ward": {A},
+    # conducting a walkabout (issue 4): executives (on the team, checked by the service)
+    "capture.start": {E},
+    "capture.start_adhoc": {E},
+    "capture.capture_page": {E},
+    "capture.log_concern": {E},
+    "capture.edit_concern": {E},
+    "capture.delete_concern": {E},
+    "capture.restore_concern": {E},
+    "capture.readback": {E},
+    "capture.complete": {E},
+    "capture.late_note": {E},
+    # actions (issue 5): owners and ward managers work them, executives verify
+    "actions.index": SIGNED_IN,
+    "actions.show": SIGNED_IN,
+    "actions.assign": {E, M},
+    "actions.ward_fix": {E, M},
+    "actions.post_update": {E, M},
+    "actions.change_due_date": {E, M},
+    "actions.complete": {E, M},
+    "actions.verify": {E},
+    "actions.reopen": {E},
+    "actions.no_action": {E},
+    "feedback.index": SIGNED_IN,
+    "feedback.ward": SIGNED_IN,
+    "feedback.share": {E, A},
+    "feedback.revoke": {E, A},
+    "feedback.record_delivery": {E},
+    "feedback.public": PUBLIC,  # the ward's hard-to-guess token is the key
+    "feedback.qr_code": PUBLIC,
+    # reports (issue 6)
+    "reports.index": {E, S},
+    "reports.generate": {E, S},
+    "reports.monthly_pdf": {E, S},
+    "reports.monthly_csv": {E, S},
+    "reports.pack_status": {E, S},
+    "reports.pack_pdf": {E, S},
+    "reports.walkabout_summary": SIGNED_IN,
+    "dashboard.index": {E, S},
+    "dashboard.chart": {E, S},
+    # notifications (issue 7)
+    "notifications.inbox": SIGNED_IN,
+    "notifications.mark_read": SIGNED_IN,
+    "notifications.preferences": SIGNED_IN,
+    "notifications.outbox": {A},
+    "notifications.outbox_message": {A},
 }
 
 ROLE_CASES = [None, E, M, S, A]
@@ -39,7 +105,7 @@ ROLE_CASES = [None, E, M, S, A]
 def world(app, factory):
     """One of everything a URL can point at, on a ward managed by the ward manager."""
     from walkabout.db import session_scope
-    from walkabout.models import Photo
+    from walkabout.models import BoardPack, BoardPackStatus, Photo, WalkaboutSeries
     from walkabout.services.photos import process_upload
 
     from .photo_samples import png
@@ -54,8 +120,17 @@ def world(app, factory):
         session.add(photo)
         session.flush()
         photo_id = photo.id
+    with session_scope(app) as session:
+        series = WalkaboutSeries(ward_id=ward.id, lead_id=users[E].id, rule="FREQ=MONTHLY;COUNT=2",
+                                 first_start=walkabout.scheduled_start)
+        pack = BoardPack(month="2026-10", status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
+        session.add_all([series, pack])
+        session.flush()
+        series_id, pack_id = series.id, pack.id
     ids = {"user_id": users[M].id, "photo_id": photo_id, "ward_id": ward.id, "walkabout_id": walkabout.id,
-           "concern_id": concern.id, "action_id": action.id, "site_id": ward.site_id, "id": walkabout.id}
+           "concern_id": concern.id, "action_id": action.id, "site_id": ward.site_id, "id": walkabout.id,
+           "series_id": series_id, "pack_id": pack_id, "month": "2026-10", "token": "not-a-real-token",
+           "name": "walkabouts"}
     return users, ids
 
 
