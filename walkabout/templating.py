@@ -7,12 +7,21 @@ from . import timeutil
 from .models import ROLE_LABELS, Role, risk_band
 
 
-def _inbox_label() -> str:
+def unread_messages() -> int:
     from .db import get_session
     from .services.notifications import unread_count
 
-    unread = unread_count(get_session(), current_user.id)
-    return f"Messages ({unread})" if unread else "Messages"
+    return unread_count(get_session(), current_user.id)
+
+
+# What each role reaches for most, shown in the top bar; the rest sits under "More".
+PRIMARY = {
+    Role.EXECUTIVE: ("walkabouts.index", "actions.index"),
+    Role.WARD_MANAGER: ("actions.index", "walkabouts.index"),
+    Role.BOARD_SECRETARY: ("reports.index", "dashboard.index"),
+    Role.ADMIN: ("admin_users.index", "admin_places.wards"),
+}
+ROLE_ORDER = (Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY, Role.ADMIN)
 
 
 def navigation() -> list[tuple[str, str]]:
@@ -31,9 +40,17 @@ def navigation() -> list[tuple[str, str]]:
         items.append(("admin_users.index", "Users"))
         items.append(("admin_places.wards", "Wards"))
         items.append(("notifications.outbox", "Outbox"))
-    items.append(("notifications.inbox", _inbox_label()))
+    items.append(("notifications.inbox", "Messages"))
     items.append(("account.password", "Account"))
     return items
+
+
+def split_navigation() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The user's menu as (top bar, under "More"), by their first role."""
+    items = navigation()
+    role = next((role for role in ROLE_ORDER if current_user.has_role(role)), None)
+    primary = set(PRIMARY.get(role, ()))
+    return [i for i in items if i[0] in primary], [i for i in items if i[0] not in primary]
 
 
 def init_app(app: Flask) -> None:
@@ -49,6 +66,8 @@ def init_app(app: Flask) -> None:
     def globals_():
         return {
             "navigation": navigation,
+            "split_navigation": split_navigation,
+            "unread_messages": unread_messages,
             "trust_name": app.config["TRUST_NAME"],
             "Role": Role,
             "is_htmx": has_request_context() and bool(request.headers.get("HX-Request")),

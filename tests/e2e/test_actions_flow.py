@@ -66,6 +66,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     page.wait_for_function("document.querySelector('.timeline img').naturalWidth > 0")
     assert_no_horizontal_scroll(page)
     screenshot(page, "actions-completed-by-manager")
+    page.locator(".nav-more summary").click()  # the menu keeps Sign out under "More"
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, live_server, executive.email)

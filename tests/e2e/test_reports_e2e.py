@@ -45,6 +45,7 @@ def test_board_secretary_generates_and_downloads_last_months_pack(live_server, l
 def test_executive_reads_the_dashboard_on_a_phone(live_server, live_app, page, factory):
     month = seed_month(factory)
     sign_in(page, live_server, month.executive.email)
+    page.locator(".nav-more summary").click()  # executives find the dashboard under "More"
     page.get_by_role("link", name="Dashboard").click()
     page.wait_for_url(f"{live_server}/dashboard")
     page.get_by_label("From").fill(month.first_day.isoformat())
