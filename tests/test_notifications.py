@@ -394,3 +394,18 @@ def test_monthly_board_pack_is_built_once_and_sent_to_board_secretaries(app, fac
     assert attachment.get_filename() == "walkabout-board-pack-2026-03.pdf"
     assert attachment.get_content().startswith(b"%PDF")
     assert secretary.id == rows(app, "board_pack")[0].recipient_id
+
+
+def test_a_board_pack_left_running_by_a_killed_scheduler_is_built_again(app, factory, trust):
+    from walkabout.db_types import utcnow
+    from walkabout.models import BoardPack, BoardPackStatus
+
+    factory.user(Role.BOARD_SECRETARY)
+    with session_scope(app) as session:
+        session.add(BoardPack(month="2026-03", version=1, status=BoardPackStatus.RUNNING,
+                              requested_at=utcnow() - timedelta(hours=1)))
+    daily_cycle(app, datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc))
+    with session_scope(app) as session:
+        packs = session.exec(select(BoardPack).order_by(BoardPack.version)).all()
+        assert [(p.version, p.status) for p in packs] == [(1, BoardPackStatus.FAILED), (2, BoardPackStatus.READY)]
+    assert len(rows(app, "board_pack")) == 1

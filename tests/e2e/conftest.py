@@ -76,3 +76,18 @@ def assert_no_horizontal_scroll(page) -> None:
 
 
 __all__ = ["screenshot", "assert_no_horizontal_scroll", "shutil"]
+
+
+def wait_until(target, expression: str, timeout: float = 10.0) -> None:
+    """Poll a JavaScript predicate on a page or locator until it is true.
+
+    Playwright's wait_for_function compiles its predicate with eval, which the
+    app's Content-Security-Policy (rightly) forbids; evaluate() is not affected.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not target.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {expression}")
+        time.sleep(0.1)

@@ -11,7 +11,7 @@ from walkabout.models import Role, Ward
 from walkabout.timeutil import local_today
 
 from ..factories import Factory
-from .conftest import assert_no_horizontal_scroll, screenshot
+from .conftest import assert_no_horizontal_scroll, screenshot, wait_until
 
 
 def sign_in(page, base: str, email: str) -> None:
@@ -63,7 +63,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     assert page.get_by_text("Marked completed.").is_visible()
     assert page.locator(".timeline img").count() == 1
     page.locator(".timeline img").first.scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelector('.timeline img').naturalWidth > 0")
+    wait_until(page, "document.querySelector('.timeline img').naturalWidth > 0")
     assert_no_horizontal_scroll(page)
     screenshot(page, "actions-completed-by-manager")
     page.locator(".nav-more summary").click()  # the menu keeps Sign out under "More"
@@ -88,7 +88,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     page.goto(f"{live_server}/wards/{ward.id}/feedback")
     page.get_by_role("button", name="Share the ward's page").click()
     assert page.get_by_alt_text("QR code of the ward's page").is_visible()
-    page.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
+    wait_until(page, "document.querySelector('img.qr').naturalWidth > 0")
     page.get_by_label("How").select_option("Staff huddle")
     page.get_by_role("button", name="Record feedback given").click()
     assert page.get_by_text("Recorded: feedback given to Beech Ward.").is_visible()

@@ -2,7 +2,7 @@
 
 from ..factories import Factory
 from ..report_data import seed_month
-from .conftest import assert_no_horizontal_scroll, screenshot
+from .conftest import assert_no_horizontal_scroll, screenshot, wait_until
 
 
 def sign_in(page, live_server, email):
@@ -57,6 +57,6 @@ def test_executive_reads_the_dashboard_on_a_phone(live_server, live_app, page, f
     assert images.count() == 4
     for index in range(4):
         images.nth(index).scroll_into_view_if_needed()
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=images.nth(index).element_handle())
+        wait_until(images.nth(index), "img => img.complete && img.naturalWidth > 0")
     assert_no_horizontal_scroll(page)
     screenshot(page, "dashboard-phone")

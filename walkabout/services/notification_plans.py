@@ -9,7 +9,7 @@ good by the next one and nothing is queued twice.
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -174,17 +174,22 @@ def ensure_scheduled_pack(app, month: str) -> bool:
     from ..db import session_scope
     from ..models import BoardPack, BoardPackStatus
     from ..reports.runner import generate_board_pack
+    from .reports import is_stalled
 
     with session_scope(app) as session:
         own = session.exec(
-            select(BoardPack.id, BoardPack.status)
+            select(BoardPack).options(defer(BoardPack.pdf))
             .where(BoardPack.month == month, col(BoardPack.requested_by_id).is_(None))
             .order_by(col(BoardPack.version).desc())
         ).first()
-        if own is not None and own[1] == BoardPackStatus.READY:
+        if own is not None and own.status == BoardPackStatus.READY:
             return True
-        if own is not None and own[1] in (BoardPackStatus.PENDING, BoardPackStatus.RUNNING):
-            pack_id = own[0]
+        if own is not None and own.status == BoardPackStatus.RUNNING and is_stalled(own):
+            own.status = BoardPackStatus.FAILED  # its process died; build a new version
+            own.error = "Interrupted: the scheduler stopped before the pack was finished."
+            own = None
+        if own is not None and own.status in (BoardPackStatus.PENDING, BoardPackStatus.RUNNING):
+            pack_id = own.id
         else:
             top = session.exec(select(sa.func.max(BoardPack.version)).where(BoardPack.month == month)).one() or 0
             pack = BoardPack(month=month, version=top + 1, status=BoardPackStatus.PENDING)
