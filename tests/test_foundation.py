@@ -141,3 +141,31 @@ def test_ward_manager_home_shows_only_their_wards_walkabouts(client, factory):
     login(client, manager.email)
     page = client.get("/").get_data(as_text=True)
     assert "Mine Ward" in page and "Other Ward" not in page
+
+
+def test_an_older_database_is_upgraded_without_losing_rows(database_url):
+    """A trust's database at revision 0001, full of data, upgrades to head intact."""
+    app = make_app(database_url, create_tables=False)
+    migrate.upgrade(app, "0001")
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--password", "demo-password-123"])
+    assert result.exit_code == 0, result.output
+    from walkabout.models import Action, Concern, Walkabout
+    import sqlalchemy as sa
+
+    def counts():
+        with get_db(app).engine.connect() as connection:
+            return {table: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar()
+                    for table in ("user", "ward", "walkabout", "concern", "action", "audit_event")}
+
+    before = counts()
+    with get_db(app).engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO walkabout_series (ward_id, lead_id, rule, first_start, duration_minutes, created_at) "
+            "VALUES (1, 1, 'FREQ=MONTHLY;COUNT=3', '2026-01-06 14:00:00', 60, '2026-01-01 09:00:00')"))
+    migrate.upgrade(app)
+    assert migrate.current_revision(app) == migrate.head_revision(app) != "0001"
+    assert counts() == before and before["concern"] > 100
+    with session_scope(app) as session:
+        from walkabout.models import WalkaboutSeries
+        assert [s.version for s in session.exec(select(WalkaboutSeries)).all()] == [1]
+    assert login(app.test_client(), "executive@example.org", "demo-password-123").status_code == 303

@@ -264,10 +264,13 @@ def test_series_edit_changes_future_occurrences_only(app, people, factory):
         series = session.get(WalkaboutSeries, series_id)
         with pytest.raises(ServiceError, match="reason"):
             update_series(session, session.get(User, lead.id), series, lead_id=other.id, at=time(9),
-                          duration_minutes=90, focus="Medicines", reason=None)
+                          duration_minutes=90, focus="Medicines", reason=None, expected_version=1)
         changed = update_series(session, session.get(User, lead.id), series, lead_id=other.id, at=time(9),
-                                duration_minutes=90, focus="Medicines", reason="New rota")
-        assert changed == 3
+                                duration_minutes=90, focus="Medicines", reason="New rota", expected_version=1)
+        assert changed == 3 and series.version == 2
+        with pytest.raises(Conflict, match="changed by someone else"):
+            update_series(session, session.get(User, lead.id), series, lead_id=lead.id, at=time(10),
+                          duration_minutes=60, focus=None, reason="Stale form", expected_version=1)
     with app.app_context(), session_scope(app) as session:
         rows = [session.get(Walkabout, i) for i in ids]
         assert rows[0].lead_id == lead.id and rows[0].duration_minutes == 60

@@ -250,10 +250,16 @@ def test_series_page_edits_future_occurrences(app, client, factory, setup):
     response = post_form(client, "/walkabouts/new", form_for(ward, executive, today_london() + timedelta(days=2),
                                                             repeat="weekly", count="5"))
     series_url = response.headers["Location"]
+    assert 'name="version" type="hidden" value="1"' in client.get(series_url).get_data(as_text=True)
     response = post_form(client, series_url, {"lead_id": other.id, "at": "10:00", "duration_minutes": "45",
-                                              "focus": "Medicines", "reason": "Diary change"})
+                                              "focus": "Medicines", "reason": "Diary change", "version": "1"})
     assert response.status_code == 303
     assert "5 future walkabouts updated" in client.get(series_url).get_data(as_text=True)
+    stale = post_form(client, series_url, {"lead_id": executive.id, "at": "11:00", "duration_minutes": "60",
+                                           "focus": "", "reason": "From an old tab", "version": "1"})
+    body = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "changed by someone else" in body
+    assert 'value="Medicines"' in body and 'name="version" type="hidden" value="2"' in body
     with session_scope(app) as session:
         rows = session.exec(select(Walkabout)).all()
         assert {(r.lead_id, r.scheduled_start.astimezone(LONDON).hour, r.calendar_sequence) for r in rows} == {

@@ -242,6 +242,7 @@ class WalkaboutSeries(SQLModel, table=True):
     first_start: datetime = Field(sa_type=UTCDateTime)
     duration_minutes: int = Field(default=60)
     focus: Optional[str] = Field(default=None, max_length=200)
+    version: int = Field(default=1)
     created_by_id: Optional[int] = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
 

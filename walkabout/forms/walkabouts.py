@@ -144,6 +144,7 @@ class SeriesEditForm(FlaskForm):
     reason = TextAreaField("Reason for the change", validators=[Optional(), Length(max=1000)],
                            description="Needed when the time moves; kept in each walkabout's history.")
     confirm_clashes = BooleanField("Change anyway, despite the clashes listed above")
+    version = HiddenField()
 
 
 class RotaForm(FlaskForm):

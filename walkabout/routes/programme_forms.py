@@ -75,3 +75,9 @@ def list_filters(user: User) -> ListFilters:
 def service_error_field(form, error: ServiceError) -> None:
     """Put a service's message on the form (shown above the fields)."""
     form.form_errors.append(str(error))
+
+
+def form_version(form) -> int:
+    """The record version a form was opened at (-1 when missing or tampered: always stale)."""
+    value = form.version.data or ""
+    return int(value) if value.isdigit() else -1

@@ -10,12 +10,12 @@ from ..auth import roles_required, signed_in_user
 from ..db import get_session
 from ..forms.walkabouts import CancelSeriesForm, RotaForm, SeriesEditForm
 from ..models import Role, User, WalkaboutSeries, Ward
-from ..services import ServiceError
+from ..services import Conflict, ServiceError
 from ..services.programme import ClashWarning
 from ..services.rota import RotaRequest, accept_rota, lead_loads, propose_rota
 from ..services.series import cancel_rest_of_series, future_occurrences, series_walkabouts, update_series
 from ..timeutil import local_today, to_local
-from .programme_forms import people_choices, service_error_field, site_choices
+from .programme_forms import form_version, people_choices, service_error_field, site_choices
 
 bp = Blueprint("series", __name__, url_prefix="/walkabouts")
 schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
@@ -36,18 +36,28 @@ def show(series_id: int):
     if request.method == "GET":
         at = to_local(upcoming[0].scheduled_start).time() if upcoming else to_local(series.first_start).time()
         form.process(data={"lead_id": series.lead_id, "at": at, "duration_minutes": series.duration_minutes,
-                           "focus": series.focus})
+                           "focus": series.focus, "version": str(series.version)})
     elif form.validate_on_submit():
         try:
             changed = update_series(session, user, series, lead_id=form.lead_id.data, at=form.at.data,
                                     duration_minutes=form.duration_minutes.data, focus=form.focus.data,
-                                    reason=form.reason.data, confirm_clashes=form.confirm_clashes.data)
+                                    reason=form.reason.data, expected_version=form_version(form),
+                                    confirm_clashes=form.confirm_clashes.data)
             session.commit()
             flash(f"{changed} future walkabout{'s' if changed != 1 else ''} updated; past ones are unchanged.",
                   "success")
             return redirect(url_for("series.show", series_id=series.id), code=303)
         except ClashWarning as warning:
             clashes, status = warning.clashes, 409
+        except Conflict as error:
+            session.rollback()
+            series = session.get(WalkaboutSeries, series_id)
+            upcoming = future_occurrences(session, series)
+            at = to_local(upcoming[0].scheduled_start).time() if upcoming else form.at.data
+            form.process(data={"lead_id": series.lead_id, "at": at, "duration_minutes": series.duration_minutes,
+                               "focus": series.focus, "version": str(series.version), "reason": form.reason.data})
+            flash(str(error), "error")
+            status = 409
         except ServiceError as error:
             service_error_field(form, error)
             status = 400

@@ -14,7 +14,7 @@ from ..services import Conflict, NotFound, ServiceError, calendar, programme_vie
 from ..services.programme import ClashWarning, cancel_walkabout, is_on_team, reschedule_walkabout, schedule_walkabout
 from ..services.series import Recurrence, create_series
 from ..timeutil import local_today, to_local
-from .programme_forms import details_from, fill_walkabout_choices, list_filters, service_error_field
+from .programme_forms import details_from, fill_walkabout_choices, form_version, list_filters, service_error_field
 
 bp = Blueprint("walkabouts", __name__, url_prefix="/walkabouts")
 schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
@@ -123,7 +123,7 @@ def edit(walkabout_id: int):
     elif form.validate_on_submit():
         try:
             reschedule_walkabout(session, user, walkabout, details_from(form),
-                                 expected_version=_version(form), reason=form.reason.data,
+                                 expected_version=form_version(form), reason=form.reason.data,
                                  confirm_clashes=form.confirm_clashes.data)
             session.commit()
             flash("Walkabout updated.", "success")
@@ -142,11 +142,6 @@ def edit(walkabout_id: int):
     return render_template("walkabouts/edit.html", form=form, walkabout=walkabout, clashes=clashes), status
 
 
-def _version(form) -> int:
-    value = form.version.data or ""
-    return int(value) if value.isdigit() else -1
-
-
 @bp.route("/<int:walkabout_id>/cancel", methods=["GET", "POST"])
 @schedulers_only
 def cancel(walkabout_id: int):
@@ -158,7 +153,7 @@ def cancel(walkabout_id: int):
         form.version.data = str(walkabout.version)
     elif form.validate_on_submit():
         try:
-            cancel_walkabout(session, user, walkabout, reason=form.reason.data, expected_version=_version(form))
+            cancel_walkabout(session, user, walkabout, reason=form.reason.data, expected_version=form_version(form))
             session.commit()
             flash("Walkabout cancelled. Subscribed calendars will show it as cancelled.", "success")
             return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)

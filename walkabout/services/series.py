@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
 from ..timeutil import trust_zone
-from . import ServiceError, audit
+from . import Conflict, ServiceError, audit
 from .programme import (
     ClashWarning,
     WalkaboutDetails,
@@ -159,9 +159,16 @@ def update_series(
     duration_minutes: int,
     focus: str | None,
     reason: str | None,
+    expected_version: int,
     confirm_clashes: bool = False,
 ) -> int:
-    """Apply a new lead, time of day, duration or focus to future occurrences only; returns how many changed."""
+    """Apply a new lead, time of day, duration or focus to future occurrences only; returns how many changed.
+
+    Raises Conflict when the series changed since the form was opened (`expected_version`).
+    """
+    if series.version != expected_version:
+        raise Conflict("This series was changed by someone else since you opened it. The form now shows "
+                       "the latest details; check them and save again.")
     upcoming = future_occurrences(session, series)
     if not upcoming:
         raise ServiceError("This series has no planned walkabouts left to change.")
@@ -202,6 +209,7 @@ def update_series(
     series_changes = audit.diff(series, {"lead_id": resolved.lead.id, "duration_minutes": duration_minutes,
                                          "focus": _clean(focus)})
     if changed or series_changes:
+        series.version += 1
         audit.record(session, actor, series, "updated", {**series_changes, "occurrences_changed": changed,
                                                          "from": first.scheduled_start})
     return changed
