@@ -80,3 +80,11 @@ def test_healthz_reports_an_unreachable_database(tmp_path):
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
+
+
+def test_board_secretary_home_leads_to_the_reports(app, runner):
+    runner.invoke(args=["seed-demo"])
+    client = app.test_client()
+    login(client, "secretary@example.org", "walkabout-demo")
+    page = client.get("/").get_data(as_text=True)
+    assert "Board reporting" in page and 'href="/reports"' in page and 'href="/dashboard"' in page

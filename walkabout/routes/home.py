@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask import Blueprint, render_template
 from flask_login import login_required
 
@@ -14,4 +16,6 @@ bp = Blueprint("home", __name__)
 def index():
     today = local_today()
     overview = home.overview(get_session(), signed_in_user(), today, trust_zone())
-    return render_template("home/index.html", overview=overview, today=today)
+    last_month = today.replace(day=1) - timedelta(days=1)
+    return render_template("home/index.html", overview=overview, today=today,
+                           last_month_label=f"{last_month:%B %Y}")
