@@ -1,6 +1,8 @@
 """On a phone: the ward manager works and completes an action with a photo, the
 executive verifies it, and the ward's "you said, we did" page shows it."""
 
+from playwright.sync_api import expect
+
 import io
 from datetime import timedelta
 
@@ -41,10 +43,10 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     factory.action(concern, manager, description="Add sling checks to the daily list", due=today + timedelta(days=5))
 
     sign_in(page, live_server, manager.email)
-    assert page.get_by_text("1 overdue").first.is_visible()
+    expect(page.get_by_text("1 overdue").first).to_be_visible()
     page.get_by_role("link", name="All my actions").click()
     page.wait_for_url(f"{live_server}/actions?mine=1")
-    assert page.get_by_role("heading", name="My actions").is_visible()
+    expect(page.get_by_role("heading", name="My actions")).to_be_visible()
     assert page.locator(".list-item.is-overdue").count() == 1
     assert_no_horizontal_scroll(page)
     screenshot(page, "actions-my-actions")
@@ -52,15 +54,15 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     page.get_by_role("link", name="Replace the frayed hoist sling").click()
     page.get_by_label("Progress update").fill("New sling ordered from stores.")
     page.get_by_role("button", name="Post update").click()
-    assert page.get_by_text("Update posted.").is_visible()
-    assert page.locator(".timeline").get_by_text("New sling ordered from stores.").is_visible()
+    expect(page.get_by_text("Update posted.")).to_be_visible()
+    expect(page.locator(".timeline").get_by_text("New sling ordered from stores.")).to_be_visible()
 
     photo = tmp_path / "evidence.jpg"
     small_jpeg(photo)
     page.get_by_label("Closure note: what was done").fill("New sling fitted and the old one destroyed.")
     page.get_by_label("Evidence photo (optional)").set_input_files(str(photo))
     page.get_by_role("button", name="Mark completed").click()
-    assert page.get_by_text("Marked completed.").is_visible()
+    expect(page.get_by_text("Marked completed.")).to_be_visible()
     assert page.locator(".timeline img").count() == 1
     page.locator(".timeline img").first.scroll_into_view_if_needed()
     wait_until(page, "document.querySelector('.timeline img').naturalWidth > 0")
@@ -74,7 +76,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     page.get_by_role("link", name="Replace the frayed hoist sling").click()
     page.get_by_label("Note (optional)").fill("Seen on the ward.")
     page.get_by_role("button", name="Verify and close").click()
-    assert page.get_by_text("Verified and closed.").is_visible()
+    expect(page.get_by_text("Verified and closed.")).to_be_visible()
     screenshot(page, "actions-verified")
 
     # The list filters update in place (htmx) and the URL can be bookmarked.
@@ -87,11 +89,11 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
 
     page.goto(f"{live_server}/wards/{ward.id}/feedback")
     page.get_by_role("button", name="Share the ward's page").click()
-    assert page.get_by_alt_text("QR code of the ward's page").is_visible()
+    expect(page.get_by_alt_text("QR code of the ward's page")).to_be_visible()
     wait_until(page, "document.querySelector('img.qr').naturalWidth > 0")
     page.get_by_label("How").select_option("Staff huddle")
     page.get_by_role("button", name="Record feedback given").click()
-    assert page.get_by_text("Recorded: feedback given to Beech Ward.").is_visible()
+    expect(page.get_by_text("Recorded: feedback given to Beech Ward.")).to_be_visible()
     assert_no_horizontal_scroll(page)
     screenshot(page, "feedback-ward-share")
     with session_scope(live_app) as session:
@@ -100,9 +102,9 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     staff = page.context.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     public = staff.new_page()
     public.goto(f"{live_server}/you-said-we-did/{token}")
-    assert public.get_by_role("heading", name="You said, we did").is_visible()
-    assert public.get_by_text("The hoist sling is frayed").is_visible()
-    assert public.get_by_text("New sling fitted and the old one destroyed.").is_visible()
+    expect(public.get_by_role("heading", name="You said, we did")).to_be_visible()
+    expect(public.get_by_text("The hoist sling is frayed")).to_be_visible()
+    expect(public.get_by_text("New sling fitted and the old one destroyed.")).to_be_visible()
     assert public.get_by_text("Mo Manager").count() == 0 and public.get_by_text("Seen on the ward.").count() == 0
     assert_no_horizontal_scroll(public)
     screenshot(public, "you-said-we-did-public")

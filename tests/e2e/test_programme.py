@@ -1,5 +1,7 @@
 """On a phone: an executive schedules a monthly series, finds it under Upcoming, downloads an invite."""
 
+from playwright.sync_api import expect
+
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,13 +36,13 @@ def test_executive_plans_a_monthly_series_on_a_phone(live_server, page, factory)
     screenshot(page, "programme-schedule-series")
     page.get_by_role("button", name="Schedule", exact=True).click()
     page.wait_for_url(f"{live_server}/walkabouts/series/*")
-    assert page.get_by_text("12 walkabouts scheduled").is_visible()
+    expect(page.get_by_text("12 walkabouts scheduled")).to_be_visible()
     screenshot(page, "programme-series")
 
     page.goto(f"{live_server}/walkabouts?tab=past")
     page.get_by_role("link", name="Upcoming").click()  # htmx swap, URL kept
     page.wait_for_url(f"{live_server}/walkabouts?tab=upcoming*")
-    assert page.get_by_role("heading", name="12 walkabouts").is_visible()
+    expect(page.get_by_role("heading", name="12 walkabouts")).to_be_visible()
     items = page.locator("#programme .list-item")
     assert items.count() == 12
     assert "Beech Ward" in items.first.inner_text() and "Falls prevention" in items.first.inner_text()
@@ -49,7 +51,7 @@ def test_executive_plans_a_monthly_series_on_a_phone(live_server, page, factory)
 
     page.get_by_role("link", name="Beech Ward, Riverside General").first.click()
     page.wait_for_url(f"{live_server}/walkabouts/*")
-    assert page.get_by_role("button", name="Start walkabout").is_visible()
+    expect(page.get_by_role("button", name="Start walkabout")).to_be_visible()
     assert_no_horizontal_scroll(page)
     screenshot(page, "programme-walkabout")
     with page.expect_download() as download_info:
@@ -72,7 +74,7 @@ def test_coverage_and_calendar_pages_fit_a_phone(live_server, page, factory):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server}/")
     page.goto(f"{live_server}/coverage")
-    assert page.get_by_text("Never visited").first.is_visible()
+    expect(page.get_by_text("Never visited").first).to_be_visible()
     page.get_by_label("Sort by").select_option("ward")
     page.wait_for_url(f"{live_server}/coverage?*sort=ward*")
     assert_no_horizontal_scroll(page)

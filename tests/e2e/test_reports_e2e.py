@@ -1,5 +1,7 @@
 """The board secretary generates last month's board pack on a phone and downloads it."""
 
+from playwright.sync_api import expect
+
 from ..factories import Factory
 from ..report_data import seed_month
 from .conftest import assert_no_horizontal_scroll, screenshot, wait_until
@@ -16,9 +18,9 @@ def sign_in(page, live_server, email):
 def test_board_secretary_generates_and_downloads_last_months_pack(live_server, live_app, page, factory, tmp_path):
     month = seed_month(factory)
     sign_in(page, live_server, month.secretary.email)
-    page.get_by_role("link", name="Reports").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     page.wait_for_url(f"{live_server}/reports")
-    assert page.get_by_role("heading", name="Reports").is_visible()
+    expect(page.get_by_role("heading", name="Reports")).to_be_visible()
     assert_no_horizontal_scroll(page)
     screenshot(page, "reports-index")
 
@@ -52,7 +54,7 @@ def test_executive_reads_the_dashboard_on_a_phone(live_server, live_app, page, f
     page.get_by_label("To").fill(month.first_day.replace(day=28).isoformat())
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/dashboard?*")
-    assert page.locator(".figure", has_text="held").first.is_visible()
+    expect(page.locator(".figure", has_text="held").first).to_be_visible()
     images = page.locator(".chart-figure img")
     assert images.count() == 4
     for index in range(4):

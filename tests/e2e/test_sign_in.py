@@ -1,5 +1,7 @@
 """An executive signs in on a phone and sees the home page."""
 
+from playwright.sync_api import expect
+
 from walkabout.models import Role
 
 from ..factories import Factory
@@ -15,21 +17,21 @@ def test_executive_signs_in_on_a_phone(live_server, live_app, page):
     page.get_by_label("Email").fill("executive@example.org")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("Email or password is not right.").is_visible()
+    expect(page.get_by_text("Email or password is not right.")).to_be_visible()
 
     page.get_by_label("Password").fill(Factory.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server}/")
-    assert page.get_by_role("heading", name="Hello, Sarah").is_visible()
-    assert page.get_by_role("heading", name="Today's walkabouts").is_visible()
-    assert page.get_by_text("Beech Ward").first.is_visible()
+    expect(page.get_by_role("heading", name="Hello, Sarah")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today's walkabouts")).to_be_visible()
+    expect(page.get_by_text("Beech Ward").first).to_be_visible()
     assert_no_horizontal_scroll(page)
     assert page.evaluate("typeof htmx") == "object", "htmx did not load"
     screenshot(page, "home-executive")
 
     page.locator(".nav-more summary").click()  # the menu keeps Sign out under "More"
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
 def test_pages_fit_a_small_phone_with_big_enough_targets(live_server, live_app, page, factory):
