@@ -51,7 +51,7 @@ def prepare(env: dict) -> None:
 def gunicorn(env: dict, workers: int = 4):
     """gunicorn with `workers` sync workers on 127.0.0.1; yields (base URL, the master's Popen)."""
     port = free_port()
-    log = open(Path(env["WALKABOUT_INSTANCE_PATH"]) / "gunicorn.log", "ab")  # the app's request log goes here
+    log = (Path(env["WALKABOUT_INSTANCE_PATH"]) / "gunicorn.log").open("ab")
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "bench.wsgi:app"], env=env, cwd=ROOT, stdout=log, stderr=log,
@@ -102,4 +102,4 @@ def sign_in_and_start(base: str):
     return browser, walkabout_id, cookie
 
 
-import urllib.parse  # noqa: E402  (used above; kept at the end to keep the header short)
+import urllib.parse

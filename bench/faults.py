@@ -1,12 +1,13 @@
 """Scheduler fault: kill the scheduler (SIGKILL) while it sends, restart it, check each message went once.
 
-    .venv/bin/python -m bench.faults [--db sqlite|postgres] [--messages 300] [--kill-after 0.2] [--json PATH]
+    .venv/bin/python -m bench.faults [--db sqlite|postgres] [--messages 300] [--kill-after 0.2] [--kills 3]
+                                    [--json PATH]
 
 Seeds the demo trust, adds `--messages` new actions for the demo ward manager and
 queues their "new action" email (due now, dedupe key new_action:<action>:<owner>).
 Starts `flask --app walkabout scheduler` (mail goes to instance/outbox/ as .eml
-files), SIGKILLs it once a fraction (--kill-after) of the queued mail is in the
-outbox, starts it again and waits until nothing is due. Then every .eml file is
+files) and SIGKILLs it once another fraction (--kill-after) of the queued mail is
+in the outbox, --kills times; then starts it again and waits until nothing is due. Then every .eml file is
 read: each queued action's message must be there exactly once, and the outbox
 must hold as many files as the database has rows marked sent.
 (The worker-kill fault during web load is `bench.soak --kill-worker`.)
@@ -107,15 +108,18 @@ def run(options) -> dict:
         env = bench_env(instance, url or f"sqlite:///{instance}/faults.db")
         prepare(env)
         queued = _child(env, "queue", str(options.messages))
-        threshold = int(options.messages * options.kill_after)
+        kills = []
         with open(instance / "scheduler.log", "ab") as log:
-            first = scheduler(env, log)
-            deadline = time.time() + 120
-            while len(emails(outbox)) < threshold and time.time() < deadline and first.poll() is None:
-                time.sleep(0.02)
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-            at_kill = len(emails(outbox))
+            for number in range(1, options.kills + 1):  # kill it at evenly spread points of the sending
+                threshold = len(emails(outbox)) + int(options.messages * options.kill_after)
+                first = scheduler(env, log)
+                deadline = time.time() + 120
+                while len(emails(outbox)) < threshold and time.time() < deadline and first.poll() is None:
+                    time.sleep(0.01)
+                first.send_signal(signal.SIGKILL)
+                first.wait()
+                kills.append(len(emails(outbox)))
+            at_kill = kills[0]
             after_kill = _child(env, "status")
             second = scheduler(env, log)
             try:
@@ -138,7 +142,7 @@ def run(options) -> dict:
     wanted = set(queued)
     sent_rows = status["rows"].get("sent", 0)
     result = {
-        "db": options.db, "queued": len(queued), "in_outbox_at_kill": at_kill,
+        "db": options.db, "queued": len(queued), "in_outbox_at_kill": at_kill, "outbox_at_each_kill": kills,
         "pending_after_kill": after_kill["due"], "rows": status["rows"], "due_left": status["due"],
         "outbox_files": len(emails(outbox)), "sent_rows": sent_rows,
         "queued_sent_once": sum(1 for a in wanted if links[a] == 1),
@@ -148,13 +152,14 @@ def run(options) -> dict:
     }
     result["ok"] = (not result["queued_missing"] and not result["queued_duplicated"]
                     and result["outbox_files"] == sent_rows and status["due"] == 0
-                    and not status["duplicate_keys"] and 0 < at_kill < len(queued))
+                    and not status["duplicate_keys"] and 0 < kills[-1] < len(queued))
     return result
 
 
 def print_report(r: dict) -> None:
-    print(f"\nscheduler fault on {r['db']}: {r['queued']} new-action emails queued; scheduler SIGKILLed with "
-          f"{r['in_outbox_at_kill']} files in the outbox and {r['pending_after_kill']} messages still due; restarted")
+    print(f"\nscheduler fault on {r['db']}: {r['queued']} new-action emails queued; scheduler started and "
+          f"SIGKILLed {len(r['outbox_at_each_kill'])} times mid-send (outbox files at each kill: "
+          f"{r['outbox_at_each_kill']}), {r['pending_after_kill']} messages still due; restarted")
     print(f"after the restart: rows by status {r['rows']}, still due {r['due_left']}; outbox files "
           f"{r['outbox_files']} vs rows marked sent {r['sent_rows']}")
     print(f"queued messages sent exactly once: {r['queued_sent_once']} of {r['queued']}; missing "
@@ -167,10 +172,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument("--kill-after", type=float, default=0.2, help="fraction of the mail sent before the kill")
+    parser.add_argument("--kill-after", type=float, default=0.2,
+                        help="fraction of the mail sent before each kill")
+    parser.add_argument("--kills", type=int, default=3, help="how many times the scheduler is killed")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if not options.child and options.kills * options.kill_after >= 0.9:
+        parser.error("--kills x --kill-after must stay below 0.9: every kill must hit the scheduler mid-send")
     if options.child:
         command, *rest = options.child
         print(json.dumps(_queue(int(rest[0])) if command == "queue" else _status()))

@@ -57,8 +57,20 @@ def _create(users: int) -> list[dict]:
     from walkabout import create_app
     from walkabout.db import session_scope
     from walkabout.db_types import utcnow
-    from walkabout.models import (Action, ActionStatus, Concern, ConcernKind, Role, Site, User, UserRole,
-                                  Walkabout, WalkaboutStatus, Ward, WardManager)
+    from walkabout.models import (
+        Action,
+        ActionStatus,
+        Concern,
+        ConcernKind,
+        Role,
+        Site,
+        User,
+        UserRole,
+        Walkabout,
+        WalkaboutStatus,
+        Ward,
+        WardManager,
+    )
     from walkabout.services.accounts import hash_password, new_token
 
     app = create_app()
@@ -111,8 +123,7 @@ def _count() -> dict:
     with app.app_context(), session_scope(app, write=False) as session:
         concerns = session.exec(select(Concern.text).where(Concern.text.like("Soak %"))).all()
         updates = session.exec(select(ActionUpdate.text).where(ActionUpdate.text.like("Soak %"))).all()
-    key = lambda text: text.split(":")[0].removeprefix("Soak ")  # noqa: E731
-    return {"concern": Counter(key(t) for t in concerns),
+    return {"concern": Counter(t.split(":")[0].removeprefix("Soak ") for t in concerns),
             "update": Counter(t for t in updates)}
 
 
