@@ -4,7 +4,7 @@ Found by bench/faults.py (the scheduler SIGKILLed mid-send on PostgreSQL wrote o
 message twice): the resend now carries the same Message-ID and the outbox keeps one copy.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -18,7 +18,7 @@ from walkabout.notify import kinds
 from walkabout.notify.backends import OutboxBackend
 from walkabout.services.notifications import dispatch_due, enqueue
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 class Killed(BaseException):
@@ -71,3 +71,15 @@ def test_different_messages_get_different_message_ids(app, factory):
     dispatch_due(app, OutboxBackend(folder), NOW)
     ids = {BytesParser(policy=policy.default).parsebytes(p.read_bytes())["Message-ID"] for p in folder.glob("*.eml")}
     assert len(ids) == 3
+
+
+def test_a_rebuilt_database_never_reuses_a_message_id():
+    from datetime import timedelta
+
+    from walkabout.notify.compose import message_id
+
+    first = SentNotification(id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW, created_at=NOW)
+    again = SentNotification(id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW, created_at=NOW)
+    rebuilt = SentNotification(id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW,
+                               created_at=NOW + timedelta(days=1))
+    assert message_id(first) == message_id(again) != message_id(rebuilt)

@@ -54,10 +54,11 @@ def compose(session: Session, note: SentNotification, recipient: User, config: d
 
 
 def message_id(note: SentNotification) -> str:
-    """The same Message-ID every time this queued message is sent: a resend after a crash between
-    handing it over and recording it is recognisable (the outbox keeps one copy; mail clients dedupe)."""
-    digest = hashlib.sha256(note.dedupe_key.encode()).hexdigest()[:32]
-    return f"<{digest}.{note.id}@walkabout>"
+    """The same Message-ID every time this queued row is sent: a resend after a crash between
+    handing it over and recording it is recognisable (the outbox keeps one copy; mail clients dedupe).
+    The row's creation time is in it, so a rebuilt database never reuses an earlier message's id."""
+    seed = f"{note.dedupe_key}|{note.id}|{note.created_at.isoformat()}"
+    return f"<{hashlib.sha256(seed.encode()).hexdigest()[:32]}.{note.id}@walkabout>"
 
 
 def key_parts(note: SentNotification) -> list[str]:
