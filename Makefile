@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= walkabout-demo
 export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
-.PHONY: run test test-postgres browser poppler vendor install clean
+.PHONY: run test test-postgres bench browser poppler vendor install clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -48,6 +48,13 @@ test: vendor browser poppler
 test-postgres: vendor browser poppler
 	bash scripts/postgres-test-up.sh
 	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+# The budgets of DESIGN.md section 7 in one table (a few minutes; BENCH_ARGS=--full for the long runs).
+# Loads only 127.0.0.1; the soak and fault runs use SQLite and the local PostgreSQL server.
+BENCH_ARGS ?=
+bench: vendor browser
+	bash scripts/postgres-test-up.sh
+	WALKABOUT_ENV=test $(BIN)/python -m bench.budgets $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache

@@ -28,19 +28,37 @@ def free_port() -> int:
 def served(workers: int = 4):
     """Seed a demo trust in a fresh SQLite database and serve it with gunicorn; yields the base URL."""
     instance = Path(tempfile.mkdtemp(prefix="walkabout-bench-"))
-    env = dict(os.environ, WALKABOUT_ENV="development", WALKABOUT_HTTPS="0",
-               WALKABOUT_INSTANCE_PATH=str(instance), DATABASE_URL=f"sqlite:///{instance}/bench.db")
+    env = bench_env(instance, f"sqlite:///{instance}/bench.db")
+    prepare(env)
+    with gunicorn(env, workers) as (base, _server):
+        yield base
+
+
+def bench_env(instance: Path, database_url: str) -> dict:
+    """The environment of the bench's app processes: development settings, own instance folder."""
+    return dict(os.environ, WALKABOUT_ENV="development", WALKABOUT_HTTPS="0",
+                WALKABOUT_INSTANCE_PATH=str(instance), DATABASE_URL=database_url)
+
+
+def prepare(env: dict) -> None:
+    """Migrate the database of `env` and seed the (small) demo trust into it."""
     flask = [str(BIN / "flask"), "--app", "walkabout"]
     subprocess.run(flask + ["db-upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
     subprocess.run(flask + ["seed-demo", "--password", PASSWORD], env=env, check=True, cwd=ROOT, capture_output=True)
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int = 4):
+    """gunicorn with `workers` sync workers on 127.0.0.1; yields (base URL, the master's Popen)."""
     port = free_port()
+    log = (Path(env["WALKABOUT_INSTANCE_PATH"]) / "gunicorn.log").open("ab")
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "bench.wsgi:app"], env=env, cwd=ROOT,
+         "bench.wsgi:app"], env=env, cwd=ROOT, stdout=log, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(200):
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
@@ -48,10 +66,17 @@ def served(workers: int = 4):
                 time.sleep(0.1)
         else:
             sys.exit("gunicorn did not start")
-        yield base
+        yield base, server
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
+        log.close()
+
+
+def children(pid: int) -> list[int]:
+    """The child process ids of `pid` (gunicorn's workers), from /proc."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
 
 
 def opener():
@@ -77,4 +102,4 @@ def sign_in_and_start(base: str):
     return browser, walkabout_id, cookie
 
 
-import urllib.parse  # noqa: E402  (used above; kept at the end to keep the header short)
+import urllib.parse

@@ -1,8 +1,10 @@
 """Where email goes: SMTP in production, `.eml` files in instance/outbox/ otherwise."""
 
+import hashlib
+import os
 import smtplib
 import ssl
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
@@ -23,10 +25,18 @@ class OutboxBackend:
         self.directory = directory
 
     def send(self, message: EmailMessage) -> None:
+        """Write the message once: a resend of the same Message-ID (the scheduler was killed after
+        writing it but before recording it as sent) finds the first file and writes nothing."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-        path = self.directory / f"{stamp}-{uuid4().hex[:8]}.eml"
-        path.write_bytes(bytes(message))
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        message_id = message["Message-ID"]
+        tag = hashlib.sha256(message_id.encode()).hexdigest()[:16] if message_id else uuid4().hex[:16]
+        if message_id and any(self.directory.glob(f"*-{tag}.eml")):
+            return
+        path = self.directory / f"{stamp}-{tag}.eml"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(bytes(message))
+        os.replace(partial, path)  # a crash never leaves half a message in the outbox
 
     def list(self, limit: int = 200) -> list[dict]:
         """The newest messages first: file name, date, to, subject."""

@@ -5,9 +5,10 @@ reminder for a walkabout that was cancelled or moved, an action that was closed
 or reassigned, a digest with nothing overdue: all are skipped, not sent.
 """
 
+import hashlib
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
 from flask import render_template
@@ -42,7 +43,7 @@ def compose(session: Session, note: SentNotification, recipient: User, config: d
     message["From"] = config["MAIL_FROM"]
     message["To"] = formataddr((recipient.name, recipient.email))
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain="walkabout")
+    message["Message-ID"] = message_id(note)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(render_template(f"email/{template}.txt", **context))
     message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
@@ -50,6 +51,14 @@ def compose(session: Session, note: SentNotification, recipient: User, config: d
         maintype, subtype = mimetype.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message
+
+
+def message_id(note: SentNotification) -> str:
+    """The same Message-ID every time this queued row is sent: a resend after a crash between
+    handing it over and recording it is recognisable (the outbox keeps one copy; mail clients dedupe).
+    The row's creation time is in it, so a rebuilt database never reuses an earlier message's id."""
+    seed = f"{note.dedupe_key}|{note.id}|{note.created_at.isoformat()}"
+    return f"<{hashlib.sha256(seed.encode()).hexdigest()[:32]}.{note.id}@walkabout>"
 
 
 def key_parts(note: SentNotification) -> list[str]:
