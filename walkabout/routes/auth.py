@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..db import get_session
+from ..db import get_db, get_session
 from ..forms.auth import LoginForm
 from ..services import ServiceError, accounts
 from ..urls import safe_next_url
@@ -27,9 +27,10 @@ def login():
     if form.validate_on_submit():
         session = get_session()
         try:
-            user = accounts.authenticate(
-                session, form.email.data, form.password.data, request.remote_addr, _policy()
-            )
+            with get_db().session() as lookup:
+                user = accounts.authenticate(
+                    session, form.email.data, form.password.data, request.remote_addr, _policy(), lookup=lookup
+                )
         except accounts.SignInThrottled as error:
             session.commit()
             flash(str(error), "error")

@@ -77,20 +77,28 @@ class SignInThrottled(ServiceError):
 
 
 def authenticate(
-    session: Session, email: str, password: str, address: str | None, policy: SignInPolicy
+    session: Session, email: str, password: str, address: str | None, policy: SignInPolicy,
+    lookup: Session | None = None,
 ) -> User:
     """The active user with this email and password, or ServiceError.
 
     Raises SignInThrottled without checking the password while the account or
     address is blocked. The caller commits, so that failures are counted.
+    With `lookup` (a read-only session) the slow password check runs before
+    `session` starts its write transaction, so sign-ins do not queue on SQLite's
+    write lock for the length of an Argon2 check.
     """
     email = normalise_email(email)
     account, origin = throttle.account_key(email), throttle.address_key(address)
-    wait = throttle.retry_after(session, [account, origin])
+    reader = lookup or session
+    wait = throttle.retry_after(reader, [account, origin])
     if wait:
         raise SignInThrottled(wait)
-    user = session.exec(select(User).where(User.email == email)).first()
-    valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    found = reader.exec(select(User).where(User.email == email)).first()
+    valid = verify_password(found.password_hash if found else _DUMMY_HASH, password)
+    if lookup is not None:
+        lookup.rollback()  # end the read before writing
+    user = session.get(User, found.id) if found is not None and lookup is not None else found
     if not (valid and user and user.active):
         throttle.record_failure(
             session, account, policy.free_failures_per_account, policy.max_block_seconds
