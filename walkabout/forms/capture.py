@@ -16,13 +16,14 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
+from .walkabouts import database_id
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
 
 
 def optional_int(value):
     if value in (None, ""):
         return None
-    return int(value)
+    return database_id(value)
 
 
 class ScoreField(RadioField):
