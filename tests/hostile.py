@@ -23,7 +23,8 @@ XSS_PAYLOADS = [
 ]
 HUGE = ["A" * 100_000, "é🙂" * 25_000, "<b>" * 33_334]
 NUMBERS = ["0", "-1", "-2147483649", "2147483647", "2147483648", "9223372036854775807",
-           "9223372036854775808", "99999999999999999999999", "1e309", "NaN", "inf", "-0", "1.5", "0x10", " 7 "]
+           "9223372036854775808", "99999999999999999999999", "1e309", "NaN", "inf", "-0", "1.5", "0x10",
+           " 7 "]
 DATES = ["0000-00-00", "9999-12-31", "0001-01-01", "2026-02-30", "1900-01-01", "31/12/2026", "2026-13-01",
          "9999-12-31T23:59", "-2026-01-01"]
 TIMES = ["25:61", "23:59", "00:00", "24:00", "-1:00", "12:60"]
@@ -96,7 +97,8 @@ def build_world(app, factory) -> World:
         session.add(series)
         session.flush()
         series_id = series.id
-    ids = {"site": ward.site_id, "other_site": other_ward.site_id, "ward": ward.id, "other_ward": other_ward.id,
+    ids = {"site": ward.site_id, "other_site": other_ward.site_id,
+           "ward": ward.id, "other_ward": other_ward.id,
            "in_progress": in_progress.id, "done": done.id, "planned": planned.id,
            "other_walkabout": other_walkabout.id, "concern": concern.id, "other_concern": other_concern.id,
            "action": action.id, "other_action": other_action.id, "series": series_id,
@@ -110,11 +112,14 @@ def plausible_values(world: World) -> dict:
     soon = (date.today() + timedelta(days=10)).isoformat()
     values = {
         "ward_id": str(ids["ward"]), "site_id": str(ids["site"]), "lead_id": str(users["E"].id),
-        "owner_id": str(users["M"].id), "attendee_ids": [str(users["E2"].id)], "executive_ids": [str(users["E"].id)],
-        "manager_ids": [str(users["M"].id)], "category_id": str(ids["category"]), "walkabout_id": str(ids["done"]),
+        "owner_id": str(users["M"].id), "attendee_ids": [str(users["E2"].id)],
+        "executive_ids": [str(users["E"].id)],
+        "manager_ids": [str(users["M"].id)], "category_id": str(ids["category"]),
+        "walkabout_id": str(ids["done"]),
         "day": soon, "first_day": soon, "due_date": soon, "delivered_on": date.today().isoformat(),
         "until": (date.today() + timedelta(days=100)).isoformat(), "at": "10:00", "duration_minutes": "60",
-        "interval": "1", "count": "2", "month_day": "15", "visits_per_ward": "1", "weekday": "1", "ordinal": "1",
+        "interval": "1", "count": "2", "month_day": "15", "visits_per_ward": "1", "weekday": "1",
+        "ordinal": "1",
         "weekdays": ["0"], "likelihood": "3", "consequence": "3", "kind": "concern", "ward_can_fix": "y",
         "confirm_clashes": "y", "active": "y", "version": "1", "feedback_given": "yes", "other_count": "1",
         "email": "new.person@example.org", "password": "a long enough passphrase 42", "roles": ["executive"],
@@ -159,7 +164,8 @@ def table_fingerprint(app, exempt: frozenset[str] = frozenset()):
     for table in SQLModel.metadata.sorted_tables:
         if table.name in exempt:
             continue
-        columns.append(sa.select(sa.func.count()).select_from(table).scalar_subquery().label(f"n_{table.name}"))
+        count = sa.select(sa.func.count()).select_from(table).scalar_subquery()
+        columns.append(count.label(f"n_{table.name}"))
         if "version" in table.c:
             columns.append(sa.select(sa.func.coalesce(sa.func.sum(table.c.version), 0)).scalar_subquery()
                            .label(f"v_{table.name}"))

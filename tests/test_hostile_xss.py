@@ -96,9 +96,11 @@ def hostile_world(app, factory, tmp_path):
         session.add(ActionUpdate(action_id=action.id, author_id=manager.id, kind=ActionUpdateKind.COMMENT,
                                  text=P("action update")))
         session.add(FeedbackDelivery(ward_id=ward.id, walkabout_id=done.id, delivered_at=now,
-                                     method="Staff huddle", notes=P("delivery notes"), delivered_by_id=executive.id))
+                                     method="Staff huddle", notes=P("delivery notes"),
+                                     delivered_by_id=executive.id))
     return {"E": executive, "M": manager, "A": admin, "ward": ward, "site": site, "done": done,
-            "cancelled": cancelled, "concern": concern, "good": good, "no_action": no_action, "action": action,
+            "cancelled": cancelled, "concern": concern, "good": good, "no_action": no_action,
+            "action": action,
             "closed": closed}
 
 
@@ -153,7 +155,8 @@ def test_htmx_fragments_show_payloads_escaped(app, hostile_world):
 
 def read_outbox(app) -> list:
     folder = Path(app.instance_path) / "outbox"
-    return [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+    parser = BytesParser(policy=policy.default)
+    return [parser.parsebytes(path.read_bytes()) for path in sorted(folder.glob("*.eml"))]
 
 
 def pdf_text(data: bytes) -> str:
@@ -183,8 +186,8 @@ def own_files_only(urls: list[str]) -> bool:
     return all(url.startswith(("data:", f"{pdf_module.BASE_URL}static/")) for url in urls)
 
 
-PDF_FIELDS = ["concern text", "immediate action", "raised-by role", "action description", "ward name", "site name",
-              "lead's name", "job title", "guests", "category", "good practice"]
+PDF_FIELDS = ["concern text", "immediate action", "raised-by role", "action description", "ward name",
+              "site name", "lead's name", "job title", "guests", "category", "good practice"]
 
 
 def test_summary_pdf_shows_payloads_as_literal_text_and_fetches_nothing(app, hostile_world, fetched):
@@ -211,7 +214,8 @@ def test_notification_emails_escape_payloads(app, hostile_world, fetched):
     new_action = next(m for s, m in by_subject.items() if s.startswith("New action for you"))
     cancelled = next(m for s, m in by_subject.items() if "Cancelled: walkabout" in s)
     for message, fields in ((summary, ["ward name", "manager's name"]),
-                            (new_action, ["action description", "concern text", "manager's name", "ward name"]),
+                            (new_action, ["action description", "concern text", "manager's name",
+                                          "ward name"]),
                             (cancelled, ["cancel reason", "lead's name", "site name", "ward name"])):
         html = message.get_body(("html",)).get_content()
         assert not RAW.search(html), f"{message['Subject']}: unescaped payload in the HTML part"
@@ -219,6 +223,55 @@ def test_notification_emails_escape_payloads(app, hostile_world, fetched):
         assert not missing, f"{message['Subject']}: not shown escaped: {missing}"
         plain = message.get_body(("plain",)).get_content()
         assert all(payload(field) in plain for field in fields)  # plain text shows it literally
-    attachment = next(part for part in summary.iter_attachments() if part.get_content_type() == "application/pdf")
+    attachment = next(part for part in summary.iter_attachments()
+                      if part.get_content_type() == "application/pdf")
     assert payload("concern text") in pdf_text(attachment.get_content())
     assert not fetched["refused"] and own_files_only(fetched["asked"])
+
+
+def test_nul_bytes_anywhere_in_a_request_are_refused_not_stored(app, hostile_world):
+    """PostgreSQL text cannot hold NUL: a form value, query argument or URL part with one is a 400."""
+    from .conftest import csrf_token
+
+    client = app.test_client()
+    assert client.get("/you-said-we-did/ab%00cd").status_code == 400
+    login(client, hostile_world["A"].email)
+    assert client.get("/actions?q=a%00b").status_code == 400
+    token = csrf_token(client, "/admin/sites")
+    response = client.post("/admin/sites/new", data={"csrf_token": token, "name": "North\x00Site"})
+    assert response.status_code == 400
+    assert "not allowed (NUL)" in response.get_data(as_text=True)
+    response = client.post("/admin/sites/new", data={"csrf_token": token, "name": "North Site"})
+    assert response.status_code == 303
+
+
+def test_payloads_typed_into_the_forms_are_stored_and_shown_escaped(app, factory):
+    """The same payloads sent through the real forms, then read back on the pages that show them."""
+    from .conftest import post_form
+    from .hostile import build_world
+
+    world = build_world(app, factory)
+    ids, users = world.ids, world.users
+    executive, manager, admin = app.test_client(), app.test_client(), app.test_client()
+    login(executive, users["E"].email)
+    login(manager, users["M"].email)
+    login(admin, users["A"].email)
+    capture = f"/walkabouts/{ids['in_progress']}/capture"
+    sent = post_form(executive, f"/walkabouts/{ids['in_progress']}/concerns", {
+        "kind": "concern", "text": payload("concern text"), "immediate_action": payload("immediate action"),
+        "raised_by_role": payload("raised-by role"), "category_id": ids["category"], "likelihood": "3",
+        "consequence": "3"}, token_from=capture)
+    assert sent.status_code == 303
+    check_page(executive, capture, ["concern text", "immediate action", "raised-by role"])
+    action_page = f"/actions/{ids['action']}"
+    assert post_form(manager, f"{action_page}/updates", {"progress-text": payload("action update"),
+                                                         "progress-version": "1"},
+                     token_from=action_page).status_code == 303
+    check_page(manager, action_page, ["action update"])
+    planned = f"/walkabouts/{ids['planned']}"
+    assert post_form(executive, f"{planned}/cancel", {"reason": payload("cancel reason"), "version": "1"},
+                     token_from=f"{planned}/cancel").status_code == 303
+    check_page(executive, planned, ["cancel reason"])
+    assert post_form(admin, "/admin/sites/new", {"name": payload("site name"), "active": "y"},
+                     token_from="/admin/sites").status_code == 303
+    check_page(admin, "/admin/sites", ["site name"])
