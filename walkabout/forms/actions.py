@@ -30,7 +30,8 @@ class AssignForm(FlaskForm):
     description = TextAreaField("What needs doing", validators=[DataRequired("Write what needs doing."),
                                                                  Length(max=2000)],
                                 description=SHOWN_TO_STAFF)
-    owner_id = SelectField("Owner", coerce=database_id, validators=[InputRequired("Choose who owns this action.")],
+    owner_id = SelectField("Owner", coerce=database_id,
+                           validators=[InputRequired("Choose who owns this action.")],
                            description="A ward manager (operational lead) or an executive.")
     due_date = DateField("Due date", validators=[InputRequired("Give a due date.")],
                          description="Set from the risk band; change it if needed.")

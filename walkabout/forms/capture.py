@@ -16,8 +16,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
-from .walkabouts import database_id
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
+from .walkabouts import database_id
 
 
 def optional_int(value):

@@ -17,7 +17,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.fields.choices import SelectChoice
 
 from ..urls import MAX_DATABASE_ID
-
 from .users import CheckboxesField
 
 
