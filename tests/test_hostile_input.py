@@ -8,6 +8,7 @@ and which fields it reads (from the WTForms form class where there is one). A
 POST route without an entry fails `test_every_post_route_has_a_form_entry`.
 """
 
+import io
 import re
 
 import pytest
@@ -133,7 +134,7 @@ def as_files(data: dict) -> dict:
     for key, value in data.items():
         if key.endswith("photo") and value:
             text = value if isinstance(value, str) else "".join(value)
-            out[key] = (__import__("io").BytesIO(text.encode()[:2000]), "photo.jpg")
+            out[key] = (io.BytesIO(text.encode()[:2000]), "photo.jpg")
         else:
             out[key] = value
     return out
@@ -147,7 +148,7 @@ def module_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def people(module_app):
-    """The module's users, and per poster a client signed in once (checking a password is slow on purpose)."""
+    """The module's users, and per poster a client signed in once (password checks are slow on purpose)."""
     return build_people(Factory(module_app)), {}
 
 
