@@ -36,7 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
 
     from .routes import register_blueprints
+    from .urls import init_app as init_urls
 
+    init_urls(app)
     register_blueprints(app)
 
     from .cli import register_commands

@@ -1,4 +1,4 @@
-"""Security headers on every response, idle sign-out, and proxy awareness."""
+"""Security headers on every response, idle sign-out, NUL bytes refused, and proxy awareness."""
 
 from datetime import timedelta
 
@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .assets import HTMX_CDN_URL
 from .db_types import utcnow
+from .errors import render_error
 
 
 def content_security_policy(htmx_local: bool) -> str:
@@ -46,6 +47,16 @@ def init_app(app: Flask) -> None:
         if request.endpoint != "static" and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"  # pages carry personal data: never cached
         return response
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No browser sends a NUL byte and PostgreSQL text cannot hold one: refuse it as bad input."""
+        path = [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+        for values in (request.args, request.form):
+            path.extend(key + value for key, value in values.items(multi=True))
+        if any("\x00" in value for value in path):
+            return render_error(400, "The request contained a character that is not allowed (NUL).")
+        return None
 
     idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
 

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from ..services.feedback import DELIVERY_METHODS
+from .walkabouts import database_id, optional_int
 
 SHOWN_TO_STAFF = "Ward staff see this on the ward's \"You said, we did\" page: no names or patient details."
 
@@ -29,7 +30,8 @@ class AssignForm(FlaskForm):
     description = TextAreaField("What needs doing", validators=[DataRequired("Write what needs doing."),
                                                                  Length(max=2000)],
                                 description=SHOWN_TO_STAFF)
-    owner_id = SelectField("Owner", coerce=int, validators=[InputRequired("Choose who owns this action.")],
+    owner_id = SelectField("Owner", coerce=database_id,
+                           validators=[InputRequired("Choose who owns this action.")],
                            description="A ward manager (operational lead) or an executive.")
     due_date = DateField("Due date", validators=[InputRequired("Give a due date.")],
                          description="Set from the risk band; change it if needed.")
@@ -73,6 +75,6 @@ class DeliveryForm(FlaskForm):
     delivered_on = DateField("Date given", validators=[InputRequired("Give the date the feedback was given.")])
     method = SelectField("How", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in DELIVERY_METHODS],
                          validators=[Optional()])
-    walkabout_id = SelectField("Walkabout it follows (optional)", coerce=lambda v: int(v) if v else None,
+    walkabout_id = SelectField("Walkabout it follows (optional)", coerce=optional_int,
                                validators=[Optional()])
     notes = TextAreaField("Notes (optional)", validators=[Optional(), Length(max=2000)])

@@ -17,12 +17,13 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
+from .walkabouts import database_id
 
 
 def optional_int(value):
     if value in (None, ""):
         return None
-    return int(value)
+    return database_id(value)
 
 
 class ScoreField(RadioField):

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from wtforms.fields.choices import SelectChoice
 
+from ..urls import MAX_DATABASE_ID
 from .users import CheckboxesField
 
 
@@ -35,16 +36,22 @@ REPEAT_CHOICES = [
 ]
 
 
+def database_id(value) -> int:
+    """Coerce a chosen record's id to int; not a number, or beyond any stored id, is refused."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("Choose one of the options.") from None
+    if abs(number) > MAX_DATABASE_ID:
+        raise ValueError("Choose one of the options.")
+    return number
+
+
 def optional_int(value):
     """Coerce a form value to int; empty is None, anything else not a number is refused."""
     if value in (None, "", "None"):
         return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError("Choose one of the options.") from None
+    return database_id(value)
 
 
 DATE_MESSAGE = "Enter a real date (day, month, year)."
