@@ -32,14 +32,7 @@ def backup(database_url: str, target: Path) -> int:
     if target.exists():
         raise BackupError(f"{target} already exists; choose a new file name.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(source_path)
-    destination = sqlite3.connect(target)
-    try:
-        with destination:
-            source.backup(destination)
-    finally:
-        source.close()
-        destination.close()
+    _copy(source_path, target)
     _check(target)
     return target.stat().st_size
 
@@ -50,7 +43,12 @@ def restore(database_url: str, backup_file: Path) -> None:
     if not backup_file.is_file():
         raise BackupError(f"{backup_file} does not exist.")
     _check(backup_file)
-    source = sqlite3.connect(backup_file)
+    _copy(backup_file, target_path)
+
+
+def _copy(source_path: Path, target_path: Path) -> None:
+    """SQLite's online backup: page by page, consistent even while others write."""
+    source = sqlite3.connect(source_path)
     destination = sqlite3.connect(target_path)
     try:
         with destination:
