@@ -110,6 +110,8 @@ def world(app, factory):
 
     from .photo_samples import png
 
+    # Requested board packs wait for the scheduler instead of a thread outliving the test's database.
+    app.config["REPORTS_RUNNER"] = "scheduler"
     users = {role: factory.user(role) for role in (E, M, S, A)}
     ward = factory.ward(managers=(users[M],))
     walkabout = factory.walkabout(ward, users[E])
