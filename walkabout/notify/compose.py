@@ -113,24 +113,26 @@ def invitation(session, note, recipient, now, config):
     return subject, "invitation", {"walkabout": walkabout, "change": change}, attachments
 
 
-def reminder_ward(session, note, recipient, now, config):
+def _reminder(session, note, now, config, team: bool):
+    """A week before (ward managers) or the day before (the team), with the ward's open actions."""
     walkabout_id, _user, stamp = key_parts(note)
     walkabout = _walkabout(session, int(walkabout_id))
     _still_planned_at(walkabout, stamp, now)
+    today = now.astimezone(ZoneInfo(config["TIMEZONE"])).date()
     context = {"walkabout": walkabout, "open_actions": _open_ward_actions(session, walkabout.ward_id),
-               "today": now.date(), "team_reminder": False}
-    subject = f"Walkabout on {walkabout.ward.name} next week: {local_datetime(walkabout.scheduled_start)}"
+               "today": today, "team_reminder": team}
+    when = local_datetime(walkabout.scheduled_start)
+    subject = (f"Tomorrow: walkabout on {walkabout.ward.name}, {when}" if team
+               else f"Walkabout on {walkabout.ward.name} next week: {when}")
     return subject, "reminder", context, []
+
+
+def reminder_ward(session, note, recipient, now, config):
+    return _reminder(session, note, now, config, team=False)
 
 
 def reminder_team(session, note, recipient, now, config):
-    walkabout_id, _user, stamp = key_parts(note)
-    walkabout = _walkabout(session, int(walkabout_id))
-    _still_planned_at(walkabout, stamp, now)
-    context = {"walkabout": walkabout, "open_actions": _open_ward_actions(session, walkabout.ward_id),
-               "today": now.date(), "team_reminder": True}
-    subject = f"Tomorrow: walkabout on {walkabout.ward.name}, {local_datetime(walkabout.scheduled_start)}"
-    return subject, "reminder", context, []
+    return _reminder(session, note, now, config, team=True)
 
 
 def summary(session, note, recipient, now, config):
