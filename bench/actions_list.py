@@ -11,6 +11,7 @@ ratio to hello-world (DESIGN.md section 7: >= 25%, p95 < 25 ms; lists < 50 ms).
 
 import argparse
 import http.client
+import logging
 import re
 import statistics
 import sys
@@ -19,16 +20,14 @@ import threading
 import time
 from pathlib import Path
 
-import logging
-
 from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from walkabout import create_app  # noqa: E402
-from walkabout.db import session_scope  # noqa: E402
-from walkabout.demo import seed  # noqa: E402
-from walkabout.migrate import upgrade  # noqa: E402
+from walkabout import create_app
+from walkabout.db import session_scope
+from walkabout.demo import seed
+from walkabout.migrate import upgrade
 
 PASSWORD = "bench-password-long"
 
@@ -38,17 +37,25 @@ def sign_in(port: int, email: str) -> str:
     connection.request("GET", "/login")
     response = connection.getresponse()
     cookie = response.getheader("Set-Cookie").split(";")[0]
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', response.read().decode()).group(1)
+    token = re.search(
+        r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', response.read().decode()
+    ).group(1)
     body = f"email={email}&password={PASSWORD}&csrf_token={token}"
-    connection.request("POST", "/login", body=body, headers={
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    connection.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     response = connection.getresponse()
     response.read()
     assert response.status == 303, response.status
     return response.getheader("Set-Cookie").split(";")[0]
 
 
-def hammer(port: int, path: str, cookie: str | None, seconds: float, clients: int) -> tuple[float, float, float]:
+def hammer(
+    port: int, path: str, cookie: str | None, seconds: float, clients: int
+) -> tuple[float, float, float]:
     timings: list[float] = []
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -83,8 +90,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="walkabout-bench-"))
-    app = create_app({"ENV": "test", "SECRET_KEY": "b" * 40, "HTTPS": False,
-                      "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"})
+    app = create_app(
+        {
+            "ENV": "test",
+            "SECRET_KEY": "b" * 40,
+            "HTTPS": False,
+            "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        }
+    )
     app.add_url_rule("/hello", "hello", lambda: "Hello, World!")
     upgrade(app)
     started = time.perf_counter()
@@ -95,15 +108,21 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_port
     manager, executive = sign_in(port, "manager@example.org"), sign_in(port, "executive@example.org")
-    cases = [("hello world", "/hello", None), ("my actions (ward manager)", "/actions?mine=1", manager),
-             ("all open actions (executive)", "/actions", executive),
-             ("overdue, sorted by risk", "/actions?overdue=1&sort=priority", executive),
-             ("one action's page", "/actions/1", executive)]
+    cases = [
+        ("hello world", "/hello", None),
+        ("my actions (ward manager)", "/actions?mine=1", manager),
+        ("all open actions (executive)", "/actions", executive),
+        ("overdue, sorted by risk", "/actions?overdue=1&sort=priority", executive),
+        ("one action's page", "/actions/1", executive),
+    ]
     baseline = None
     for label, path, cookie in cases:
         rate, p50, p95 = hammer(port, path, cookie, args.seconds, args.clients)
         baseline = baseline or rate
-        print(f"{label:32} {rate:8.0f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {100 * rate / baseline:5.0f}%")
+        print(
+            f"{label:32} {rate:8.0f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+            f"{100 * rate / baseline:5.0f}%"
+        )
     server.shutdown()
 
 

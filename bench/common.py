@@ -36,15 +36,22 @@ def served(workers: int = 4):
 
 def bench_env(instance: Path, database_url: str) -> dict:
     """The environment of the bench's app processes: development settings, own instance folder."""
-    return dict(os.environ, WALKABOUT_ENV="development", WALKABOUT_HTTPS="0",
-                WALKABOUT_INSTANCE_PATH=str(instance), DATABASE_URL=database_url)
+    return dict(
+        os.environ,
+        WALKABOUT_ENV="development",
+        WALKABOUT_HTTPS="0",
+        WALKABOUT_INSTANCE_PATH=str(instance),
+        DATABASE_URL=database_url,
+    )
 
 
 def prepare(env: dict) -> None:
     """Migrate the database of `env` and seed the (small) demo trust into it."""
     flask = [str(BIN / "flask"), "--app", "walkabout"]
-    subprocess.run(flask + ["db-upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
-    subprocess.run(flask + ["seed-demo", "--password", PASSWORD], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([*flask, "db-upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [*flask, "seed-demo", "--password", PASSWORD], env=env, check=True, cwd=ROOT, capture_output=True
+    )
 
 
 @contextmanager
@@ -53,8 +60,20 @@ def gunicorn(env: dict, workers: int = 4):
     port = free_port()
     log = (Path(env["WALKABOUT_INSTANCE_PATH"]) / "gunicorn.log").open("ab")
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "bench.wsgi:app"], env=env, cwd=ROOT, stdout=log, stderr=log,
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench.wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -89,17 +108,19 @@ def csrf(html: str) -> str:
 
 
 def sign_in_and_start(base: str):
-    """Sign in as the demo executive, start today's walkabout; returns (opener, walkabout id, cookie header)."""
+    """Sign in as the demo executive and start today's walkabout.
+
+    Returns (opener, walkabout id, cookie header).
+    """
     browser, jar = opener()
     token = csrf(browser.open(f"{base}/login").read().decode())
     data = urllib.parse.urlencode({"email": EXECUTIVE, "password": PASSWORD, "csrf_token": token}).encode()
     home = browser.open(f"{base}/login", data).read().decode()
-    match = re.search(r'action="/walkabouts/(\d+)/start"', home) or re.search(r'href="/walkabouts/(\d+)/capture"', home)
+    match = re.search(r'action="/walkabouts/(\d+)/start"', home) or re.search(
+        r'href="/walkabouts/(\d+)/capture"', home
+    )
     walkabout_id = int(match.group(1))
     start = urllib.parse.urlencode({"csrf_token": csrf(home)}).encode()
     browser.open(f"{base}/walkabouts/{walkabout_id}/start", start).read()
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return browser, walkabout_id, cookie
-
-
-import urllib.parse

@@ -34,8 +34,14 @@ ACTION_LINK = re.compile(r"/actions/(\d+)\b")
 
 
 def _child(env: dict, *args: str):
-    output = subprocess.run([str(BIN / "python"), "-m", "bench.faults", "--child", *args], env=env, cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [str(BIN / "python"), "-m", "bench.faults", "--child", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -56,15 +62,30 @@ def _queue(count: int) -> list[int]:
     ids = []
     with app.app_context(), session_scope(app) as session:
         manager = session.exec(select(User).where(User.email == "manager@example.org")).one()
-        concern = session.exec(select(Concern).where(Concern.deleted_at.is_(None)).order_by(Concern.id)).first()
+        concern = session.exec(
+            select(Concern).where(Concern.deleted_at.is_(None)).order_by(Concern.id)
+        ).first()
         for i in range(count):
-            action = Action(concern_id=concern.id, owner_id=manager.id, description=f"Fault test action {i}",
-                            due_date=date.today() + timedelta(days=30), status=ActionStatus.OPEN,
-                            priority="moderate", created_by_id=concern.created_by_id)
+            action = Action(
+                concern_id=concern.id,
+                owner_id=manager.id,
+                description=f"Fault test action {i}",
+                due_date=date.today() + timedelta(days=30),
+                status=ActionStatus.OPEN,
+                priority="moderate",
+                created_by_id=concern.created_by_id,
+            )
             session.add(action)
             session.flush()
-            enqueue(session, kind=kinds.NEW_ACTION, recipient_id=manager.id, due_at=utcnow(),
-                    dedupe_key=f"new_action:{action.id}:{manager.id}", subject_type="action", subject_id=action.id)
+            enqueue(
+                session,
+                kind=kinds.NEW_ACTION,
+                recipient_id=manager.id,
+                due_at=utcnow(),
+                dedupe_key=f"new_action:{action.id}:{manager.id}",
+                subject_type="action",
+                subject_id=action.id,
+            )
             ids.append(action.id)
     return ids
 
@@ -81,20 +102,35 @@ def _status() -> dict:
 
     app = create_app()
     with app.app_context(), session_scope(app, write=False) as session:
-        rows = dict(session.exec(select(SentNotification.status, sa.func.count())
-                                 .group_by(SentNotification.status)).all())
-        due = session.exec(select(sa.func.count()).where(SentNotification.status == NotificationStatus.PENDING,
-                                                          SentNotification.due_at <= utcnow())).one()
-        dupes = session.exec(select(sa.func.count()).select_from(
-            select(SentNotification.dedupe_key).group_by(SentNotification.dedupe_key)
-            .having(sa.func.count() > 1).subquery())).one()
-    return {"rows": {str(k.value if hasattr(k, "value") else k): v for k, v in rows.items()}, "due": due,
-            "duplicate_keys": dupes}
+        rows = dict(
+            session.exec(
+                select(SentNotification.status, sa.func.count()).group_by(SentNotification.status)
+            ).all()
+        )
+        due = session.exec(
+            select(sa.func.count()).where(
+                SentNotification.status == NotificationStatus.PENDING, SentNotification.due_at <= utcnow()
+            )
+        ).one()
+        dupes = session.exec(
+            select(sa.func.count()).select_from(
+                select(SentNotification.dedupe_key)
+                .group_by(SentNotification.dedupe_key)
+                .having(sa.func.count() > 1)
+                .subquery()
+            )
+        ).one()
+    return {
+        "rows": {str(k.value if hasattr(k, "value") else k): v for k, v in rows.items()},
+        "due": due,
+        "duplicate_keys": dupes,
+    }
 
 
 def scheduler(env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "flask"), "--app", "walkabout", "scheduler"], env=env, cwd=ROOT,
-                            stdout=log, stderr=log)
+    return subprocess.Popen(
+        [str(BIN / "flask"), "--app", "walkabout", "scheduler"], env=env, cwd=ROOT, stdout=log, stderr=log
+    )
 
 
 def emails(outbox: Path) -> list[Path]:
@@ -110,7 +146,7 @@ def run(options) -> dict:
         queued = _child(env, "queue", str(options.messages))
         kills = []
         with open(instance / "scheduler.log", "ab") as log:
-            for number in range(1, options.kills + 1):  # kill it at evenly spread points of the sending
+            for _number in range(1, options.kills + 1):  # kill it at evenly spread points of the sending
                 threshold = len(emails(outbox)) + int(options.messages * options.kill_after)
                 first = scheduler(env, log)
                 deadline = time.time() + 120
@@ -142,38 +178,59 @@ def run(options) -> dict:
     wanted = set(queued)
     sent_rows = status["rows"].get("sent", 0)
     result = {
-        "db": options.db, "queued": len(queued), "in_outbox_at_kill": at_kill, "outbox_at_each_kill": kills,
-        "pending_after_kill": after_kill["due"], "rows": status["rows"], "due_left": status["due"],
-        "outbox_files": len(emails(outbox)), "sent_rows": sent_rows,
+        "db": options.db,
+        "queued": len(queued),
+        "in_outbox_at_kill": at_kill,
+        "outbox_at_each_kill": kills,
+        "pending_after_kill": after_kill["due"],
+        "rows": status["rows"],
+        "due_left": status["due"],
+        "outbox_files": len(emails(outbox)),
+        "sent_rows": sent_rows,
         "queued_sent_once": sum(1 for a in wanted if links[a] == 1),
         "queued_missing": sorted(a for a in wanted if links[a] == 0),
         "queued_duplicated": sorted(a for a in wanted if links[a] > 1),
-        "duplicate_dedupe_keys": status["duplicate_keys"], "load_average": os.getloadavg()[0],
+        "duplicate_dedupe_keys": status["duplicate_keys"],
+        "load_average": os.getloadavg()[0],
     }
-    result["ok"] = (not result["queued_missing"] and not result["queued_duplicated"]
-                    and result["outbox_files"] == sent_rows and status["due"] == 0
-                    and not status["duplicate_keys"] and 0 < kills[-1] < len(queued))
+    result["ok"] = (
+        not result["queued_missing"]
+        and not result["queued_duplicated"]
+        and result["outbox_files"] == sent_rows
+        and status["due"] == 0
+        and not status["duplicate_keys"]
+        and 0 < kills[-1] < len(queued)
+    )
     return result
 
 
 def print_report(r: dict) -> None:
-    print(f"\nscheduler fault on {r['db']}: {r['queued']} new-action emails queued; scheduler started and "
-          f"SIGKILLed {len(r['outbox_at_each_kill'])} times mid-send (outbox files at each kill: "
-          f"{r['outbox_at_each_kill']}), {r['pending_after_kill']} messages still due; restarted")
-    print(f"after the restart: rows by status {r['rows']}, still due {r['due_left']}; outbox files "
-          f"{r['outbox_files']} vs rows marked sent {r['sent_rows']}")
-    print(f"queued messages sent exactly once: {r['queued_sent_once']} of {r['queued']}; missing "
-          f"{len(r['queued_missing'])}; sent twice or more {len(r['queued_duplicated'])} "
-          f"{r['queued_duplicated'][:10]}; duplicate dedupe keys in the table {r['duplicate_dedupe_keys']}")
+    print(
+        f"\nscheduler fault on {r['db']}: {r['queued']} new-action emails queued; scheduler started and "
+        f"SIGKILLed {len(r['outbox_at_each_kill'])} times mid-send (outbox files at each kill: "
+        f"{r['outbox_at_each_kill']}), {r['pending_after_kill']} messages still due; restarted"
+    )
+    print(
+        f"after the restart: rows by status {r['rows']}, still due {r['due_left']}; outbox files "
+        f"{r['outbox_files']} vs rows marked sent {r['sent_rows']}"
+    )
+    print(
+        f"queued messages sent exactly once: {r['queued_sent_once']} of {r['queued']}; missing "
+        f"{len(r['queued_missing'])}; sent twice or more {len(r['queued_duplicated'])} "
+        f"{r['queued_duplicated'][:10]}; duplicate dedupe keys in the table {r['duplicate_dedupe_keys']}"
+    )
     print("PASS: every due message sent once." if r["ok"] else "FAIL: see above.")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument("--kill-after", type=float, default=0.2,
-                        help="fraction of the mail sent before each kill")
+    parser.add_argument(
+        "--kill-after", type=float, default=0.2, help="fraction of the mail sent before each kill"
+    )
     parser.add_argument("--kills", type=int, default=3, help="how many times the scheduler is killed")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)

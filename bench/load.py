@@ -24,10 +24,16 @@ def _worker(args):
         headers = {"Cookie": cookie}
         body = None
         if method == "POST":
-            body = urllib.parse.urlencode({
-                "text": "Bench: hoist battery keeps failing", "kind": "concern", "likelihood": "3",
-                "consequence": "4", "csrf_token": token, "idempotency_key": uuid.uuid4().hex,
-            })
+            body = urllib.parse.urlencode(
+                {
+                    "text": "Bench: hoist battery keeps failing",
+                    "kind": "concern",
+                    "likelihood": "3",
+                    "consequence": "4",
+                    "csrf_token": token,
+                    "idempotency_key": uuid.uuid4().hex,
+                }
+            )
             headers.update({"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"})
         started = time.perf_counter()
         try:
@@ -54,8 +60,13 @@ def measure(port, method, path, cookie, token, clients, seconds):
     latencies = sorted(x for r in results for x in r[0])
     failures = sum(r[1] for r in results)
     quantiles = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / seconds, "p50": quantiles[49] * 1000, "p95": quantiles[94] * 1000,
-            "n": len(latencies), "failures": failures}
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": quantiles[49] * 1000,
+        "p95": quantiles[94] * 1000,
+        "n": len(latencies),
+        "failures": failures,
+    }
 
 
 def main():
@@ -69,16 +80,25 @@ def main():
         browser, walkabout_id, cookie = sign_in_and_start(base)
         capture = f"/walkabouts/{walkabout_id}/capture"
         token = csrf(browser.open(base + capture).read().decode())
-        targets = [("hello-world", "GET", "/bench/hello"), ("capture page", "GET", capture),
-                   ("log a concern", "POST", f"/walkabouts/{walkabout_id}/concerns")]
-        print(f"gunicorn {options.workers} sync workers, {options.clients} clients, {options.seconds:g} s each, SQLite")
+        targets = [
+            ("hello-world", "GET", "/bench/hello"),
+            ("capture page", "GET", capture),
+            ("log a concern", "POST", f"/walkabouts/{walkabout_id}/concerns"),
+        ]
+        print(
+            f"gunicorn {options.workers} sync workers, {options.clients} clients, "
+            f"{options.seconds:g} s each, SQLite"
+        )
         results = {}
         for name, method, path in targets:
             results[name] = measure(port, method, path, cookie, token, options.clients, options.seconds)
         hello = results["hello-world"]["rps"]
         print(f"{'endpoint':<15}{'req/s':>9}{'of hello':>10}{'p50 ms':>9}{'p95 ms':>9}{'failed':>8}")
         for name, r in results.items():
-            print(f"{name:<15}{r['rps']:>9.0f}{r['rps'] / hello:>10.0%}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['failures']:>8}")
+            print(
+                f"{name:<15}{r['rps']:>9.0f}{r['rps'] / hello:>10.0%}{r['p50']:>9.1f}"
+                f"{r['p95']:>9.1f}{r['failures']:>8}"
+            )
 
 
 if __name__ == "__main__":

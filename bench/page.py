@@ -18,13 +18,26 @@ from playwright.sync_api import sync_playwright
 from .common import EXECUTIVE, PASSWORD, served
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PROFILES = {
-    "DevTools Slow 3G (2000 ms, 400 kbit/s)": {"latency": 2000, "downloadThroughput": 50_000,
-                                                "uploadThroughput": 50_000},
-    "WebPageTest 3G Slow (400 ms, 400 kbit/s)": {"latency": 400, "downloadThroughput": 50_000,
-                                                  "uploadThroughput": 50_000},
+    "DevTools Slow 3G (2000 ms, 400 kbit/s)": {
+        "latency": 2000,
+        "downloadThroughput": 50_000,
+        "uploadThroughput": 50_000,
+    },
+    "WebPageTest 3G Slow (400 ms, 400 kbit/s)": {
+        "latency": 400,
+        "downloadThroughput": 50_000,
+        "uploadThroughput": 50_000,
+    },
 }
 
 
@@ -42,8 +55,10 @@ def load(page, url, conditions):
     timing = page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
         const p = performance.getEntriesByName('first-contentful-paint')[0];
         return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd, fcp: p ? p.startTime : null}; }""")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     return {urls.get(k, k): v for k, v in sizes.items()}, loaded, timing
 
 
@@ -62,9 +77,11 @@ def main():
         cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
         for name, conditions in PROFILES.items():
             sizes, loaded, timing = load(page, url, conditions)
-            print(f"\n{name}: load event {timing['load'] / 1000:.2f} s, DOMContentLoaded "
-                  f"{timing['dcl'] / 1000:.2f} s, first contentful paint "
-                  f"{(timing['fcp'] or 0) / 1000:.2f} s (wall {loaded:.2f} s)")
+            print(
+                f"\n{name}: load event {timing['load'] / 1000:.2f} s, DOMContentLoaded "
+                f"{timing['dcl'] / 1000:.2f} s, first contentful paint "
+                f"{(timing['fcp'] or 0) / 1000:.2f} s (wall {loaded:.2f} s)"
+            )
         print(f"\n{'resource':<45}{'on the wire':>12}{'gzip -6':>10}")
         total = total_gz = htmx = htmx_gz = 0
         for resource, wire in sizes.items():

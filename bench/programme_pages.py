@@ -34,8 +34,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"ENV": "test", "SECRET_KEY": "b" * 40, "HTTPS": False,
-                          "DATABASE_URL": f"sqlite:///{tmp}/bench.db"})
+        app = create_app(
+            {
+                "ENV": "test",
+                "SECRET_KEY": "b" * 40,
+                "HTTPS": False,
+                "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            }
+        )
         migrate.upgrade(app)
         started = time.perf_counter()
         result = app.test_cli_runner().invoke(args=["seed-demo", "--scale", "large", "--password", PASSWORD])
@@ -47,12 +53,20 @@ def main() -> None:
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        client.post("/login", data={"email": "executive@example.org", "password": PASSWORD, "csrf_token": csrf})
+        client.post(
+            "/login", data={"email": "executive@example.org", "password": PASSWORD, "csrf_token": csrf}
+        )
         statements = []
         event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
-        paths = ["/walkabouts", "/walkabouts?mine=0", "/walkabouts?tab=past&mine=0",
-                 "/walkabouts?tab=past&mine=0&page=40", "/coverage", "/coverage?sort=count",
-                 f"/calendar/{token}.ics"]
+        paths = [
+            "/walkabouts",
+            "/walkabouts?mine=0",
+            "/walkabouts?tab=past&mine=0",
+            "/walkabouts?tab=past&mine=0&page=40",
+            "/coverage",
+            "/coverage?sort=count",
+            f"/calendar/{token}.ics",
+        ]
         hello = Flask("hello")
         hello.add_url_rule("/", "hello", lambda: "Hello, world!")
         hello_client = hello.test_client()

@@ -31,7 +31,9 @@ TRIVIAL = "<html lang='en'><head><title>t</title></head><body><h1>Hello</h1><p>O
 def make_app(db_path: Path):
     from walkabout import create_app
 
-    return create_app({"ENV": "development", "DATABASE_URL": f"sqlite:///{db_path}", "REPORTS_RUNNER": "scheduler"})
+    return create_app(
+        {"ENV": "development", "DATABASE_URL": f"sqlite:///{db_path}", "REPORTS_RUNNER": "scheduler"}
+    )
 
 
 def seed(db_path: Path) -> None:
@@ -68,7 +70,10 @@ def child_board_pack(db_path: str, month: str) -> None:
     seconds = []
     for _ in range(2):  # the first pack of a fresh process, then one in a warm process
         with app.app_context(), session_scope(app) as session:
-            top = session.exec(select(sa.func.max(BoardPack.version)).where(BoardPack.month == month)).one() or 0
+            top = (
+                session.exec(select(sa.func.max(BoardPack.version)).where(BoardPack.month == month)).one()
+                or 0
+            )
             pack = BoardPack(month=month, version=top + 1, status=BoardPackStatus.PENDING)
             session.add(pack)
             session.flush()
@@ -80,13 +85,25 @@ def child_board_pack(db_path: str, month: str) -> None:
     with app.app_context(), session_scope(app, write=False) as session:
         pdf = session.get(BoardPack, pack_id).pdf
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"cold": seconds[0][0], "warm": seconds[1][0], "cold_cpu": seconds[0][1],
-                      "warm_cpu": seconds[1][1], "peak_mb": peak_mb, "bytes": len(pdf),
-                      "pages": len(PdfReader(io.BytesIO(pdf)).pages)}))
+    print(
+        json.dumps(
+            {
+                "cold": seconds[0][0],
+                "warm": seconds[1][0],
+                "cold_cpu": seconds[0][1],
+                "warm_cpu": seconds[1][1],
+                "peak_mb": peak_mb,
+                "bytes": len(pdf),
+                "pages": len(PdfReader(io.BytesIO(pdf)).pages),
+            }
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", type=Path, help="reuse this large-trust SQLite database")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--pack-child", nargs=2, metavar=("DB", "MONTH"), help=argparse.SUPPRESS)
@@ -119,9 +136,12 @@ def main() -> None:
         render_pdf(TRIVIAL)  # warm-up: fonts and WeasyPrint's caches
         trivial = timed(lambda: render_pdf(TRIVIAL), args.runs)
         walkabout_id = session.exec(
-            select(Walkabout.id).join(Concern, Concern.walkabout_id == Walkabout.id)
+            select(Walkabout.id)
+            .join(Concern, Concern.walkabout_id == Walkabout.id)
             .where(Walkabout.status == WalkaboutStatus.COMPLETED)
-            .group_by(Walkabout.id).order_by(sa.func.count(Concern.id).desc()).limit(1)
+            .group_by(Walkabout.id)
+            .order_by(sa.func.count(Concern.id).desc())
+            .limit(1)
         ).one()
         secretary = session.exec(select(User).where(User.email == "secretary@example.org")).one()
         month = add_months(local_today(), -1).strftime("%Y-%m")
@@ -135,16 +155,26 @@ def main() -> None:
 
     packs = []
     for _ in range(3):
-        output = subprocess.run([sys.executable, __file__, "--pack-child", str(db_path), month],
-                                check=True, capture_output=True, text=True, env=os.environ).stdout
+        output = subprocess.run(
+            [sys.executable, __file__, "--pack-child", str(db_path), month],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=os.environ,
+        ).stdout
         packs.append(json.loads(output.strip().splitlines()[-1]))
     pack_cold = statistics.median(p["cold"] for p in packs), statistics.median(p["cold_cpu"] for p in packs)
-    pack_seconds = statistics.median(p["warm"] for p in packs), statistics.median(p["warm_cpu"] for p in packs)
+    pack_seconds = (
+        statistics.median(p["warm"] for p in packs),
+        statistics.median(p["warm_cpu"] for p in packs),
+    )
     pack_peak = max(p["peak_mb"] for p in packs)
 
     print()
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-          "(CPU seconds are what the work costs; wall seconds include waiting for a busy machine)")
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(CPU seconds are what the work costs; wall seconds include waiting for a busy machine)"
+    )
     print(f"{'what':<50} {'wall s':>7} {'CPU s':>7} {'x trivial':>9}  budget")
     rows = [
         ("trivial one-page WeasyPrint document", trivial, ""),
@@ -154,7 +184,9 @@ def main() -> None:
     ]
     for label, (wall, cpu), budget in rows:
         print(f"{label:<50} {wall:>7.3f} {cpu:>7.3f} {cpu / trivial[1]:>9.1f}  {budget}")
-    print(f"{'board pack: peak RSS of the generating process':<50} {pack_peak:>6.0f}M {'':>7} {'':>9}  < 300 MB")
+    print(
+        f"{'board pack: peak RSS of the generating process':<50} {pack_peak:>6.0f}M {'':>7} {'':>9}  < 300 MB"
+    )
     ok = follow_up[1] < 0.5 and pack_seconds[1] < 2 and pack_peak < 300
     print("\nWithin budget (CPU time)." if ok else "\nOVER BUDGET (CPU time).")
 

@@ -66,7 +66,7 @@ class Client:
             name_value = cookie.split(";")[0]
             name = name_value.split("=")[0]
             kept = [c for c in self.cookie.split("; ") if c and not c.startswith(name + "=")]
-            self.cookie = "; ".join(kept + [name_value])
+            self.cookie = "; ".join([*kept, name_value])
         if response.getheader("Connection", "").lower() == "close":
             self.connection.close()
             self.connection = None
@@ -74,24 +74,34 @@ class Client:
 
     def sign_in(self, email: str) -> str:
         _, _, page = self.request("GET", "/login")
-        status, _, _ = self.request("POST", "/login", {"email": email, "password": PASSWORD,
-                                                          "csrf_token": csrf(page)})
+        status, _, _ = self.request(
+            "POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": csrf(page)}
+        )
         assert status == 303, (email, status)
         return csrf(self.request("GET", "/")[2])
 
 
 def executive(client: Client, spec: dict, start: float, deadline: float, out: dict) -> None:
     token = spec["token"]
-    status, location, _ = client.request("POST", "/walkabouts/adhoc", {
-        "csrf_token": token, "ward_id": spec["ward_id"], "idempotency_key": uuid.uuid4().hex})
+    status, location, _ = client.request(
+        "POST",
+        "/walkabouts/adhoc",
+        {"csrf_token": token, "ward_id": spec["ward_id"], "idempotency_key": uuid.uuid4().hex},
+    )
     walkabout_id = int(re.search(r"/walkabouts/(\d+)/capture", location).group(1))
     path = f"/walkabouts/{walkabout_id}/concerns"
     wait_until(start)
     while time.time() < deadline:
         key = uuid.uuid4().hex
-        form = {"text": f"Soak {key}: hoist battery keeps failing", "kind": "concern", "likelihood": "3",
-                "consequence": "4", "csrf_token": token, "idempotency_key": key}
-        for attempt in range(5):  # resend with the same key after a broken connection
+        form = {
+            "text": f"Soak {key}: hoist battery keeps failing",
+            "kind": "concern",
+            "likelihood": "3",
+            "consequence": "4",
+            "csrf_token": token,
+            "idempotency_key": key,
+        }
+        for _attempt in range(5):  # resend with the same key after a broken connection
             began = time.perf_counter()
             try:
                 status, _, _ = client.request("POST", path, form, htmx=True)
@@ -118,8 +128,11 @@ def manager(client: Client, spec: dict, start: float, deadline: float, out: dict
         text = f"Soak {uuid.uuid4().hex}: spare battery ordered"
         began = time.perf_counter()
         try:
-            status, _, _ = client.request("POST", path + "/updates", {
-                "progress-text": text, "progress-version": version, "csrf_token": token})
+            status, _, _ = client.request(
+                "POST",
+                path + "/updates",
+                {"progress-text": text, "progress-version": version, "csrf_token": token},
+            )
         except (OSError, http.client.HTTPException):
             out["broken"] += 1
             out["unknown"].add(text)
@@ -142,7 +155,8 @@ def read_version(client: Client, path: str, deadline: float) -> int | None:
             time.sleep(0.2)
             continue
         match = re.search(r'name="progress-version" type="hidden" value="(\d+)"', page) or re.search(
-            r'id="progress-version" name="progress-version" type="hidden" value="(\d+)"', page)
+            r'id="progress-version" name="progress-version" type="hidden" value="(\d+)"', page
+        )
         assert status == 200 and match, (path, status)
         return int(match.group(1))
     return None
@@ -168,9 +182,16 @@ def client_process(port: int, specs: list[dict], ready, go, results) -> None:
     start, deadline = go.get()
     outs = []
     threads = []
-    for spec, client in zip(specs, clients):
-        out = {"kind": spec["role"], "latency": [], "acked": set(), "unknown": set(), "errors": [],
-               "broken": 0, "replayed": 0}
+    for spec, client in zip(specs, clients, strict=False):
+        out = {
+            "kind": spec["role"],
+            "latency": [],
+            "acked": set(),
+            "unknown": set(),
+            "errors": [],
+            "broken": 0,
+            "replayed": 0,
+        }
         outs.append(out)
         target = executive if spec["role"] == "concern" else manager
         threads.append(threading.Thread(target=target, args=(client, spec, start, deadline, out)))
@@ -190,11 +211,14 @@ def run(options) -> dict:
         specs = create_users(env, options.users)
         with gunicorn(env, options.workers) as (base, server):
             port = int(base.rsplit(":", 1)[1])
-            groups = [specs[i::options.processes] for i in range(options.processes)]
+            groups = [specs[i :: options.processes] for i in range(options.processes)]
             context = multiprocessing.get_context("fork")
             ready, go, results = context.Queue(), context.Queue(), context.Queue()
-            processes = [context.Process(target=client_process, args=(port, group, ready, go, results))
-                         for group in groups if group]
+            processes = [
+                context.Process(target=client_process, args=(port, group, ready, go, results))
+                for group in groups
+                if group
+            ]
             for process in processes:
                 process.start()
             signin_errors = [e for _ in processes for e in ready.get(timeout=300)]
@@ -222,9 +246,17 @@ def quantile(values: list[float], q: int) -> float:
 
 
 def report(options, outs: list[dict], rows: dict, killed: int | None, load, signin_errors: list) -> dict:
-    result = {"db": options.db, "users": options.users, "seconds": options.seconds, "workers": options.workers,
-              "killed_worker": killed, "load_average": load[0], "kinds": {}, "signin_errors": signin_errors,
-              "ok": not signin_errors}
+    result = {
+        "db": options.db,
+        "users": options.users,
+        "seconds": options.seconds,
+        "workers": options.workers,
+        "killed_worker": killed,
+        "load_average": load[0],
+        "kinds": {},
+        "signin_errors": signin_errors,
+        "ok": not signin_errors,
+    }
     for kind, label in (("concern", "log a concern"), ("update", "post an action update")):
         mine = [o for o in outs if o["kind"] == kind]
         latency = sorted(x for o in mine for x in o["latency"])
@@ -237,12 +269,23 @@ def report(options, outs: list[dict], rows: dict, killed: int | None, load, sign
         strangers = len(texts - acked - unknown)
         errors = [e for o in mine for e in o["errors"]]
         figures = {
-            "label": label, "requests": len(latency), "rps": len(latency) / options.seconds,
-            "p50_ms": quantile(latency, 50), "p95_ms": quantile(latency, 95), "p99_ms": quantile(latency, 99),
-            "acknowledged": len(acked), "rows": sum(in_db.values()), "lost": lost, "duplicates": duplicates,
-            "not_sent_but_stored": strangers, "unknown_outcome": len(unknown),
-            "unknown_stored": len(unknown & texts), "errors": len(errors), "error_statuses": sorted(set(errors)),
-            "broken_connections": sum(o["broken"] for o in mine), "replayed": sum(o["replayed"] for o in mine),
+            "label": label,
+            "requests": len(latency),
+            "rps": len(latency) / options.seconds,
+            "p50_ms": quantile(latency, 50),
+            "p95_ms": quantile(latency, 95),
+            "p99_ms": quantile(latency, 99),
+            "acknowledged": len(acked),
+            "rows": sum(in_db.values()),
+            "lost": lost,
+            "duplicates": duplicates,
+            "not_sent_but_stored": strangers,
+            "unknown_outcome": len(unknown),
+            "unknown_stored": len(unknown & texts),
+            "errors": len(errors),
+            "error_statuses": sorted(set(errors)),
+            "broken_connections": sum(o["broken"] for o in mine),
+            "replayed": sum(o["replayed"] for o in mine),
         }
         result["kinds"][kind] = figures
         result["ok"] &= not (lost or duplicates or strangers or errors or (unknown and not killed))
@@ -250,28 +293,39 @@ def report(options, outs: list[dict], rows: dict, killed: int | None, load, sign
 
 
 def print_report(result: dict) -> None:
-    print(f"\nsoak on {result['db']}: {result['users']} users, {result['seconds']:g} s, gunicorn "
-          f"{result['workers']} sync workers, load average {result['load_average']:.1f} on {os.cpu_count()} cores"
-          + (f", worker {result['killed_worker']} killed (SIGKILL) half-way" if result["killed_worker"] else ""))
-    print(f"{'request':<24}{'done':>7}{'req/s':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}"
-          f"{'acked':>7}{'rows':>7}{'lost':>5}{'dup':>5}{'broken':>7}")
+    print(
+        f"\nsoak on {result['db']}: {result['users']} users, {result['seconds']:g} s, gunicorn "
+        f"{result['workers']} sync workers, load average {result['load_average']:.1f} "
+        f"on {os.cpu_count()} cores"
+        + (f", worker {result['killed_worker']} killed (SIGKILL) half-way" if result["killed_worker"] else "")
+    )
+    print(
+        f"{'request':<24}{'done':>7}{'req/s':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}"
+        f"{'acked':>7}{'rows':>7}{'lost':>5}{'dup':>5}{'broken':>7}"
+    )
     for k in result["kinds"].values():
-        print(f"{k['label']:<24}{k['requests']:>7}{k['rps']:>7.0f}{k['p50_ms']:>8.0f}{k['p95_ms']:>8.0f}"
-              f"{k['p99_ms']:>8.0f}{k['errors']:>7}{k['acknowledged']:>7}{k['rows']:>7}{k['lost']:>5}"
-              f"{k['duplicates']:>5}{k['broken_connections']:>7}")
+        print(
+            f"{k['label']:<24}{k['requests']:>7}{k['rps']:>7.0f}{k['p50_ms']:>8.0f}{k['p95_ms']:>8.0f}"
+            f"{k['p99_ms']:>8.0f}{k['errors']:>7}{k['acknowledged']:>7}{k['rows']:>7}{k['lost']:>5}"
+            f"{k['duplicates']:>5}{k['broken_connections']:>7}"
+        )
         if k["errors"]:
             print(f"  error statuses: {k['error_statuses']}")
         if k["unknown_outcome"] or k["replayed"] or k["not_sent_but_stored"]:
-            print(f"  unknown outcome (connection broken, never acknowledged): {k['unknown_outcome']}, "
-                  f"of which stored: {k['unknown_stored']}; resent and answered 'already saved': "
-                  f"{k['replayed']}; stored but never sent: {k['not_sent_but_stored']}")
+            print(
+                f"  unknown outcome (connection broken, never acknowledged): {k['unknown_outcome']}, "
+                f"of which stored: {k['unknown_stored']}; resent and answered 'already saved': "
+                f"{k['replayed']}; stored but never sent: {k['not_sent_but_stored']}"
+            )
     if result["signin_errors"]:
         print(f"sign-in errors before the load (statuses): {result['signin_errors']}")
     print("PASS: nothing lost, nothing duplicated, no errors." if result["ok"] else "FAIL: see above.")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)

@@ -20,7 +20,10 @@ PG_URL = "postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/{name}"
 
 @contextmanager
 def postgres_database(kind: str):
-    """For --db postgres: a fresh database on the local server (scripts/postgres-test-up.sh), dropped after."""
+    """For --db postgres: a fresh database on the local server, dropped after.
+
+    The server is the one scripts/postgres-test-up.sh starts.
+    """
     if kind != "postgres":
         yield None
         return
@@ -38,8 +41,14 @@ def postgres_database(kind: str):
 
 
 def _child(env: dict, *args: str):
-    output = subprocess.run([str(BIN / "python"), "-m", "bench.soak_data", *args], env=env, cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [str(BIN / "python"), "-m", "bench.soak_data", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -83,27 +92,51 @@ def _create(users: int) -> list[dict]:
         session.flush()
         for i in range(users):
             role = Role.EXECUTIVE if i % 2 == 0 else Role.WARD_MANAGER
-            user = User(email=f"soak{i}@example.org", name=f"Soak User {i}", password_hash=password,
-                        session_token=new_token(), password_changed_at=utcnow(),
-                        role_rows=[UserRole(role=role)])
+            user = User(
+                email=f"soak{i}@example.org",
+                name=f"Soak User {i}",
+                password_hash=password,
+                session_token=new_token(),
+                password_changed_at=utcnow(),
+                role_rows=[UserRole(role=role)],
+            )
             ward = Ward(site_id=site.id, name=f"Soak Ward {i}")
             session.add_all([user, ward])
             session.flush()
             spec = {"email": user.email, "ward_id": ward.id}
             if role == Role.WARD_MANAGER:
                 session.add(WardManager(ward_id=ward.id, user_id=user.id))
-                walkabout = Walkabout(ward_id=ward.id, lead_id=lead.id, scheduled_start=utcnow(),
-                                      status=WalkaboutStatus.COMPLETED, started_at=utcnow(),
-                                      completed_at=utcnow(), created_by_id=lead.id)
+                walkabout = Walkabout(
+                    ward_id=ward.id,
+                    lead_id=lead.id,
+                    scheduled_start=utcnow(),
+                    status=WalkaboutStatus.COMPLETED,
+                    started_at=utcnow(),
+                    completed_at=utcnow(),
+                    created_by_id=lead.id,
+                )
                 session.add(walkabout)
                 session.flush()
-                concern = Concern(walkabout_id=walkabout.id, kind=ConcernKind.CONCERN, text="Hoist battery fails",
-                                  likelihood=3, consequence=4, risk_score=12, created_by_id=lead.id)
+                concern = Concern(
+                    walkabout_id=walkabout.id,
+                    kind=ConcernKind.CONCERN,
+                    text="Hoist battery fails",
+                    likelihood=3,
+                    consequence=4,
+                    risk_score=12,
+                    created_by_id=lead.id,
+                )
                 session.add(concern)
                 session.flush()
-                action = Action(concern_id=concern.id, owner_id=user.id, description="Buy a spare battery",
-                                due_date=date.today() + timedelta(days=14), status=ActionStatus.OPEN,
-                                priority="high", created_by_id=lead.id)
+                action = Action(
+                    concern_id=concern.id,
+                    owner_id=user.id,
+                    description="Buy a spare battery",
+                    due_date=date.today() + timedelta(days=14),
+                    status=ActionStatus.OPEN,
+                    priority="high",
+                    created_by_id=lead.id,
+                )
                 session.add(action)
                 session.flush()
                 spec["action_id"] = action.id
@@ -123,8 +156,10 @@ def _count() -> dict:
     with app.app_context(), session_scope(app, write=False) as session:
         concerns = session.exec(select(Concern.text).where(Concern.text.like("Soak %"))).all()
         updates = session.exec(select(ActionUpdate.text).where(ActionUpdate.text.like("Soak %"))).all()
-    return {"concern": Counter(t.split(":")[0].removeprefix("Soak ") for t in concerns),
-            "update": Counter(t for t in updates)}
+    return {
+        "concern": Counter(t.split(":")[0].removeprefix("Soak ") for t in concerns),
+        "update": Counter(t for t in updates),
+    }
 
 
 if __name__ == "__main__":

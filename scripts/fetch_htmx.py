@@ -25,7 +25,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             ["npm", "pack", f"htmx.org@{HTMX_VERSION}", "--silent", "--pack-destination", tmp],
-            check=True, stdout=subprocess.DEVNULL,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         archive = next(Path(tmp).glob("htmx.org-*.tgz"))
         with tarfile.open(archive) as tar:

@@ -48,8 +48,14 @@ class Factory:
             session.expunge(obj)
         return obj
 
-    def user(self, *roles: Role, email: str | None = None, name: str | None = None,
-             password: str = PASSWORD, active: bool = True) -> User:
+    def user(
+        self,
+        *roles: Role,
+        email: str | None = None,
+        name: str | None = None,
+        password: str = PASSWORD,
+        active: bool = True,
+    ) -> User:
         n = next(_serial)
         user = User(
             email=email or f"user{n}@example.org",
@@ -79,7 +85,9 @@ class Factory:
     def site(self, name: str | None = None) -> Site:
         return self._save(Site(name=name or f"Site {next(_serial)}"))
 
-    def ward(self, site: Site | None = None, name: str | None = None, managers: tuple[User, ...] = ()) -> Ward:
+    def ward(
+        self, site: Site | None = None, name: str | None = None, managers: tuple[User, ...] = ()
+    ) -> Ward:
         site = site or self.site()
         ward = self._save(Ward(site_id=site.id, name=name or f"Ward {next(_serial)}"))
         with self.app.app_context(), session_scope(self.app) as session:
@@ -87,34 +95,74 @@ class Factory:
                 session.add(WardManager(ward_id=ward.id, user_id=manager.id))
         return ward
 
-    def walkabout(self, ward: Ward, lead: User, start: datetime | None = None,
-                  status: WalkaboutStatus = WalkaboutStatus.PLANNED, **fields) -> Walkabout:
-        return self._save(Walkabout(
-            ward_id=ward.id, lead_id=lead.id, scheduled_start=start or utcnow() + timedelta(days=7),
-            status=status, created_by_id=lead.id, **fields,
-        ))
+    def walkabout(
+        self,
+        ward: Ward,
+        lead: User,
+        start: datetime | None = None,
+        status: WalkaboutStatus = WalkaboutStatus.PLANNED,
+        **fields,
+    ) -> Walkabout:
+        return self._save(
+            Walkabout(
+                ward_id=ward.id,
+                lead_id=lead.id,
+                scheduled_start=start or utcnow() + timedelta(days=7),
+                status=status,
+                created_by_id=lead.id,
+                **fields,
+            )
+        )
 
     def category_id(self, name: str = "Equipment") -> int:
         with self.app.app_context(), session_scope(self.app, write=False) as session:
             return session.exec(select(Category.id).where(Category.name == name)).one()
 
-    def concern(self, walkabout: Walkabout, text: str = "Broken bladder scanner", likelihood: int = 3,
-                consequence: int = 3, kind: ConcernKind = ConcernKind.CONCERN, **fields) -> Concern:
+    def concern(
+        self,
+        walkabout: Walkabout,
+        text: str = "Broken bladder scanner",
+        likelihood: int = 3,
+        consequence: int = 3,
+        kind: ConcernKind = ConcernKind.CONCERN,
+        **fields,
+    ) -> Concern:
         score = likelihood * consequence if kind == ConcernKind.CONCERN else None
-        return self._save(Concern(
-            walkabout_id=walkabout.id, category_id=self.category_id(), kind=kind, text=text,
-            likelihood=likelihood, consequence=consequence, risk_score=score,
-            created_by_id=walkabout.lead_id, **fields,
-        ))
+        return self._save(
+            Concern(
+                walkabout_id=walkabout.id,
+                category_id=self.category_id(),
+                kind=kind,
+                text=text,
+                likelihood=likelihood,
+                consequence=consequence,
+                risk_score=score,
+                created_by_id=walkabout.lead_id,
+                **fields,
+            )
+        )
 
-    def action(self, concern: Concern, owner: User, due: date | None = None,
-               status: ActionStatus = ActionStatus.OPEN, description: str = "Order a second scanner",
-               **fields) -> Action:
-        return self._save(Action(
-            concern_id=concern.id, owner_id=owner.id, description=description,
-            due_date=due or date.today() + timedelta(days=14), status=status,
-            priority=risk_band(concern.risk_score) or "low", created_by_id=concern.created_by_id, **fields,
-        ))
+    def action(
+        self,
+        concern: Concern,
+        owner: User,
+        due: date | None = None,
+        status: ActionStatus = ActionStatus.OPEN,
+        description: str = "Order a second scanner",
+        **fields,
+    ) -> Action:
+        return self._save(
+            Action(
+                concern_id=concern.id,
+                owner_id=owner.id,
+                description=description,
+                due_date=due or date.today() + timedelta(days=14),
+                status=status,
+                priority=risk_band(concern.risk_score) or "low",
+                created_by_id=concern.created_by_id,
+                **fields,
+            )
+        )
 
     def attend(self, walkabout: Walkabout, *users: User) -> None:
         """Add `users` to a walkabout's team."""
@@ -123,13 +171,19 @@ class Factory:
         with self.app.app_context(), session_scope(self.app) as session:
             for user in users:
                 session.add(WalkaboutAttendee(walkabout_id=walkabout.id, user_id=user.id))
+
     def reschedule(self, walkabout: Walkabout, days_earlier: int = 7):
         from walkabout.models import WalkaboutReschedule
 
-        return self._save(WalkaboutReschedule(
-            walkabout_id=walkabout.id, from_start=walkabout.scheduled_start - timedelta(days=days_earlier),
-            to_start=walkabout.scheduled_start, reason="Clashed with a board meeting", by_id=walkabout.lead_id,
-        ))
+        return self._save(
+            WalkaboutReschedule(
+                walkabout_id=walkabout.id,
+                from_start=walkabout.scheduled_start - timedelta(days=days_earlier),
+                to_start=walkabout.scheduled_start,
+                reason="Clashed with a board meeting",
+                by_id=walkabout.lead_id,
+            )
+        )
 
     def photo(self, concern: Concern):
         from walkabout.models import Photo
@@ -138,10 +192,19 @@ class Factory:
         from .photo_samples import jpeg_with_gps
 
         processed = process_upload(jpeg_with_gps(600, 400))
-        return self._save(Photo(concern_id=concern.id, uploaded_by_id=concern.created_by_id, **processed.fields))
+        return self._save(
+            Photo(concern_id=concern.id, uploaded_by_id=concern.created_by_id, **processed.fields)
+        )
 
-    def categorised_concern(self, walkabout: Walkabout, category: str, text: str, likelihood: int = 3,
-                            consequence: int = 3, **fields) -> Concern:
+    def categorised_concern(
+        self,
+        walkabout: Walkabout,
+        category: str,
+        text: str,
+        likelihood: int = 3,
+        consequence: int = 3,
+        **fields,
+    ) -> Concern:
         concern = self.concern(walkabout, text, likelihood, consequence, **fields)
         with self.app.app_context(), session_scope(self.app) as session:
             row = session.get(Concern, concern.id)

@@ -18,15 +18,38 @@ XSS_PAYLOADS = [
     "javascript:alert(1)",
     "{{ 7*7 }}{% print(1) %}",
     "</textarea><script>alert(1)</script>",
-    "<a href=\"javascript:alert(1)\">x</a>",
+    '<a href="javascript:alert(1)">x</a>',
     "&lt;script&gt;&amp;",
 ]
 HUGE = ["A" * 100_000, "é🙂" * 25_000, "<b>" * 33_334]
-NUMBERS = ["0", "-1", "-2147483649", "2147483647", "2147483648", "9223372036854775807",
-           "9223372036854775808", "99999999999999999999999", "1e309", "NaN", "inf", "-0", "1.5", "0x10",
-           " 7 "]
-DATES = ["0000-00-00", "9999-12-31", "0001-01-01", "2026-02-30", "1900-01-01", "31/12/2026", "2026-13-01",
-         "9999-12-31T23:59", "-2026-01-01"]
+NUMBERS = [
+    "0",
+    "-1",
+    "-2147483649",
+    "2147483647",
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "99999999999999999999999",
+    "1e309",
+    "NaN",
+    "inf",
+    "-0",
+    "1.5",
+    "0x10",
+    " 7 ",
+]
+DATES = [
+    "0000-00-00",
+    "9999-12-31",
+    "0001-01-01",
+    "2026-02-30",
+    "1900-01-01",
+    "31/12/2026",
+    "2026-13-01",
+    "9999-12-31T23:59",
+    "-2026-01-01",
+]
 TIMES = ["25:61", "23:59", "00:00", "24:00", "-1:00", "12:60"]
 CONTROL = ["\x00", "abc\x00def", "\x1b[31mred", "\r\n\r\nX-Injected: 1", "\u202eevil", "\ufeff", "\x7f\x08"]
 
@@ -84,8 +107,15 @@ def build_people(factory) -> dict:
     """Two executives, two ward managers, a board secretary, an admin, and P, who only changes
     their own password (wrong current passwords throttle and sign out that account)."""
     E, M, S, A = Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY, Role.ADMIN
-    return {"E": factory.user(E), "E2": factory.user(E), "M": factory.user(M), "M2": factory.user(M),
-            "S": factory.user(S), "A": factory.user(A), "P": factory.user(M)}
+    return {
+        "E": factory.user(E),
+        "E2": factory.user(E),
+        "M": factory.user(M),
+        "M2": factory.user(M),
+        "S": factory.user(S),
+        "A": factory.user(A),
+        "P": factory.user(M),
+    }
 
 
 def build_world(app, factory, users: dict | None = None) -> World:
@@ -102,17 +132,31 @@ def build_world(app, factory, users: dict | None = None) -> World:
     action = factory.action(concern, users["M"])
     other_action = factory.action(other_concern, users["M2"])
     with session_scope(app) as session:
-        series = WalkaboutSeries(ward_id=ward.id, lead_id=users["E"].id, rule="FREQ=MONTHLY;COUNT=2",
-                                 first_start=planned.scheduled_start)
+        series = WalkaboutSeries(
+            ward_id=ward.id,
+            lead_id=users["E"].id,
+            rule="FREQ=MONTHLY;COUNT=2",
+            first_start=planned.scheduled_start,
+        )
         session.add(series)
         session.flush()
         series_id = series.id
-    ids = {"site": ward.site_id, "other_site": other_ward.site_id,
-           "ward": ward.id, "other_ward": other_ward.id,
-           "in_progress": in_progress.id, "done": done.id, "planned": planned.id,
-           "other_walkabout": other_walkabout.id, "concern": concern.id, "other_concern": other_concern.id,
-           "action": action.id, "other_action": other_action.id, "series": series_id,
-           "category": factory.category_id()}
+    ids = {
+        "site": ward.site_id,
+        "other_site": other_ward.site_id,
+        "ward": ward.id,
+        "other_ward": other_ward.id,
+        "in_progress": in_progress.id,
+        "done": done.id,
+        "planned": planned.id,
+        "other_walkabout": other_walkabout.id,
+        "concern": concern.id,
+        "other_concern": other_concern.id,
+        "action": action.id,
+        "other_action": other_action.id,
+        "series": series_id,
+        "category": factory.category_id(),
+    }
     return World(users=users, ids=ids)
 
 
@@ -121,21 +165,53 @@ def plausible_values(world: World) -> dict:
     ids, users = world.ids, world.users
     soon = (date.today() + timedelta(days=10)).isoformat()
     values = {
-        "ward_id": str(ids["ward"]), "site_id": str(ids["site"]), "lead_id": str(users["E"].id),
-        "owner_id": str(users["M"].id), "attendee_ids": [str(users["E2"].id)],
+        "ward_id": str(ids["ward"]),
+        "site_id": str(ids["site"]),
+        "lead_id": str(users["E"].id),
+        "owner_id": str(users["M"].id),
+        "attendee_ids": [str(users["E2"].id)],
         "executive_ids": [str(users["E"].id)],
-        "manager_ids": [str(users["M"].id)], "category_id": str(ids["category"]),
+        "manager_ids": [str(users["M"].id)],
+        "category_id": str(ids["category"]),
         "walkabout_id": str(ids["done"]),
-        "day": soon, "first_day": soon, "due_date": soon, "delivered_on": date.today().isoformat(),
-        "until": (date.today() + timedelta(days=100)).isoformat(), "at": "10:00", "duration_minutes": "60",
-        "interval": "1", "count": "2", "month_day": "15", "visits_per_ward": "1", "weekday": "1",
+        "day": soon,
+        "first_day": soon,
+        "due_date": soon,
+        "delivered_on": date.today().isoformat(),
+        "until": (date.today() + timedelta(days=100)).isoformat(),
+        "at": "10:00",
+        "duration_minutes": "60",
+        "interval": "1",
+        "count": "2",
+        "month_day": "15",
+        "visits_per_ward": "1",
+        "weekday": "1",
         "ordinal": "1",
-        "weekdays": ["0"], "likelihood": "3", "consequence": "3", "kind": "concern", "ward_can_fix": "y",
-        "confirm_clashes": "y", "active": "y", "version": "1", "feedback_given": "yes", "other_count": "1",
-        "email": "new.person@example.org", "password": "a long enough passphrase 42", "roles": ["executive"],
-        "remember": "y", "method": "Staff huddle", "kinds": ["new_action"], "then": "another", "accept": "0",
-        "repeat": "none", "current_password": "wrong password", "new_password": "another long passphrase",
-        "confirm_password": "another long passphrase", "photo": None, "idempotency_key": None, "next": None,
+        "weekdays": ["0"],
+        "likelihood": "3",
+        "consequence": "3",
+        "kind": "concern",
+        "ward_can_fix": "y",
+        "confirm_clashes": "y",
+        "active": "y",
+        "version": "1",
+        "feedback_given": "yes",
+        "other_count": "1",
+        "email": "new.person@example.org",
+        "password": "a long enough passphrase 42",
+        "roles": ["executive"],
+        "remember": "y",
+        "method": "Staff huddle",
+        "kinds": ["new_action"],
+        "then": "another",
+        "accept": "0",
+        "repeat": "none",
+        "current_password": "wrong password",
+        "new_password": "another long passphrase",
+        "confirm_password": "another long passphrase",
+        "photo": None,
+        "idempotency_key": None,
+        "next": None,
         "reason": "Clashed with a board meeting",
     }
     return values
@@ -178,8 +254,11 @@ def table_fingerprint(app, exempt: frozenset[str] = frozenset()):
         count = sa.select(sa.func.count()).select_from(table).scalar_subquery()
         columns.append(count.label(f"n_{table.name}"))
         if "version" in table.c:
-            columns.append(sa.select(sa.func.coalesce(sa.func.sum(table.c.version), 0)).scalar_subquery()
-                           .label(f"v_{table.name}"))
+            columns.append(
+                sa.select(sa.func.coalesce(sa.func.sum(table.c.version), 0))
+                .scalar_subquery()
+                .label(f"v_{table.name}")
+            )
     query = sa.select(*columns)
     with get_db(app).engine.connect() as connection:
         row = connection.execute(query).one()

@@ -1,7 +1,7 @@
 """A small, fully known month of walkabouts for the report tests (last calendar month)."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from walkabout.db import session_scope
@@ -12,7 +12,7 @@ ZONE = ZoneInfo("Europe/London")
 
 
 def local(day, hour=10) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=ZONE).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour), tzinfo=ZONE).astimezone(UTC)
 
 
 @dataclass
@@ -42,42 +42,114 @@ def seed_month(factory) -> SeededMonth:
     idle_ward = factory.ward(site, "Elm Ward")  # never visited
 
     day = first.replace(day=5)
-    held = factory.walkabout(ward, executive, start=local(day), status=WalkaboutStatus.COMPLETED,
-                             completed_at=local(day, 11), feedback_given=True, staff_participation={"Staff nurse": 3})
+    held = factory.walkabout(
+        ward,
+        executive,
+        start=local(day),
+        status=WalkaboutStatus.COMPLETED,
+        completed_at=local(day, 11),
+        feedback_given=True,
+        staff_participation={"Staff nurse": 3},
+    )
     factory.reschedule(held)
-    held_two = factory.walkabout(other_ward, executive, start=local(day + timedelta(days=3)),
-                                 status=WalkaboutStatus.COMPLETED, completed_at=local(day + timedelta(days=3), 11),
-                                 feedback_given=False)
-    factory.walkabout(ward, executive, start=local(day + timedelta(days=8)), status=WalkaboutStatus.CANCELLED,
-                      cancel_reason="Ward closed for an outbreak.")
+    held_two = factory.walkabout(
+        other_ward,
+        executive,
+        start=local(day + timedelta(days=3)),
+        status=WalkaboutStatus.COMPLETED,
+        completed_at=local(day + timedelta(days=3), 11),
+        feedback_given=False,
+    )
+    factory.walkabout(
+        ward,
+        executive,
+        start=local(day + timedelta(days=8)),
+        status=WalkaboutStatus.CANCELLED,
+        cancel_reason="Ward closed for an outbreak.",
+    )
     planned = factory.walkabout(other_ward, executive, start=local(day + timedelta(days=10)))
 
     at = local(day, 10)
-    extreme = factory.categorised_concern(held, "Environment", "Sluice room door lock is broken", 5, 4, created_at=at)
-    high = factory.categorised_concern(held, "Equipment", "Only one working bladder scanner", 3, 3, created_at=at)
-    low = factory.categorised_concern(held_two, "Infection prevention", "Hand gel dispensers empty", 1, 2, created_at=local(day + timedelta(days=3)))
+    extreme = factory.categorised_concern(
+        held, "Environment", "Sluice room door lock is broken", 5, 4, created_at=at
+    )
+    high = factory.categorised_concern(
+        held, "Equipment", "Only one working bladder scanner", 3, 3, created_at=at
+    )
+    low = factory.categorised_concern(
+        held_two,
+        "Infection prevention",
+        "Hand gel dispensers empty",
+        1,
+        2,
+        created_at=local(day + timedelta(days=3)),
+    )
     factory.concern(held, "Safety huddle every morning", kind=ConcernKind.GOOD_PRACTICE, created_at=at)
 
     # Closed in the month: created day 5, verified day 10 -> 5 days to close.
-    factory.action(extreme, manager, due=day + timedelta(days=7), status=ActionStatus.VERIFIED,
-                   description="Replace the sluice lock", created_at=at, completed_at=local(day + timedelta(days=4)),
-                   verified_at=local(day + timedelta(days=5)))
+    factory.action(
+        extreme,
+        manager,
+        due=day + timedelta(days=7),
+        status=ActionStatus.VERIFIED,
+        description="Replace the sluice lock",
+        created_at=at,
+        completed_at=local(day + timedelta(days=4)),
+        verified_at=local(day + timedelta(days=5)),
+    )
     # Overdue at the month's end: due day 12, still open.
-    factory.action(high, manager, due=day + timedelta(days=7), description="Order a second scanner", created_at=at)
+    factory.action(
+        high, manager, due=day + timedelta(days=7), description="Order a second scanner", created_at=at
+    )
     # Open but due next month: not overdue at the month's end.
-    factory.action(low, manager, due=add_months(first, 1) + timedelta(days=20), description="Refill the gel",
-                   created_at=local(day + timedelta(days=3)))
+    factory.action(
+        low,
+        manager,
+        due=add_months(first, 1) + timedelta(days=20),
+        description="Refill the gel",
+        created_at=local(day + timedelta(days=3)),
+    )
     expected = {
-        "walkabouts": {"planned": 4, "held": 2, "cancelled": 1, "rescheduled": 1, "feedback_given": 1,
-                       "feedback_share": 50},
-        "wards": {"active": 3, "covered": 2, "not_visited_90": 1, "not_visited": [{"ward": idle_ward.name, "site": site.name}]},
-        "concerns": {"raised": 3, "good_practice": 1,
-                     "by_band": {"low": 1, "moderate": 0, "high": 1, "extreme": 1, "unscored": 0}},
-        "actions": {"opened": 3, "completed": 1, "verified": 1, "overdue": 1, "closed": 1,
-                    "median_days_to_close": 5.0},
+        "walkabouts": {
+            "planned": 4,
+            "held": 2,
+            "cancelled": 1,
+            "rescheduled": 1,
+            "feedback_given": 1,
+            "feedback_share": 50,
+        },
+        "wards": {
+            "active": 3,
+            "covered": 2,
+            "not_visited_90": 1,
+            "not_visited": [{"ward": idle_ward.name, "site": site.name}],
+        },
+        "concerns": {
+            "raised": 3,
+            "good_practice": 1,
+            "by_band": {"low": 1, "moderate": 0, "high": 1, "extreme": 1, "unscored": 0},
+        },
+        "actions": {
+            "opened": 3,
+            "completed": 1,
+            "verified": 1,
+            "overdue": 1,
+            "closed": 1,
+            "median_days_to_close": 5.0,
+        },
     }
-    return SeededMonth(first.strftime("%Y-%m"), first, secretary, executive, manager, ward, other_ward,
-                       held, planned, expected)
+    return SeededMonth(
+        first.strftime("%Y-%m"),
+        first,
+        secretary,
+        executive,
+        manager,
+        ward,
+        other_ward,
+        held,
+        planned,
+        expected,
+    )
 
 
 def board_pack_rows(app):
@@ -86,5 +158,7 @@ def board_pack_rows(app):
     from walkabout.models import BoardPack
 
     with app.app_context(), session_scope(app, write=False) as session:
-        return [(p.month, p.version, p.status.value, p.id) for p in
-                session.exec(select(BoardPack).order_by(BoardPack.id)).all()]
+        return [
+            (p.month, p.version, p.status.value, p.id)
+            for p in session.exec(select(BoardPack).order_by(BoardPack.id)).all()
+        ]

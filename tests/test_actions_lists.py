@@ -2,7 +2,7 @@
 the trust's time zone, and a query count that does not grow with rows."""
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -25,13 +25,29 @@ def world(app, factory):
     beech_concern = factory.concern(factory.walkabout(beech, executive), likelihood=5, consequence=5)
     cedar_concern = factory.concern(factory.walkabout(cedar, executive), likelihood=1, consequence=2)
     rows = {
-        "overdue": factory.action(beech_concern, manager, due=today - timedelta(days=2), description="A overdue"),
-        "soon": factory.action(beech_concern, executive, due=today + timedelta(days=3), description="B due soon"),
-        "later": factory.action(cedar_concern, executive, due=today + timedelta(days=40), description="C later"),
-        "done": factory.action(cedar_concern, manager, due=today - timedelta(days=9), description="D completed",
-                               status=ActionStatus.COMPLETED),
-        "verified": factory.action(beech_concern, executive, due=today - timedelta(days=20),
-                                   description="E verified", status=ActionStatus.VERIFIED),
+        "overdue": factory.action(
+            beech_concern, manager, due=today - timedelta(days=2), description="A overdue"
+        ),
+        "soon": factory.action(
+            beech_concern, executive, due=today + timedelta(days=3), description="B due soon"
+        ),
+        "later": factory.action(
+            cedar_concern, executive, due=today + timedelta(days=40), description="C later"
+        ),
+        "done": factory.action(
+            cedar_concern,
+            manager,
+            due=today - timedelta(days=9),
+            description="D completed",
+            status=ActionStatus.COMPLETED,
+        ),
+        "verified": factory.action(
+            beech_concern,
+            executive,
+            due=today - timedelta(days=20),
+            description="E verified",
+            status=ActionStatus.VERIFIED,
+        ),
     }
     return dict(executive=executive, manager=manager, north=north, beech=beech, cedar=cedar, rows=rows)
 
@@ -44,25 +60,44 @@ def listed(client, query: str) -> list[str]:
 def test_filters(client, world):
     login(client, world["executive"].email)
     assert listed(client, "") == ["A overdue", "B due soon", "C later"]
-    assert listed(client, "?status=all") == ["A overdue", "B due soon", "C later", "E verified", "D completed"]
+    assert listed(client, "?status=all") == [
+        "A overdue",
+        "B due soon",
+        "C later",
+        "E verified",
+        "D completed",
+    ]
     assert listed(client, "?status=completed") == ["D completed"]
     assert listed(client, "?status=verified") == ["E verified"]
     assert listed(client, "?overdue=1") == ["A overdue"]
     assert listed(client, "?due=week") == ["B due soon"]
     assert listed(client, f"?ward={world['cedar'].id}") == ["C later"]
-    assert listed(client, f"?site={world['north'].id}&status=all") == ["A overdue", "B due soon", "E verified"]
+    assert listed(client, f"?site={world['north'].id}&status=all") == [
+        "A overdue",
+        "B due soon",
+        "E verified",
+    ]
     assert listed(client, f"?owner={world['manager'].id}&status=all") == ["A overdue", "D completed"]
     assert listed(client, "?band=low") == ["C later"]
     assert listed(client, "?mine=1") == ["B due soon", "C later"]  # the executive's own
-    assert listed(client, "?status=bogus&ward=abc&sort=nope&page=-3") == ["A overdue", "B due soon", "C later"]
+    assert listed(client, "?status=bogus&ward=abc&sort=nope&page=-3") == [
+        "A overdue",
+        "B due soon",
+        "C later",
+    ]
 
 
 def test_sorting_and_pagination(app, client, world):
     login(client, world["executive"].email)
     assert listed(client, "?sort=-due") == ["C later", "B due soon", "A overdue"]
     assert listed(client, "?sort=priority") == ["A overdue", "B due soon", "C later"]
-    assert listed(client, "?sort=ward&status=all") == ["A overdue", "B due soon", "E verified", "C later",
-                                                       "D completed"]
+    assert listed(client, "?sort=ward&status=all") == [
+        "A overdue",
+        "B due soon",
+        "E verified",
+        "C later",
+        "D completed",
+    ]
     app.config["ACTIONS_PER_PAGE"] = 2
     assert listed(client, "?status=all") == ["A overdue", "B due soon"]
     page = client.get("/actions?status=all&page=3").get_data(as_text=True)
@@ -73,7 +108,9 @@ def test_sorting_and_pagination(app, client, world):
 def test_ward_manager_sees_their_wards_and_what_they_own(client, world):
     login(client, world["manager"].email)
     assert listed(client, "?status=all") == ["A overdue", "B due soon", "E verified", "D completed"]
-    assert listed(client, f"?ward={world['cedar'].id}&status=all") == ["D completed"]  # owned, on another ward
+    assert listed(client, f"?ward={world['cedar'].id}&status=all") == [
+        "D completed"
+    ]  # owned, on another ward
     page = client.get("/actions").get_data(as_text=True)
     assert "Cedar Ward, South Site</option>" not in page  # filter lists only their wards
 
@@ -91,7 +128,9 @@ def test_htmx_gets_the_fragment_and_the_url_is_bookmarkable(client, world):
     login(client, world["executive"].email)
     fragment = client.get("/actions?overdue=1", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and "A overdue" in fragment and "B due soon" not in fragment
-    full = client.get("/actions?overdue=1", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    full = client.get(
+        "/actions?overdue=1", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert "<html" in full.get_data(as_text=True)
     page = client.get("/actions?overdue=1").get_data(as_text=True)
     assert 'hx-push-url="true"' in page and 'id="f-overdue" name="overdue" value="1" checked' in page
@@ -102,7 +141,7 @@ def test_overdue_is_computed_in_the_trusts_time_zone(app, client, factory, world
 
     app.config["TIMEZONE"] = "Asia/Tokyo"
     # 23:30 UTC on 10 March is already 11 March in Tokyo.
-    monkeypatch.setattr(walkabout.timeutil, "utcnow", lambda: datetime(2026, 3, 10, 23, 30, tzinfo=timezone.utc))
+    monkeypatch.setattr(walkabout.timeutil, "utcnow", lambda: datetime(2026, 3, 10, 23, 30, tzinfo=UTC))
     concern = factory.concern(factory.walkabout(world["beech"], world["executive"]))
     factory.action(concern, world["executive"], due=date(2026, 3, 10), description="Due on the tenth")
     login(client, world["executive"].email)

@@ -13,42 +13,121 @@ OUT = "login"  # signed out: redirected to /login
 # (method, path, form data, {role: expected status}); the action starts in the status it needs.
 ROUTES = [
     ("GET", "/actions", None, dict(executive=200, manager=200, other_manager=200, secretary=200, admin=200)),
-    ("GET", "/actions?mine=1", None, dict(executive=200, manager=200, other_manager=200, secretary=200, admin=200)),
-    ("GET", "/actions/{action}", None, dict(executive=200, manager=200, other_manager=403, secretary=200, admin=200)),
-    ("GET", "/actions/{missing}", None, dict(executive=404, manager=404, other_manager=404, secretary=404, admin=404)),
-    ("POST", "/actions/{action}/updates", {"progress-text": "Ordered", "progress-version": "1"},
-     dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/actions/{action}/due-date", {"due-due_date": "{due}", "due-reason": "Waiting", "due-version": "1"},
-     dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/actions/{action}/complete", {"complete-closure_note": "Done", "complete-version": "1"},
-     dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/actions/{completed}/verify", {"verify-version": "1"},
-     dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/actions/{completed}/reopen", {"reopen-reason": "Not right", "reopen-version": "1"},
-     dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/actions/{missing}/updates", {"progress-text": "x", "progress-version": "1"},
-     dict(executive=404, manager=404, other_manager=404, secretary=403, admin=403)),
-    ("GET", "/concerns/{concern}/actions/new", None,
-     dict(executive=200, manager=200, other_manager=403, secretary=403, admin=403)),
-    ("GET", "/concerns/{missing}/actions/new", None,
-     dict(executive=404, manager=404, other_manager=404, secretary=403, admin=403)),
-    ("POST", "/concerns/{concern}/actions/new",
-     {"description": "Fix", "owner_id": "{manager_id}", "due_date": "{due}"},
-     dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/concerns/{concern}/actions/ward-fix", {},
-     dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403)),
-    ("POST", "/concerns/{bare_concern}/no-action", {"noaction-reason": "Fine", "noaction-version": "1"},
-     dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403)),
+    (
+        "GET",
+        "/actions?mine=1",
+        None,
+        dict(executive=200, manager=200, other_manager=200, secretary=200, admin=200),
+    ),
+    (
+        "GET",
+        "/actions/{action}",
+        None,
+        dict(executive=200, manager=200, other_manager=403, secretary=200, admin=200),
+    ),
+    (
+        "GET",
+        "/actions/{missing}",
+        None,
+        dict(executive=404, manager=404, other_manager=404, secretary=404, admin=404),
+    ),
+    (
+        "POST",
+        "/actions/{action}/updates",
+        {"progress-text": "Ordered", "progress-version": "1"},
+        dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/actions/{action}/due-date",
+        {"due-due_date": "{due}", "due-reason": "Waiting", "due-version": "1"},
+        dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/actions/{action}/complete",
+        {"complete-closure_note": "Done", "complete-version": "1"},
+        dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/actions/{completed}/verify",
+        {"verify-version": "1"},
+        dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/actions/{completed}/reopen",
+        {"reopen-reason": "Not right", "reopen-version": "1"},
+        dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/actions/{missing}/updates",
+        {"progress-text": "x", "progress-version": "1"},
+        dict(executive=404, manager=404, other_manager=404, secretary=403, admin=403),
+    ),
+    (
+        "GET",
+        "/concerns/{concern}/actions/new",
+        None,
+        dict(executive=200, manager=200, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "GET",
+        "/concerns/{missing}/actions/new",
+        None,
+        dict(executive=404, manager=404, other_manager=404, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/concerns/{concern}/actions/new",
+        {"description": "Fix", "owner_id": "{manager_id}", "due_date": "{due}"},
+        dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/concerns/{concern}/actions/ward-fix",
+        {},
+        dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403),
+    ),
+    (
+        "POST",
+        "/concerns/{bare_concern}/no-action",
+        {"noaction-reason": "Fine", "noaction-version": "1"},
+        dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403),
+    ),
     ("GET", "/feedback", None, dict(executive=200, manager=200, other_manager=200, secretary=200, admin=200)),
-    ("GET", "/wards/{ward}/feedback", None,
-     dict(executive=200, manager=200, other_manager=403, secretary=200, admin=200)),
-    ("GET", "/wards/{missing}/feedback", None,
-     dict(executive=404, manager=404, other_manager=404, secretary=404, admin=404)),
-    ("POST", "/wards/{ward}/feedback/link", {}, dict(executive=303, manager=403, other_manager=403, secretary=403, admin=303)),
-    ("POST", "/wards/{shared_ward}/feedback/link/revoke", {},
-     dict(executive=303, manager=403, other_manager=403, secretary=403, admin=303)),
-    ("POST", "/wards/{ward}/feedback/deliveries", {"delivered_on": "{today}", "method": "Staff huddle"},
-     dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403)),
+    (
+        "GET",
+        "/wards/{ward}/feedback",
+        None,
+        dict(executive=200, manager=200, other_manager=403, secretary=200, admin=200),
+    ),
+    (
+        "GET",
+        "/wards/{missing}/feedback",
+        None,
+        dict(executive=404, manager=404, other_manager=404, secretary=404, admin=404),
+    ),
+    (
+        "POST",
+        "/wards/{ward}/feedback/link",
+        {},
+        dict(executive=303, manager=403, other_manager=403, secretary=403, admin=303),
+    ),
+    (
+        "POST",
+        "/wards/{shared_ward}/feedback/link/revoke",
+        {},
+        dict(executive=303, manager=403, other_manager=403, secretary=403, admin=303),
+    ),
+    (
+        "POST",
+        "/wards/{ward}/feedback/deliveries",
+        {"delivered_on": "{today}", "method": "Staff huddle"},
+        dict(executive=303, manager=403, other_manager=403, secretary=403, admin=403),
+    ),
 ]
 PUBLIC_ROUTES = ["/you-said-we-did/{token}", "/you-said-we-did/{token}/qr.svg"]
 
@@ -75,12 +154,19 @@ def world(app, factory):
         concern = factory.concern(walkabout, ward_can_fix=True)
         shared = factory.ward(managers=(users["manager"],))
         token = _share(app, shared.id)
-        return {"action": factory.action(concern, users["manager"]).id,
-                "completed": factory.action(concern, users["manager"], status=ActionStatus.COMPLETED).id,
-                "missing": 999_999, "concern": concern.id,
-                "bare_concern": factory.concern(walkabout, text="Nothing to do here").id,
-                "ward": ward.id, "shared_ward": shared.id, "manager_id": users["manager"].id,
-                "today": today.isoformat(), "due": (today + timedelta(days=60)).isoformat(), "token": token}
+        return {
+            "action": factory.action(concern, users["manager"]).id,
+            "completed": factory.action(concern, users["manager"], status=ActionStatus.COMPLETED).id,
+            "missing": 999_999,
+            "concern": concern.id,
+            "bare_concern": factory.concern(walkabout, text="Nothing to do here").id,
+            "ward": ward.id,
+            "shared_ward": shared.id,
+            "manager_id": users["manager"].id,
+            "today": today.isoformat(),
+            "due": (today + timedelta(days=60)).isoformat(),
+            "token": token,
+        }
 
     return users, fresh_values
 
@@ -114,8 +200,12 @@ def test_every_route_answers_each_role(app, world, role):
         if role == "signed_out":
             assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
         else:
-            assert response.status_code == expected[role], (role, method, path,
-                                                             response.get_data(as_text=True)[-800:])
+            assert response.status_code == expected[role], (
+                role,
+                method,
+                path,
+                response.get_data(as_text=True)[-800:],
+            )
 
 
 def _token(client) -> str:

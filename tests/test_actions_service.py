@@ -22,10 +22,13 @@ TODAY = date(2026, 3, 10)
 S = ActionStatus
 # The specification, written out: which statuses each status may move to.
 ALLOWED = {
-    (S.OPEN, S.IN_PROGRESS), (S.OPEN, S.COMPLETED),
+    (S.OPEN, S.IN_PROGRESS),
+    (S.OPEN, S.COMPLETED),
     (S.IN_PROGRESS, S.COMPLETED),
-    (S.REOPENED, S.IN_PROGRESS), (S.REOPENED, S.COMPLETED),
-    (S.COMPLETED, S.VERIFIED), (S.COMPLETED, S.REOPENED),
+    (S.REOPENED, S.IN_PROGRESS),
+    (S.REOPENED, S.COMPLETED),
+    (S.COMPLETED, S.VERIFIED),
+    (S.COMPLETED, S.REOPENED),
     (S.VERIFIED, S.REOPENED),
 }
 
@@ -37,8 +40,14 @@ def world(factory):
     ward = factory.ward(managers=(manager,))
     walkabout = factory.walkabout(ward, executive)
     concern = factory.concern(walkabout, likelihood=3, consequence=4)  # 12: high
-    return {"executive": executive, "manager": manager, "ward": ward, "walkabout": walkabout,
-            "concern": concern, "factory": factory}
+    return {
+        "executive": executive,
+        "manager": manager,
+        "ward": ward,
+        "walkabout": walkabout,
+        "concern": concern,
+        "factory": factory,
+    }
 
 
 def run(app, fn):
@@ -90,11 +99,19 @@ def test_each_change_writes_an_update_and_an_audit_entry(app, world):
     def flow(session):
         executive = load(session, type(world["executive"]), world["executive"].id)
         concern = load(session, Concern, world["concern"].id)
-        action = actions.create_action(session, executive, concern, description="Fix it",
-                                       owner_id=world["manager"].id, due_date=TODAY + timedelta(days=5),
-                                       today=TODAY)
+        action = actions.create_action(
+            session,
+            executive,
+            concern,
+            description="Fix it",
+            owner_id=world["manager"].id,
+            due_date=TODAY + timedelta(days=5),
+            today=TODAY,
+        )
         actions.post_update(session, executive, action, "Ordered the part", 1)
-        actions.change_due_date(session, executive, action, TODAY + timedelta(days=9), "Part delayed", 2, TODAY)
+        actions.change_due_date(
+            session, executive, action, TODAY + timedelta(days=9), "Part delayed", 2, TODAY
+        )
         actions.complete(session, executive, action, "Part fitted", 3)
         actions.verify(session, executive, action, "Seen it", 4)
         return action.id, action.version
@@ -102,12 +119,15 @@ def test_each_change_writes_an_update_and_an_audit_entry(app, world):
     action_id, version = run(app, flow)
     assert version == 5
     with session_scope(app) as session:
-        kinds = session.exec(select(ActionUpdate.kind).where(ActionUpdate.action_id == action_id)
-                             .order_by(ActionUpdate.id)).all()
+        kinds = session.exec(
+            select(ActionUpdate.kind).where(ActionUpdate.action_id == action_id).order_by(ActionUpdate.id)
+        ).all()
         assert kinds == ["created", "comment", "due_date_change", "status_change", "status_change"]
-        verbs = session.exec(select(AuditEvent.verb).where(AuditEvent.entity_type == "action",
-                                                           AuditEvent.entity_id == action_id)
-                             .order_by(AuditEvent.id)).all()
+        verbs = session.exec(
+            select(AuditEvent.verb)
+            .where(AuditEvent.entity_type == "action", AuditEvent.entity_id == action_id)
+            .order_by(AuditEvent.id)
+        ).all()
         assert verbs == ["created", "progress_update", "due_date_changed", "completed", "verified"]
         slip = session.exec(select(AuditEvent.changes).where(AuditEvent.verb == "due_date_changed")).one()
         assert slip["slip"] is True and slip["reason"] == "Part delayed"
@@ -121,9 +141,15 @@ def test_concern_is_open_until_every_action_is_verified(app, world):
     def verify(action_id):
         def go(session):
             action = load(session, Action, action_id)
-            actions.verify(session, load(session, type(world["executive"]), world["executive"].id),
-                           action, None, action.version)
+            actions.verify(
+                session,
+                load(session, type(world["executive"]), world["executive"].id),
+                action,
+                None,
+                action.version,
+            )
             return load(session, Concern, world["concern"].id).status
+
         return go
 
     assert run(app, verify(first.id)) == ConcernStatus.OPEN
@@ -131,8 +157,13 @@ def test_concern_is_open_until_every_action_is_verified(app, world):
 
     def reopen(session):
         action = load(session, Action, second.id)
-        actions.reopen(session, load(session, type(world["executive"]), world["executive"].id), action,
-                       "Not done after all", action.version)
+        actions.reopen(
+            session,
+            load(session, type(world["executive"]), world["executive"].id),
+            action,
+            "Not done after all",
+            action.version,
+        )
         return load(session, Concern, world["concern"].id).status
 
     assert run(app, reopen) == ConcernStatus.OPEN
@@ -147,20 +178,34 @@ def test_no_action_needed_with_a_reason_until_an_action_is_added(app, world):
     def mark(reason):
         def go(session):
             concern = load(session, Concern, concern_id)
-            actions.mark_no_action_needed(session, load(session, type(world["executive"]), executive_id),
-                                          concern, reason, concern.version)
+            actions.mark_no_action_needed(
+                session,
+                load(session, type(world["executive"]), executive_id),
+                concern,
+                reason,
+                concern.version,
+            )
             return concern.status, concern.no_action_reason
+
         return go
 
     with pytest.raises(ServiceError, match="why no action is needed"):
         run(app, mark("   "))
-    assert run(app, mark("Already on the estates plan")) == (ConcernStatus.NO_ACTION_NEEDED,
-                                                            "Already on the estates plan")
+    assert run(app, mark("Already on the estates plan")) == (
+        ConcernStatus.NO_ACTION_NEEDED,
+        "Already on the estates plan",
+    )
 
     def add(session):
-        actions.create_action(session, load(session, type(world["executive"]), executive_id),
-                              load(session, Concern, concern_id), description="Chase estates",
-                              owner_id=world["manager"].id, due_date=TODAY, today=TODAY)
+        actions.create_action(
+            session,
+            load(session, type(world["executive"]), executive_id),
+            load(session, Concern, concern_id),
+            description="Chase estates",
+            owner_id=world["manager"].id,
+            due_date=TODAY,
+            today=TODAY,
+        )
         concern = load(session, Concern, concern_id)
         return concern.status, concern.no_action_reason
 
@@ -169,9 +214,15 @@ def test_no_action_needed_with_a_reason_until_an_action_is_added(app, world):
         run(app, mark("Changed my mind"))
 
 
-@pytest.mark.parametrize("likelihood, consequence, band, days", [
-    (5, 5, RiskBand.EXTREME, 7), (3, 4, RiskBand.HIGH, 14), (2, 3, RiskBand.MODERATE, 30), (1, 2, RiskBand.LOW, 60),
-])
+@pytest.mark.parametrize(
+    "likelihood, consequence, band, days",
+    [
+        (5, 5, RiskBand.EXTREME, 7),
+        (3, 4, RiskBand.HIGH, 14),
+        (2, 3, RiskBand.MODERATE, 30),
+        (1, 2, RiskBand.LOW, 60),
+    ],
+)
 def test_due_date_and_priority_defaults_follow_the_risk_band(world, likelihood, consequence, band, days):
     concern = world["factory"].concern(world["walkabout"], likelihood=likelihood, consequence=consequence)
     assert actions.priority_for(concern) == band
@@ -196,8 +247,11 @@ def test_bad_input_is_refused_and_changes_nothing(app, world):
         values = dict(description="Fix it", owner_id=world["manager"].id, due_date=TODAY, today=TODAY)
         values.update(overrides)
         return lambda session: actions.create_action(
-            session, load(session, type(world["executive"]), world["executive"].id),
-            load(session, Concern, world["concern"].id), **values)
+            session,
+            load(session, type(world["executive"]), world["executive"].id),
+            load(session, Concern, world["concern"].id),
+            **values,
+        )
 
     cases = [
         (dict(due_date=TODAY - timedelta(days=1)), "in the past"),
@@ -232,15 +286,24 @@ def test_bad_input_is_refused_and_changes_nothing(app, world):
 
     def stale(session):
         loaded = load(session, Action, action.id)
-        actions.post_update(session, load(session, type(world["manager"]), world["manager"].id), loaded, "hi", 7)
+        actions.post_update(
+            session, load(session, type(world["manager"]), world["manager"].id), loaded, "hi", 7
+        )
 
     with pytest.raises(Conflict):
         run(app, stale)
 
     def past_due(session):
         loaded = load(session, Action, action.id)
-        actions.change_due_date(session, load(session, type(world["manager"]), world["manager"].id), loaded,
-                                TODAY - timedelta(days=1), "oops", 1, TODAY)
+        actions.change_due_date(
+            session,
+            load(session, type(world["manager"]), world["manager"].id),
+            loaded,
+            TODAY - timedelta(days=1),
+            "oops",
+            1,
+            TODAY,
+        )
 
     with pytest.raises(ServiceError, match="in the past"):
         run(app, past_due)
@@ -250,14 +313,23 @@ def test_bad_input_is_refused_and_changes_nothing(app, world):
 
 
 def test_one_tap_ward_fix_goes_to_the_wards_manager(app, world):
-    concern = world["factory"].concern(world["walkabout"], text="Sluice door sticks", likelihood=1,
-                                       consequence=3, ward_can_fix=True)
+    concern = world["factory"].concern(
+        world["walkabout"], text="Sluice door sticks", likelihood=1, consequence=3, ward_can_fix=True
+    )
 
     def tap(session):
         action = actions.assign_to_ward_manager(
-            session, load(session, type(world["executive"]), world["executive"].id),
-            load(session, Concern, concern.id), TODAY, {"low": 60})
+            session,
+            load(session, type(world["executive"]), world["executive"].id),
+            load(session, Concern, concern.id),
+            TODAY,
+            {"low": 60},
+        )
         return action.owner_id, action.due_date, action.priority, action.description
 
-    assert run(app, tap) == (world["manager"].id, TODAY + timedelta(days=60), RiskBand.LOW,
-                             "Fix on the ward: Sluice door sticks")
+    assert run(app, tap) == (
+        world["manager"].id,
+        TODAY + timedelta(days=60),
+        RiskBand.LOW,
+        "Fix on the ward: Sluice door sticks",
+    )

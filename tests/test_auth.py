@@ -95,11 +95,15 @@ def test_password_change_signs_out_other_sessions_and_remember_me(app, factory):
     login(laptop, user.email)
     assert phone.get_cookie("remember_token") is not None
 
-    response = post_form(laptop, "/account/password", {
-        "current_password": Factory.PASSWORD,
-        "new_password": "a much longer new passphrase",
-        "confirm_password": "a much longer new passphrase",
-    })
+    response = post_form(
+        laptop,
+        "/account/password",
+        {
+            "current_password": Factory.PASSWORD,
+            "new_password": "a much longer new passphrase",
+            "confirm_password": "a much longer new passphrase",
+        },
+    )
     assert response.status_code == 303
     assert laptop.get("/").status_code == 200  # the device that changed it stays in
 
@@ -126,19 +130,37 @@ def test_session_cookie_alone_stops_working_after_password_change(app, factory):
 def test_password_change_refuses_wrong_current_and_short_new(client, factory):
     user = factory.user()
     login(client, user.email)
-    wrong = post_form(client, "/account/password", {
-        "current_password": "not it", "new_password": "long enough password", "confirm_password": "long enough password",
-    })
+    wrong = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": "not it",
+            "new_password": "long enough password",
+            "confirm_password": "long enough password",
+        },
+    )
     assert wrong.status_code == 400
     assert "Your current password is not right." in wrong.get_data(as_text=True)
-    short = post_form(client, "/account/password", {
-        "current_password": Factory.PASSWORD, "new_password": "short", "confirm_password": "short",
-    })
+    short = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": Factory.PASSWORD,
+            "new_password": "short",
+            "confirm_password": "short",
+        },
+    )
     assert short.status_code == 400
     assert "at least 12 characters" in short.get_data(as_text=True)
-    mismatch = post_form(client, "/account/password", {
-        "current_password": Factory.PASSWORD, "new_password": "long enough password", "confirm_password": "other",
-    })
+    mismatch = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": Factory.PASSWORD,
+            "new_password": "long enough password",
+            "confirm_password": "other",
+        },
+    )
     assert "The two new passwords differ." in mismatch.get_data(as_text=True)
     assert login(client.application.test_client(), user.email).status_code == 303
 
@@ -151,8 +173,12 @@ def test_deactivation_signs_the_user_out_at_once(app, factory):
     login(victim_client, victim.email, remember=True)
     assert victim_client.get("/").status_code == 200
 
-    response = post_form(admin_client, f"/admin/users/{victim.id}/active", {"active": "0"},
-                         token_from=f"/admin/users/{victim.id}")
+    response = post_form(
+        admin_client,
+        f"/admin/users/{victim.id}/active",
+        {"active": "0"},
+        token_from=f"/admin/users/{victim.id}",
+    )
     assert response.status_code == 303
     assert victim_client.get("/").status_code == 302
     victim_client.delete_cookie("session")
@@ -162,12 +188,21 @@ def test_deactivation_signs_the_user_out_at_once(app, factory):
 def test_next_parameter_never_leaves_the_site(client, factory):
     user = factory.user()
     token = csrf_token(client)
-    for target, expected in [("/account/password", "/account/password"), ("https://evil.example/", "/"),
-                             ("//evil.example/", "/"), ("/\\evil.example", "/")]:
+    for target, expected in [
+        ("/account/password", "/account/password"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ]:
         client.get("/")  # signed out again below
-        response = client.post(f"/login?next={target}", data={
-            "email": user.email, "password": Factory.PASSWORD, "csrf_token": token,
-        })
+        response = client.post(
+            f"/login?next={target}",
+            data={
+                "email": user.email,
+                "password": Factory.PASSWORD,
+                "csrf_token": token,
+            },
+        )
         assert response.headers["Location"] == expected
         post_form(client, "/logout", {}, token_from="/")
         token = csrf_token(client)
@@ -190,8 +225,11 @@ def test_cookies_are_secure_over_https(database_url, factory):
     client = secure_app.test_client()
     page = client.get("/login", base_url="https://localhost")
     token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", base_url="https://localhost",
-                           headers={"Referer": "https://localhost/login"},
-                           data={"email": user.email, "password": Factory.PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},
+        data={"email": user.email, "password": Factory.PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 303
     assert all("Secure" in c for c in response.headers.getlist("Set-Cookie"))

@@ -123,16 +123,31 @@ def world(app, factory):
         session.flush()
         photo_id = photo.id
     with session_scope(app) as session:
-        series = WalkaboutSeries(ward_id=ward.id, lead_id=users[E].id, rule="FREQ=MONTHLY;COUNT=2",
-                                 first_start=walkabout.scheduled_start)
+        series = WalkaboutSeries(
+            ward_id=ward.id,
+            lead_id=users[E].id,
+            rule="FREQ=MONTHLY;COUNT=2",
+            first_start=walkabout.scheduled_start,
+        )
         pack = BoardPack(month="2026-10", status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
         session.add_all([series, pack])
         session.flush()
         series_id, pack_id = series.id, pack.id
-    ids = {"user_id": users[M].id, "photo_id": photo_id, "ward_id": ward.id, "walkabout_id": walkabout.id,
-           "concern_id": concern.id, "action_id": action.id, "site_id": ward.site_id, "id": walkabout.id,
-           "series_id": series_id, "pack_id": pack_id, "month": "2026-10", "token": "not-a-real-token",
-           "name": "walkabouts"}
+    ids = {
+        "user_id": users[M].id,
+        "photo_id": photo_id,
+        "ward_id": ward.id,
+        "walkabout_id": walkabout.id,
+        "concern_id": concern.id,
+        "action_id": action.id,
+        "site_id": ward.site_id,
+        "id": walkabout.id,
+        "series_id": series_id,
+        "pack_id": pack_id,
+        "month": "2026-10",
+        "token": "not-a-real-token",
+        "name": "walkabouts",
+    }
     return users, ids
 
 
@@ -168,7 +183,11 @@ def test_each_route_answers_each_role_as_expected(app, world, role):
         method = "GET" if "GET" in rule.methods else "POST"
         if method == "POST":
             if token is None:
-                page = client.get("/").get_data(as_text=True) if role else client.get("/login").get_data(as_text=True)
+                page = (
+                    client.get("/").get_data(as_text=True)
+                    if role
+                    else client.get("/login").get_data(as_text=True)
+                )
                 token = csrf_from(page)
             response = client.post(url, data={"csrf_token": token})
         else:
@@ -184,5 +203,7 @@ def test_each_route_answers_each_role_as_expected(app, world, role):
         else:
             ok = status in (403, 404)
         if not ok:
-            failures.append(f"{method} {url} ({rule.endpoint}) as {role or 'signed out'}: {status} {location}")
+            failures.append(
+                f"{method} {url} ({rule.endpoint}) as {role or 'signed out'}: {status} {location}"
+            )
     assert not failures, "\n".join(failures)

@@ -34,8 +34,14 @@ def capture_path(walkabout) -> str:
 def log(client, walkabout, headers=None, **fields):
     data = {"text": "Hoist battery keeps failing", "kind": "concern"}
     data.update(fields)
-    return post_form(client, f"/walkabouts/{walkabout.id}/concerns", data, token_from=capture_path(walkabout),
-                     headers=headers or {}, content_type="multipart/form-data")
+    return post_form(
+        client,
+        f"/walkabouts/{walkabout.id}/concerns",
+        data,
+        token_from=capture_path(walkabout),
+        headers=headers or {},
+        content_type="multipart/form-data",
+    )
 
 
 def count(app, model=Concern) -> int:
@@ -77,7 +83,7 @@ def test_capture_page_shows_team_script_form_and_items_newest_first(client, fact
     assert "We are here to listen and learn" in page and "What could cause the next patient" in page
     assert "Let us read back what we heard" in page
     assert page.index("Second thing said") < page.index("First thing said")
-    assert re.search(r'data-count>2<', page)
+    assert re.search(r"data-count>2<", page)
     assert 'id="capture-form"' in page and 'accept="image/*"' in page and "capture=" in page
     assert 'name="idempotency_key" type="hidden" value="' in page
     assert "<script>" not in page and ' style="' not in page and "onclick" not in page
@@ -97,8 +103,16 @@ def test_capture_page_queries_do_not_grow_with_items(client, factory, lead, walk
 
 def test_plain_post_logs_and_redirects(app, client, lead, walkabout, factory):
     login(client, lead.email)
-    response = log(client, walkabout, likelihood="4", consequence="4", category_id=str(factory.category_id()),
-                   raised_by_role="Staff nurse", immediate_action="Spare battery borrowed", ward_can_fix="y")
+    response = log(
+        client,
+        walkabout,
+        likelihood="4",
+        consequence="4",
+        category_id=str(factory.category_id()),
+        raised_by_role="Staff nurse",
+        immediate_action="Spare battery borrowed",
+        ward_can_fix="y",
+    )
     assert response.status_code == 303 and response.headers["Location"].startswith(capture_path(walkabout))
     with session_scope(app) as session:
         concern = session.exec(select(Concern)).one()
@@ -136,22 +150,25 @@ def _bomb() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"text": ""}, "Write what was said."),
-    ({"text": "   "}, "Write what was said."),
-    ({"text": "y" * 5001}, "under 5,000 characters"),
-    ({"likelihood": "0", "consequence": "3"}, "likelihood from 1 to 5"),
-    ({"likelihood": "6", "consequence": "3"}, "likelihood from 1 to 5"),
-    ({"likelihood": "3", "consequence": "9"}, "consequence from 1 to 5"),
-    ({"likelihood": "high", "consequence": "3"}, "Choose a number from 1 to 5"),
-    ({"likelihood": "3"}, "Choose a consequence too"),
-    ({"category_id": "999999"}, "Choose a category from the list."),
-    ({"category_id": "drop table"}, "Choose a category from the list."),
-    ({"kind": "rumour"}, "Choose concern or good practice."),
-    ({"photo": (b"just some text", "notes.jpg")}, "not a photo"),
-    ({"photo": (b"MZ\x90\x00" + b"\x00" * 2000, "photo.jpg")}, "not a photo"),  # a renamed executable
-    ({"photo": (_bomb(), "bomb.png")}, "not a photo"),  # a decompression bomb
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"text": ""}, "Write what was said."),
+        ({"text": "   "}, "Write what was said."),
+        ({"text": "y" * 5001}, "under 5,000 characters"),
+        ({"likelihood": "0", "consequence": "3"}, "likelihood from 1 to 5"),
+        ({"likelihood": "6", "consequence": "3"}, "likelihood from 1 to 5"),
+        ({"likelihood": "3", "consequence": "9"}, "consequence from 1 to 5"),
+        ({"likelihood": "high", "consequence": "3"}, "Choose a number from 1 to 5"),
+        ({"likelihood": "3"}, "Choose a consequence too"),
+        ({"category_id": "999999"}, "Choose a category from the list."),
+        ({"category_id": "drop table"}, "Choose a category from the list."),
+        ({"kind": "rumour"}, "Choose concern or good practice."),
+        ({"photo": (b"just some text", "notes.jpg")}, "not a photo"),
+        ({"photo": (b"MZ\x90\x00" + b"\x00" * 2000, "photo.jpg")}, "not a photo"),  # a renamed executable
+        ({"photo": (_bomb(), "bomb.png")}, "not a photo"),  # a decompression bomb
+    ],
+)
 def test_bad_input_is_explained_in_place_with_the_text_kept(app, client, lead, walkabout, fields, message):
     login(client, lead.email)
     fields = {"text": "Typed by the scribe <b>bold</b>", **fields}
@@ -178,11 +195,14 @@ def test_oversized_upload_gets_a_friendly_413(app, client, lead, walkabout):
     assert count(app) == 0
 
 
-@pytest.mark.parametrize("status, message", [
-    (WalkaboutStatus.COMPLETED, "This walkabout is completed"),
-    (WalkaboutStatus.CANCELLED, "This walkabout was cancelled"),
-    (WalkaboutStatus.PLANNED, "has not been started yet"),
-])
+@pytest.mark.parametrize(
+    "status, message",
+    [
+        (WalkaboutStatus.COMPLETED, "This walkabout is completed"),
+        (WalkaboutStatus.CANCELLED, "This walkabout was cancelled"),
+        (WalkaboutStatus.PLANNED, "has not been started yet"),
+    ],
+)
 def test_logging_into_a_closed_walkabout_is_refused_in_place(app, client, factory, lead, status, message):
     closed = factory.walkabout(factory.ward(), lead, status=status)
     login(client, lead.email)
@@ -207,8 +227,12 @@ def test_logging_by_someone_not_on_the_team_is_refused_in_place(app, client, fac
         login(other, factory.user(role).email)
         token = csrf_token(other, "/")
         assert other.get(capture_path(walkabout)).status_code == 403
-        assert other.post(f"/walkabouts/{walkabout.id}/concerns",
-                          data={"text": "x", "csrf_token": token}).status_code == 403
+        assert (
+            other.post(
+                f"/walkabouts/{walkabout.id}/concerns", data={"text": "x", "csrf_token": token}
+            ).status_code
+            == 403
+        )
     assert count(app) == 0
 
 
@@ -219,7 +243,9 @@ def test_signed_out_visitors_go_to_sign_in(client, walkabout):
 
 def test_photo_in_a_concern_shows_a_thumbnail_served_to_the_team(app, client, lead, walkabout):
     login(client, lead.email)
-    response = log(client, walkabout, headers=HTMX, photo=(io.BytesIO(jpeg_with_gps(2400, 1800)), "IMG_1.jpg"))
+    response = log(
+        client, walkabout, headers=HTMX, photo=(io.BytesIO(jpeg_with_gps(2400, 1800)), "IMG_1.jpg")
+    )
     assert response.status_code == 201
     with session_scope(app) as session:
         photo = session.exec(select(Photo)).one()
@@ -236,8 +262,11 @@ def test_edit_updates_and_a_stale_version_shows_the_latest(app, client, factory,
     path = f"/walkabouts/{walkabout.id}/concerns/{concern.id}/edit"
     form_page = client.get(path).get_data(as_text=True)
     assert "Original words" in form_page and 'name="version" type="hidden" value="1"' in form_page
-    response = post_form(client, path, {"text": "Corrected words", "kind": "concern", "likelihood": "2",
-                                        "consequence": "2", "version": "1"})
+    response = post_form(
+        client,
+        path,
+        {"text": "Corrected words", "kind": "concern", "likelihood": "2", "consequence": "2", "version": "1"},
+    )
     assert response.status_code == 303
     stale = post_form(client, path, {"text": "My late change", "kind": "concern", "version": "1"})
     assert stale.status_code == 409
@@ -259,7 +288,10 @@ def test_delete_is_soft_and_can_be_undone(app, client, factory, lead, walkabout)
     base = f"/walkabouts/{walkabout.id}/concerns/{concern.id}"
     response = client.post(f"{base}/delete", data={"csrf_token": token}, headers=HTMX)
     assert response.status_code == 200 and "Undo" in response.get_data(as_text=True)
-    assert "Logged by mistake" not in client.get(capture_path(walkabout)).get_data(as_text=True).split("data-count")[1]
+    assert (
+        "Logged by mistake"
+        not in client.get(capture_path(walkabout)).get_data(as_text=True).split("data-count")[1]
+    )
     restored = client.post(f"{base}/restore", data={"csrf_token": token}, headers=HTMX)
     assert restored.status_code == 200 and "Saved" in restored.get_data(as_text=True)
     plain = client.post(f"{base}/delete", data={"csrf_token": token})
@@ -277,15 +309,29 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
     readback = f"/walkabouts/{walkabout.id}/readback"
     page = client.get(readback).get_data(as_text=True)
     assert "Concern one" in page and "Nice practice" in page and "Complete the walkabout" in page
-    missing = post_form(client, f"/walkabouts/{walkabout.id}/complete",
-                        {"summary_notes": "Kept summary", "staff_0": "x"}, token_from=readback)
+    missing = post_form(
+        client,
+        f"/walkabouts/{walkabout.id}/complete",
+        {"summary_notes": "Kept summary", "staff_0": "x"},
+        token_from=readback,
+    )
     assert missing.status_code == 400
     html = missing.get_data(as_text=True)
     assert "Say whether feedback was given" in html and "Kept summary" in html
-    done = post_form(client, f"/walkabouts/{walkabout.id}/complete", {
-        "summary_notes": "Open conversation", "staff_0": "3", "staff_2": "1", "other_role": "Chaplain",
-        "other_count": "1", "feedback_given": "yes", "version": str(walkabout.version),
-    }, token_from=readback)
+    done = post_form(
+        client,
+        f"/walkabouts/{walkabout.id}/complete",
+        {
+            "summary_notes": "Open conversation",
+            "staff_0": "3",
+            "staff_2": "1",
+            "other_role": "Chaplain",
+            "other_count": "1",
+            "feedback_given": "yes",
+            "version": str(walkabout.version),
+        },
+        token_from=readback,
+    )
     assert done.status_code == 303
     with session_scope(app) as session:
         saved = session.get(Walkabout, walkabout.id)
@@ -299,19 +345,28 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
 def test_late_notes_by_executives_only_on_completed(app, client, factory, lead, walkabout):
     login(client, lead.email)
     readback = f"/walkabouts/{walkabout.id}/readback"
-    early = post_form(client, f"/walkabouts/{walkabout.id}/late-notes", {"note": "Too early"}, token_from=readback)
+    early = post_form(
+        client, f"/walkabouts/{walkabout.id}/late-notes", {"note": "Too early"}, token_from=readback
+    )
     assert early.status_code == 409 and "still open" in early.get_data(as_text=True)
     done = factory.walkabout(factory.ward(), lead, status=WalkaboutStatus.COMPLETED, completed_at=utcnow())
     other = app.test_client()
     login(other, factory.user(Role.EXECUTIVE, name="Nia Note").email)
     path = f"/walkabouts/{done.id}/readback"
-    response = post_form(other, f"/walkabouts/{done.id}/late-notes", {"note": "Door fixed next day"}, token_from=path)
+    response = post_form(
+        other, f"/walkabouts/{done.id}/late-notes", {"note": "Door fixed next day"}, token_from=path
+    )
     assert response.status_code == 303
     assert "Nia Note: Door fixed next day" in other.get(path).get_data(as_text=True)
     secretary = app.test_client()
     login(secretary, factory.user(Role.BOARD_SECRETARY).email)
     token = csrf_token(secretary, "/")
-    assert secretary.post(f"/walkabouts/{done.id}/late-notes", data={"note": "x", "csrf_token": token}).status_code == 403
+    assert (
+        secretary.post(
+            f"/walkabouts/{done.id}/late-notes", data={"note": "x", "csrf_token": token}
+        ).status_code
+        == 403
+    )
 
 
 def test_home_offers_start_continue_and_adhoc(app, client, factory, lead):
@@ -352,11 +407,19 @@ def test_concurrent_double_submit_makes_one_concern(app, factory, lead, walkabou
 
     def submit(one, token):
         barrier.wait()
-        response = one.post(f"/walkabouts/{walkabout.id}/concerns", headers=HTMX, data={
-            "text": "Double tap", "kind": "concern", "idempotency_key": "same-key-0042", "csrf_token": token})
+        response = one.post(
+            f"/walkabouts/{walkabout.id}/concerns",
+            headers=HTMX,
+            data={
+                "text": "Double tap",
+                "kind": "concern",
+                "idempotency_key": "same-key-0042",
+                "csrf_token": token,
+            },
+        )
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens)]
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens, strict=False)]
     for thread in threads:
         thread.start()
     for thread in threads:

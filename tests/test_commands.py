@@ -3,7 +3,16 @@
 from sqlmodel import select
 
 from walkabout.db import session_scope
-from walkabout.models import Action, ActionStatus, Concern, ConcernKind, Role, User, Walkabout, WalkaboutStatus
+from walkabout.models import (
+    Action,
+    ActionStatus,
+    Concern,
+    ConcernKind,
+    Role,
+    User,
+    Walkabout,
+    WalkaboutStatus,
+)
 
 from .conftest import login
 
@@ -11,19 +20,30 @@ from .conftest import login
 def test_seed_demo_creates_a_realistic_trust_with_working_logins(app, runner):
     result = runner.invoke(args=["seed-demo", "--password", "demo-password-123"])
     assert result.exit_code == 0, result.output
-    for email in ("executive@example.org", "manager@example.org", "secretary@example.org", "admin@example.org"):
+    for email in (
+        "executive@example.org",
+        "manager@example.org",
+        "secretary@example.org",
+        "admin@example.org",
+    ):
         assert email in result.output
         assert login(app.test_client(), email, "demo-password-123").status_code == 303
     with session_scope(app) as session:
         statuses = set(session.exec(select(Action.status).distinct()).all())
         assert statuses == set(ActionStatus)
         walkabout_statuses = set(session.exec(select(Walkabout.status).distinct()).all())
-        assert {WalkaboutStatus.PLANNED, WalkaboutStatus.COMPLETED, WalkaboutStatus.CANCELLED} <= walkabout_statuses
+        assert {
+            WalkaboutStatus.PLANNED,
+            WalkaboutStatus.COMPLETED,
+            WalkaboutStatus.CANCELLED,
+        } <= walkabout_statuses
         kinds = set(session.exec(select(Concern.kind).distinct()).all())
         assert kinds == set(ConcernKind)
         executive = session.exec(select(User).where(User.email == "executive@example.org")).one()
         assert executive.roles == {Role.EXECUTIVE}
-        completed = session.exec(select(Walkabout.completed_at).where(Walkabout.completed_at.is_not(None))).all()
+        completed = session.exec(
+            select(Walkabout.completed_at).where(Walkabout.completed_at.is_not(None))
+        ).all()
         assert len({(when.year, when.month) for when in completed}) >= 5  # months of history
 
 
@@ -47,8 +67,19 @@ def test_demo_home_page_shows_todays_walkabout_and_actions(app, runner):
 
 
 def test_create_user_generates_a_password_when_not_interactive(app, runner):
-    result = runner.invoke(args=["create-user", "--email", "Lead@Example.org", "--name", "Lead Nurse",
-                                 "--role", "executive", "--role", "ward_manager"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "Lead@Example.org",
+            "--name",
+            "Lead Nurse",
+            "--role",
+            "executive",
+            "--role",
+            "ward_manager",
+        ]
+    )
     assert result.exit_code == 0, result.output
     password = result.output.split("Password: ")[1].strip()
     assert login(app.test_client(), "lead@example.org", password).status_code == 303
@@ -59,11 +90,17 @@ def test_create_user_generates_a_password_when_not_interactive(app, runner):
 
 def test_create_user_refuses_duplicates_bad_roles_and_bad_emails(runner, factory):
     existing = factory.user()
-    duplicate = runner.invoke(args=["create-user", "--email", existing.email, "--name", "X", "--role", "admin"])
+    duplicate = runner.invoke(
+        args=["create-user", "--email", existing.email, "--name", "X", "--role", "admin"]
+    )
     assert duplicate.exit_code != 0 and "already exists" in duplicate.output
-    bad_role = runner.invoke(args=["create-user", "--email", "y@example.org", "--name", "Y", "--role", "king"])
+    bad_role = runner.invoke(
+        args=["create-user", "--email", "y@example.org", "--name", "Y", "--role", "king"]
+    )
     assert bad_role.exit_code != 0
-    bad_email = runner.invoke(args=["create-user", "--email", "not an email", "--name", "Z", "--role", "admin"])
+    bad_email = runner.invoke(
+        args=["create-user", "--email", "not an email", "--name", "Z", "--role", "admin"]
+    )
     assert bad_email.exit_code != 0 and "email" in bad_email.output.lower()
 
 

@@ -30,7 +30,9 @@ def test_coverage_figures_on_seeded_data(app, factory):
     closed = factory.ward(site, "Closed Ward")
     now = utcnow()
     for days in (10, 100, 200, 400):
-        factory.walkabout(recent, executive, start=now - timedelta(days=days), status=WalkaboutStatus.COMPLETED)
+        factory.walkabout(
+            recent, executive, start=now - timedelta(days=days), status=WalkaboutStatus.COMPLETED
+        )
     factory.walkabout(recent, executive, start=now - timedelta(days=5), status=WalkaboutStatus.CANCELLED)
     factory.walkabout(stale, executive, start=now - timedelta(days=120), status=WalkaboutStatus.COMPLETED)
     next_visit = factory.walkabout(stale, executive, start=now + timedelta(days=3))
@@ -38,7 +40,9 @@ def test_coverage_figures_on_seeded_data(app, factory):
     with app.app_context(), session_scope(app) as session:
         session.get(Ward, closed.id).active = False
     with app.test_request_context(), session_scope(app) as session:
-        user = session.exec(select(User).where(User.id == executive.id).options(selectinload(User.role_rows))).one()
+        user = session.exec(
+            select(User).where(User.id == executive.id).options(selectinload(User.role_rows))
+        ).one()
         today = now.astimezone(LONDON).date()
         rows = {row.ward.name: row for row in ward_coverage(session, user, today, 90)}
         assert set(rows) == {"Recent Ward", "Stale Ward", "Never Ward"}  # deactivated wards left out
@@ -49,8 +53,9 @@ def test_coverage_figures_on_seeded_data(app, factory):
         assert rows["Never Ward"].last_visit is None and rows["Never Ward"].neglected
         by_days = [row.ward.name for row in ward_coverage(session, user, today, 90, sort="days")]
         assert by_days == ["Never Ward", "Stale Ward", "Recent Ward"]
-        assert [r.ward.name for r in ward_coverage(session, user, today, 150, site_id=site.id, sort="ward")] == [
-            "Recent Ward", "Stale Ward"]
+        assert [
+            r.ward.name for r in ward_coverage(session, user, today, 150, site_id=site.id, sort="ward")
+        ] == ["Recent Ward", "Stale Ward"]
         assert not any(r.neglected for r in ward_coverage(session, user, today, 150, site_id=site.id))
 
 
@@ -62,23 +67,32 @@ def test_coverage_page_highlights_and_filters(client, factory, count_queries):
     with count_queries() as few:
         body = client.get("/coverage").get_data(as_text=True)
     assert "Never visited" in body and "is-neglected" in body
-    assert '/walkabouts/new?ward=' in body  # schedule a neglected ward from here
+    assert "/walkabouts/new?ward=" in body  # schedule a neglected ward from here
     for i in range(5):
         ward = factory.ward(site, f"Extra {i}")
-        factory.walkabout(ward, executive, start=utcnow() - timedelta(days=i + 1), status=WalkaboutStatus.COMPLETED)
+        factory.walkabout(
+            ward, executive, start=utcnow() - timedelta(days=i + 1), status=WalkaboutStatus.COMPLETED
+        )
     with count_queries() as many:
         body = client.get(f"/coverage?site={site.id}&sort=count&days=30").get_data(as_text=True)
     assert many() == few()
     assert "1 not visited in 30 days" in body.replace("<strong>", "").replace("</strong>", "").replace(
-        '<strong class="overdue">', "")
+        '<strong class="overdue">', ""
+    )
     fragment = client.get("/coverage?sort=nonsense&days=abc", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
 
 
 def _loaded(session, walkabout_id):
-    return session.exec(select(Walkabout).where(Walkabout.id == walkabout_id).options(
-        selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead),
-        selectinload(Walkabout.attendees))).one()
+    return session.exec(
+        select(Walkabout)
+        .where(Walkabout.id == walkabout_id)
+        .options(
+            selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Walkabout.lead),
+            selectinload(Walkabout.attendees),
+        )
+    ).one()
 
 
 def test_ics_parses_back_with_attendees_location_alarm_and_cancellation(app, factory):
@@ -112,8 +126,9 @@ def test_ics_parses_back_with_attendees_location_alarm_and_cancellation(app, fac
 
 
 def _rota_request(**overrides):
-    values = dict(first_day=date.today() + timedelta(days=1), visits_per_ward=4, at=time(14),
-                  weekdays=[0, 1, 2, 3, 4])
+    values = dict(
+        first_day=date.today() + timedelta(days=1), visits_per_ward=4, at=time(14), weekdays=[0, 1, 2, 3, 4]
+    )
     values.update(overrides)
     return RotaRequest(**values)
 
@@ -163,7 +178,9 @@ def test_feed_holds_the_users_walkabouts_from_a_year_ago_on(app, factory):
     manager = factory.user(Role.WARD_MANAGER)
     stranger = factory.user(Role.EXECUTIVE)
     ward = factory.ward(managers=(manager,))
-    recent = factory.walkabout(ward, lead, start=utcnow() - timedelta(days=30), status=WalkaboutStatus.COMPLETED)
+    recent = factory.walkabout(
+        ward, lead, start=utcnow() - timedelta(days=30), status=WalkaboutStatus.COMPLETED
+    )
     factory.walkabout(ward, lead, start=utcnow() - timedelta(days=400), status=WalkaboutStatus.COMPLETED)
     upcoming = factory.walkabout(ward, lead, status=WalkaboutStatus.CANCELLED)
     from walkabout.services.calendar import feed_walkabouts
@@ -171,8 +188,18 @@ def test_feed_holds_the_users_walkabouts_from_a_year_ago_on(app, factory):
     with app.app_context(), session_scope(app) as session:
         session.get(Walkabout, upcoming.id).attendees = [session.get(User, attendee.id)]
     with app.app_context(), session_scope(app) as session:
-        ids = {name: [w.id for w in feed_walkabouts(session, session.get(User, person.id))]
-               for name, person in (("lead", lead), ("attendee", attendee), ("manager", manager),
-                                    ("stranger", stranger))}
-    assert ids == {"lead": [recent.id, upcoming.id], "attendee": [upcoming.id],
-                   "manager": [recent.id, upcoming.id], "stranger": []}
+        ids = {
+            name: [w.id for w in feed_walkabouts(session, session.get(User, person.id))]
+            for name, person in (
+                ("lead", lead),
+                ("attendee", attendee),
+                ("manager", manager),
+                ("stranger", stranger),
+            )
+        }
+    assert ids == {
+        "lead": [recent.id, upcoming.id],
+        "attendee": [upcoming.id],
+        "manager": [recent.id, upcoming.id],
+        "stranger": [],
+    }

@@ -15,7 +15,9 @@ def test_post_without_token_is_refused_with_a_clear_page(client, factory):
 def test_tampered_token_is_refused(client, factory):
     user = factory.user()
     token = csrf_token(client)
-    response = client.post("/login", data={"email": user.email, "password": "x", "csrf_token": token[:-2] + "xx"})
+    response = client.post(
+        "/login", data={"email": user.email, "password": "x", "csrf_token": token[:-2] + "xx"}
+    )
     assert response.status_code == 400
 
 

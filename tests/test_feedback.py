@@ -23,8 +23,16 @@ from walkabout.timeutil import local_today
 
 from .conftest import login, post_form
 
-INTERNAL = ["Internal progress note", "Supplier invoice 4471", "Verifier private remark", "Reopen: not good enough",
-            "Owen Owner", "Staff nurse band 5", "Sensitive immediate internal", "risk 20"]
+INTERNAL = [
+    "Internal progress note",
+    "Supplier invoice 4471",
+    "Verifier private remark",
+    "Reopen: not good enough",
+    "Owen Owner",
+    "Staff nurse band 5",
+    "Sensitive immediate internal",
+    "risk 20",
+]
 
 
 @pytest.fixture
@@ -34,12 +42,21 @@ def world(app, factory):
     ward = factory.ward(name="Beech Ward", managers=(owner,))
     other = factory.ward(name="Cedar Ward")
     walkabout = factory.walkabout(ward, executive, status="completed")
-    said = factory.concern(walkabout, text="Hoist sling is frayed", likelihood=4, consequence=5,
-                           raised_by_role="Staff nurse band 5")
+    said = factory.concern(
+        walkabout,
+        text="Hoist sling is frayed",
+        likelihood=4,
+        consequence=5,
+        raised_by_role="Staff nurse band 5",
+    )
     done = factory.action(said, owner, description="Replace the sling", status=ActionStatus.OPEN)
     doing = factory.action(said, owner, description="Train staff on sling checks")
-    quiet = factory.concern(walkabout, text="Noise at night", status=ConcernStatus.NO_ACTION_NEEDED,
-                            no_action_reason="Quiet hours start at 22:00 already")
+    quiet = factory.concern(
+        walkabout,
+        text="Noise at night",
+        status=ConcernStatus.NO_ACTION_NEEDED,
+        no_action_reason="Quiet hours start at 22:00 already",
+    )
     factory.concern(walkabout, text="Removed concern text", deleted_at=utcnow())
     factory.concern(walkabout, text="Lovely handover practice", kind=ConcernKind.GOOD_PRACTICE)
     factory.concern(factory.walkabout(other, executive), text="Cedar only concern")
@@ -48,7 +65,9 @@ def world(app, factory):
         today = local_today()
         first = session.get(type(done), done.id)
         actions.post_update(session, actor, first, "Internal progress note", 1)
-        actions.change_due_date(session, actor, first, today + timedelta(days=3), "Supplier invoice 4471", 2, today)
+        actions.change_due_date(
+            session, actor, first, today + timedelta(days=3), "Supplier invoice 4471", 2, today
+        )
         actions.complete(session, actor, first, "New slings fitted on every hoist", 3)
         actions.reopen(session, actor, first, "Reopen: not good enough", 4)
         actions.complete(session, actor, first, "New slings fitted on every hoist", 5)
@@ -62,12 +81,14 @@ def test_public_page_shows_what_was_said_and_done_and_nothing_internal(client, w
     response = client.get("/you-said-we-did/" + "b" * 32)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert response.headers["Referrer-Policy"] == "no-referrer" and "noindex" in response.headers["X-Robots-Tag"]
+    assert (
+        response.headers["Referrer-Policy"] == "no-referrer" and "noindex" in response.headers["X-Robots-Tag"]
+    )
     assert "Beech Ward" in body and "Hoist sling is frayed" in body
     assert "New slings fitted on every hoist" in body and "Train staff on sling checks" in body
     assert "Quiet hours start at 22:00 already" in body and "In progress" in body
-    for text in INTERNAL + ["Cedar only concern", "Removed concern text", "Lovely handover practice",
-                            "Sign out", "/actions/"]:
+    hidden = [*INTERNAL, "Cedar only concern", "Removed concern text", "Lovely handover practice"]
+    for text in [*hidden, "Sign out", "/actions/"]:
         assert text not in body, text
     other = client.get("/you-said-we-did/" + "c" * 32).get_data(as_text=True)
     assert "Cedar only concern" in other and "Hoist sling" not in other
@@ -110,24 +131,38 @@ def test_executive_records_feedback_delivered(app, client, world):
     ward_page = f"/wards/{world['ward'].id}/feedback"
     with app.app_context():
         today = local_today()
-    response = post_form(client, f"{ward_page}/deliveries", {
-        "delivered_on": (today + timedelta(days=1)).isoformat(), "method": "Staff huddle", "notes": "x"})
+    response = post_form(
+        client,
+        f"{ward_page}/deliveries",
+        {"delivered_on": (today + timedelta(days=1)).isoformat(), "method": "Staff huddle", "notes": "x"},
+    )
     assert response.status_code == 400 and "in the future" in response.get_data(as_text=True)
-    response = post_form(client, f"{ward_page}/deliveries", {"delivered_on": today.isoformat(),
-                                                             "method": "Hacked method"})
+    response = post_form(
+        client, f"{ward_page}/deliveries", {"delivered_on": today.isoformat(), "method": "Hacked method"}
+    )
     assert response.status_code == 400
     page = client.get(ward_page).get_data(as_text=True)
     walkabout_option = re.search(r'<option value="(\d+)">', page.split('name="walkabout_id"')[1]).group(1)
-    response = post_form(client, f"{ward_page}/deliveries", {
-        "delivered_on": today.isoformat(), "method": "Staff huddle", "walkabout_id": walkabout_option,
-        "notes": "<b>Read out</b> at handover"})
+    response = post_form(
+        client,
+        f"{ward_page}/deliveries",
+        {
+            "delivered_on": today.isoformat(),
+            "method": "Staff huddle",
+            "walkabout_id": walkabout_option,
+            "notes": "<b>Read out</b> at handover",
+        },
+    )
     assert response.status_code == 303
     page = client.get(ward_page).get_data(as_text=True)
     assert "&lt;b&gt;Read out&lt;/b&gt; at handover" in page and "by Erin Exec" in page
     with session_scope(app) as session:
         delivery = session.exec(select(FeedbackDelivery)).one()
         assert (delivery.ward_id, delivery.walkabout_id, delivery.method) == (
-            world["ward"].id, int(walkabout_option), "Staff huddle")
+            world["ward"].id,
+            int(walkabout_option),
+            "Staff huddle",
+        )
     overview = client.get("/feedback").get_data(as_text=True)
     assert "feedback last given" in overview and "(1 in all)" in overview
 

@@ -17,7 +17,7 @@ from walkabout.config import ConfigError
 from walkabout.db import get_db, session_scope
 from walkabout.db_types import utcnow
 from walkabout.defaults import CATEGORIES
-from walkabout.models import Category, PromptQuestion, Role, User
+from walkabout.models import Category, PromptQuestion, Role
 
 from .conftest import login, make_app
 
@@ -98,14 +98,29 @@ def test_sqlite_is_set_up_for_safe_concurrent_writes(app):
 
 def test_wheel_carries_templates_static_and_migrations(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
     )
     wheel = next(tmp_path.glob("walkabout-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("walkabout/templates/base.html", "walkabout/templates/auth/login.html",
-                     "walkabout/static/css/app.css", "walkabout/migrations/env.py",
-                     "walkabout/migrations/versions/0001_initial_schema.py"):
+    for expected in (
+        "walkabout/templates/base.html",
+        "walkabout/templates/auth/login.html",
+        "walkabout/static/css/app.css",
+        "walkabout/migrations/env.py",
+        "walkabout/migrations/versions/0001_initial_schema.py",
+    ):
         assert expected in names
 
 
@@ -149,23 +164,29 @@ def test_an_older_database_is_upgraded_without_losing_rows(database_url):
     migrate.upgrade(app, "0001")
     result = app.test_cli_runner().invoke(args=["seed-demo", "--password", "demo-password-123"])
     assert result.exit_code == 0, result.output
-    from walkabout.models import Action, Concern, Walkabout
     import sqlalchemy as sa
 
     def counts():
         with get_db(app).engine.connect() as connection:
-            return {table: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar()
-                    for table in ("user", "ward", "walkabout", "concern", "action", "audit_event")}
+            return {
+                table: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar()
+                for table in ("user", "ward", "walkabout", "concern", "action", "audit_event")
+            }
 
     before = counts()
     with get_db(app).engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO walkabout_series (ward_id, lead_id, rule, first_start, duration_minutes, created_at) "
-            "VALUES (1, 1, 'FREQ=MONTHLY;COUNT=3', '2026-01-06 14:00:00', 60, '2026-01-01 09:00:00')"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO walkabout_series "
+                "(ward_id, lead_id, rule, first_start, duration_minutes, created_at) "
+                "VALUES (1, 1, 'FREQ=MONTHLY;COUNT=3', '2026-01-06 14:00:00', 60, '2026-01-01 09:00:00')"
+            )
+        )
     migrate.upgrade(app)
     assert migrate.current_revision(app) == migrate.head_revision(app) != "0001"
     assert counts() == before and before["concern"] > 100
     with session_scope(app) as session:
         from walkabout.models import WalkaboutSeries
+
         assert [s.version for s in session.exec(select(WalkaboutSeries)).all()] == [1]
     assert login(app.test_client(), "executive@example.org", "demo-password-123").status_code == 303

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 
 from walkabout import migrate
 from walkabout.db import get_db, session_scope
-from walkabout.models import Role, User
+from walkabout.models import User
 from walkabout.services import ServiceError
 from walkabout.services.accounts import check_password_rules
 
@@ -40,7 +40,10 @@ def test_csp_allows_the_cdn_only_when_htmx_is_not_local(database_url):
     local = make_app(database_url, create_tables=False, HTMX_LOCAL=True)
     cdn = make_app(database_url, create_tables=False, HTMX_LOCAL=False)
     assert "unpkg.com" not in local.test_client().get("/login").headers["Content-Security-Policy"]
-    assert "script-src 'self' https://unpkg.com" in cdn.test_client().get("/login").headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self' https://unpkg.com"
+        in cdn.test_client().get("/login").headers["Content-Security-Policy"]
+    )
 
 
 def test_idle_sessions_end(app, client, factory):
@@ -55,14 +58,17 @@ def test_idle_sessions_end(app, client, factory):
     assert client.get("/").status_code == 302  # the remember-me cookie was cleared too
 
 
-@pytest.mark.parametrize("password, message", [
-    ("short", "at least 12"),
-    ("passwordpassword", "Repeats"),
-    ("qwertyuiop123", "common password"),
-    ("Password12345", "commonly used password"),
-    ("manager@example.org", "must not be your email"),
-    ("managerexample", "guess"),
-])
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short", "at least 12"),
+        ("passwordpassword", "Repeats"),
+        ("qwertyuiop123", "common password"),
+        ("Password12345", "commonly used password"),
+        ("manager@example.org", "must not be your email"),
+        ("managerexample", "guess"),
+    ],
+)
 def test_weak_passwords_are_refused(password, message):
     with pytest.raises(ServiceError, match=message):
         check_password_rules(password, 12, "manager@example.org")
@@ -74,9 +80,15 @@ def test_a_long_passphrase_is_accepted():
 
 def test_users_see_why_a_password_is_refused(client, factory):
     login(client, factory.user().email)
-    response = post_form(client, "/account/password", {
-        "current_password": Factory.PASSWORD, "new_password": "qwertyuiop123", "confirm_password": "qwertyuiop123",
-    })
+    response = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": Factory.PASSWORD,
+            "new_password": "qwertyuiop123",
+            "confirm_password": "qwertyuiop123",
+        },
+    )
     assert response.status_code == 400
     assert "This is a very common password." in response.get_data(as_text=True)
 
@@ -88,8 +100,9 @@ def test_proxy_headers_are_trusted_only_when_configured(database_url):
         seen = {}
 
         @app.get("/_address")
-        def address():
+        def address(seen=seen):
             from flask import request
+
             seen["address"] = request.remote_addr
             return "ok"
 
@@ -136,5 +149,3 @@ def test_backup_and_restore_round_trip(app, runner, tmp_path, factory):
     refused = runner.invoke(args=["restore", str(junk), "--yes"])
     assert refused.exit_code != 0 and "not a readable SQLite database" in refused.output
     assert login(migrate_app.test_client(), "admin@example.org", "walkabout-demo").status_code == 303
-
-

@@ -69,12 +69,15 @@ FORMS = {
     "capture.start": entry("E", {"walkabout_id": "planned"}, extra=("anything",)),
     "capture.start_adhoc": entry("E", form=C.AdhocForm),
     "capture.log_concern": entry("E", {"walkabout_id": "in_progress"}, C.ConcernForm),
-    "capture.edit_concern": entry("E", {"walkabout_id": "in_progress", "concern_id": "concern"},
-                                  C.ConcernForm),
-    "capture.delete_concern": entry("E", {"walkabout_id": "in_progress", "concern_id": "concern"},
-                                    extra=("anything",)),
-    "capture.restore_concern": entry("E", {"walkabout_id": "in_progress", "concern_id": "concern"},
-                                     extra=("anything",)),
+    "capture.edit_concern": entry(
+        "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, C.ConcernForm
+    ),
+    "capture.delete_concern": entry(
+        "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("anything",)
+    ),
+    "capture.restore_concern": entry(
+        "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("anything",)
+    ),
     "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm),
     "capture.late_note": entry("E", {"walkabout_id": "done"}, C.LateNoteForm),
     "actions.assign": entry("M", {"concern_id": "concern"}, A_.AssignForm, extra=("then",)),
@@ -91,8 +94,15 @@ FORMS = {
     "reports.generate": entry("S", {"month": "month"}, extra=("anything",)),
 }
 # Path values besides the route's own record: another ward's, missing, zero and out of any integer range.
-OTHER_IDS = {"planned": "other_walkabout", "in_progress": "other_walkabout", "done": "other_walkabout",
-             "concern": "other_concern", "action": "other_action", "ward": "other_ward", "site": "other_site"}
+OTHER_IDS = {
+    "planned": "other_walkabout",
+    "in_progress": "other_walkabout",
+    "done": "other_walkabout",
+    "concern": "other_concern",
+    "action": "other_action",
+    "ward": "other_ward",
+    "site": "other_site",
+}
 ODD_IDS = ["0", "999999", "2147483648", "9223372036854775808", "99999999999999999999"]
 ODD_MONTHS = ["0000-00", "9999-12", "2026-13", "<script>", "2026-1", "%00"]
 
@@ -176,8 +186,13 @@ def test_hostile_values_never_500_and_refusals_store_nothing(module_app, people,
 
     examples = MAX_EXAMPLES if len(spec["fields"]) > 1 else MAX_EXAMPLES_NO_FIELDS
 
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(path=paths, data=form_data(spec["fields"], plausible, world.id_strings), htmx=st.booleans())
     def post_hostile(path, data, htmx):
         url = build_url(rule, path)

@@ -33,11 +33,29 @@ from .conftest import login
 
 # Each text field gets its own numbered payload, so a page can be checked for exactly the fields it shows.
 FIELDS = {
-    "concern text": 11, "immediate action": 12, "raised-by role": 13, "action description": 14,
-    "action update": 15, "closure note": 16, "focus": 17, "guests": 18, "walkabout notes": 19,
-    "cancel reason": 20, "late note": 21, "lead's name": 22, "ward name": 23, "site name": 24,
-    "category": 25, "summary notes": 26, "feedback notes": 27, "no-action reason": 28, "job title": 29,
-    "specialty": 30, "delivery notes": 31, "manager's name": 32, "good practice": 33,
+    "concern text": 11,
+    "immediate action": 12,
+    "raised-by role": 13,
+    "action description": 14,
+    "action update": 15,
+    "closure note": 16,
+    "focus": 17,
+    "guests": 18,
+    "walkabout notes": 19,
+    "cancel reason": 20,
+    "late note": 21,
+    "lead's name": 22,
+    "ward name": 23,
+    "site name": 24,
+    "category": 25,
+    "summary notes": 26,
+    "feedback notes": 27,
+    "no-action reason": 28,
+    "job title": 29,
+    "specialty": 30,
+    "delivery notes": 31,
+    "manager's name": 32,
+    "good practice": 33,
 }
 
 
@@ -64,13 +82,29 @@ def hostile_world(app, factory, tmp_path):
     ward = factory.ward(site, name=P("ward name"), managers=(manager,))
     now = utcnow()
     done = factory.walkabout(
-        ward, executive, start=now - timedelta(hours=2), status=WalkaboutStatus.COMPLETED,
-        started_at=now - timedelta(hours=2), completed_at=now - timedelta(minutes=5),
-        focus=P("focus"), guests=P("guests"), notes=P("walkabout notes"), summary_notes=P("summary notes"),
-        feedback_given=True, feedback_notes=P("feedback notes"), late_notes=P("late note"),
-        staff_participation={"Staff nurse": 2})
-    cancelled = factory.walkabout(ward, executive, status=WalkaboutStatus.CANCELLED, cancelled_at=now,
-                                  cancel_reason=P("cancel reason"), cancelled_by_id=executive.id)
+        ward,
+        executive,
+        start=now - timedelta(hours=2),
+        status=WalkaboutStatus.COMPLETED,
+        started_at=now - timedelta(hours=2),
+        completed_at=now - timedelta(minutes=5),
+        focus=P("focus"),
+        guests=P("guests"),
+        notes=P("walkabout notes"),
+        summary_notes=P("summary notes"),
+        feedback_given=True,
+        feedback_notes=P("feedback notes"),
+        late_notes=P("late note"),
+        staff_participation={"Staff nurse": 2},
+    )
+    cancelled = factory.walkabout(
+        ward,
+        executive,
+        status=WalkaboutStatus.CANCELLED,
+        cancelled_at=now,
+        cancel_reason=P("cancel reason"),
+        cancelled_by_id=executive.id,
+    )
     with session_scope(app) as session:
         category = Category(name=P("category"), sort_order=99)
         user = session.get(User, executive.id)
@@ -82,26 +116,66 @@ def hostile_world(app, factory, tmp_path):
         from walkabout.models import Ward
 
         session.get(Ward, ward.id).specialty = P("specialty")
-    concern = factory.concern(done, text=P("concern text"), likelihood=4, consequence=4,
-                              immediate_action=P("immediate action"), raised_by_role=P("raised-by role"))
+    concern = factory.concern(
+        done,
+        text=P("concern text"),
+        likelihood=4,
+        consequence=4,
+        immediate_action=P("immediate action"),
+        raised_by_role=P("raised-by role"),
+    )
     with session_scope(app) as session:
         session.get(Concern, concern.id).category_id = category_id
     good = factory.concern(done, text=P("good practice"), kind=ConcernKind.GOOD_PRACTICE)
-    no_action = factory.concern(done, text="Handover sheet", status=ConcernStatus.NO_ACTION_NEEDED,
-                                no_action_reason=P("no-action reason"))
+    no_action = factory.concern(
+        done,
+        text="Handover sheet",
+        status=ConcernStatus.NO_ACTION_NEEDED,
+        no_action_reason=P("no-action reason"),
+    )
     action = factory.action(concern, manager, description=P("action description"))
-    closed = factory.action(concern, manager, status=ActionStatus.COMPLETED, description="Fix the door",
-                            closure_note=P("closure note"), completed_at=now, completed_by_id=manager.id)
+    closed = factory.action(
+        concern,
+        manager,
+        status=ActionStatus.COMPLETED,
+        description="Fix the door",
+        closure_note=P("closure note"),
+        completed_at=now,
+        completed_by_id=manager.id,
+    )
     with session_scope(app) as session:
-        session.add(ActionUpdate(action_id=action.id, author_id=manager.id, kind=ActionUpdateKind.COMMENT,
-                                 text=P("action update")))
-        session.add(FeedbackDelivery(ward_id=ward.id, walkabout_id=done.id, delivered_at=now,
-                                     method="Staff huddle", notes=P("delivery notes"),
-                                     delivered_by_id=executive.id))
-    return {"E": executive, "M": manager, "A": admin, "ward": ward, "site": site, "done": done,
-            "cancelled": cancelled, "concern": concern, "good": good, "no_action": no_action,
-            "action": action,
-            "closed": closed}
+        session.add(
+            ActionUpdate(
+                action_id=action.id,
+                author_id=manager.id,
+                kind=ActionUpdateKind.COMMENT,
+                text=P("action update"),
+            )
+        )
+        session.add(
+            FeedbackDelivery(
+                ward_id=ward.id,
+                walkabout_id=done.id,
+                delivered_at=now,
+                method="Staff huddle",
+                notes=P("delivery notes"),
+                delivered_by_id=executive.id,
+            )
+        )
+    return {
+        "E": executive,
+        "M": manager,
+        "A": admin,
+        "ward": ward,
+        "site": site,
+        "done": done,
+        "cancelled": cancelled,
+        "concern": concern,
+        "good": good,
+        "no_action": no_action,
+        "action": action,
+        "closed": closed,
+    }
 
 
 def check_page(client, url: str, fields: list[str]) -> None:
@@ -118,18 +192,38 @@ def test_html_pages_show_every_payload_escaped(app, hostile_world):
     executive = app.test_client()
     login(executive, w["E"].email)
     done, action = w["done"].id, w["action"].id
-    check_page(executive, f"/walkabouts/{done}", ["focus", "guests", "ward name", "site name", "lead's name",
-                                                  "job title"])
+    check_page(
+        executive,
+        f"/walkabouts/{done}",
+        ["focus", "guests", "ward name", "site name", "lead's name", "job title"],
+    )
     check_page(executive, f"/walkabouts/{w['cancelled'].id}", ["cancel reason", "ward name"])
     check_page(executive, "/walkabouts?tab=today&mine=0", ["ward name", "focus", "lead's name"])
-    check_page(executive, f"/walkabouts/{done}/readback", [
-        "concern text", "immediate action", "raised-by role", "good practice", "late note", "category",
-        "summary notes", "feedback notes"])
-    check_page(executive, f"/concerns/{w['concern'].id}/actions/new", [
-        "concern text", "immediate action", "raised-by role", "action description", "manager's name"])
+    check_page(
+        executive,
+        f"/walkabouts/{done}/readback",
+        [
+            "concern text",
+            "immediate action",
+            "raised-by role",
+            "good practice",
+            "late note",
+            "category",
+            "summary notes",
+            "feedback notes",
+        ],
+    )
+    check_page(
+        executive,
+        f"/concerns/{w['concern'].id}/actions/new",
+        ["concern text", "immediate action", "raised-by role", "action description", "manager's name"],
+    )
     check_page(executive, f"/concerns/{w['no_action'].id}/actions/new", ["no-action reason"])
-    check_page(executive, f"/actions/{action}", ["action description", "action update", "concern text",
-                                                "manager's name", "ward name"])
+    check_page(
+        executive,
+        f"/actions/{action}",
+        ["action description", "action update", "concern text", "manager's name", "ward name"],
+    )
     check_page(executive, f"/actions/{w['closed'].id}", ["closure note"])
     check_page(executive, "/actions", ["action description", "ward name", "manager's name"])
     check_page(executive, f"/wards/{w['ward'].id}/feedback", ["delivery notes", "ward name", "lead's name"])
@@ -186,8 +280,19 @@ def own_files_only(urls: list[str]) -> bool:
     return all(url.startswith(("data:", f"{pdf_module.BASE_URL}static/")) for url in urls)
 
 
-PDF_FIELDS = ["concern text", "immediate action", "raised-by role", "action description", "ward name",
-              "site name", "lead's name", "job title", "guests", "category", "good practice"]
+PDF_FIELDS = [
+    "concern text",
+    "immediate action",
+    "raised-by role",
+    "action description",
+    "ward name",
+    "site name",
+    "lead's name",
+    "job title",
+    "guests",
+    "category",
+    "good practice",
+]
 
 
 def test_summary_pdf_shows_payloads_as_literal_text_and_fetches_nothing(app, hostile_world, fetched):
@@ -213,18 +318,20 @@ def test_notification_emails_escape_payloads(app, hostile_world, fetched):
     summary = next(m for s, m in by_subject.items() if s.startswith("Follow-up from the walkabout"))
     new_action = next(m for s, m in by_subject.items() if s.startswith("New action for you"))
     cancelled = next(m for s, m in by_subject.items() if "Cancelled: walkabout" in s)
-    for message, fields in ((summary, ["ward name", "manager's name"]),
-                            (new_action, ["action description", "concern text", "manager's name",
-                                          "ward name"]),
-                            (cancelled, ["cancel reason", "lead's name", "site name", "ward name"])):
+    for message, fields in (
+        (summary, ["ward name", "manager's name"]),
+        (new_action, ["action description", "concern text", "manager's name", "ward name"]),
+        (cancelled, ["cancel reason", "lead's name", "site name", "ward name"]),
+    ):
         html = message.get_body(("html",)).get_content()
         assert not RAW.search(html), f"{message['Subject']}: unescaped payload in the HTML part"
         missing = [field for field in fields if escaped(field) not in html]
         assert not missing, f"{message['Subject']}: not shown escaped: {missing}"
         plain = message.get_body(("plain",)).get_content()
         assert all(payload(field) in plain for field in fields)  # plain text shows it literally
-    attachment = next(part for part in summary.iter_attachments()
-                      if part.get_content_type() == "application/pdf")
+    attachment = next(
+        part for part in summary.iter_attachments() if part.get_content_type() == "application/pdf"
+    )
     assert payload("concern text") in pdf_text(attachment.get_content())
     assert not fetched["refused"] and own_files_only(fetched["asked"])
 
@@ -257,21 +364,51 @@ def test_payloads_typed_into_the_forms_are_stored_and_shown_escaped(app, factory
     login(manager, users["M"].email)
     login(admin, users["A"].email)
     capture = f"/walkabouts/{ids['in_progress']}/capture"
-    sent = post_form(executive, f"/walkabouts/{ids['in_progress']}/concerns", {
-        "kind": "concern", "text": payload("concern text"), "immediate_action": payload("immediate action"),
-        "raised_by_role": payload("raised-by role"), "category_id": ids["category"], "likelihood": "3",
-        "consequence": "3"}, token_from=capture)
+    sent = post_form(
+        executive,
+        f"/walkabouts/{ids['in_progress']}/concerns",
+        {
+            "kind": "concern",
+            "text": payload("concern text"),
+            "immediate_action": payload("immediate action"),
+            "raised_by_role": payload("raised-by role"),
+            "category_id": ids["category"],
+            "likelihood": "3",
+            "consequence": "3",
+        },
+        token_from=capture,
+    )
     assert sent.status_code == 303
     check_page(executive, capture, ["concern text", "immediate action", "raised-by role"])
     action_page = f"/actions/{ids['action']}"
-    assert post_form(manager, f"{action_page}/updates", {"progress-text": payload("action update"),
-                                                         "progress-version": "1"},
-                     token_from=action_page).status_code == 303
+    assert (
+        post_form(
+            manager,
+            f"{action_page}/updates",
+            {"progress-text": payload("action update"), "progress-version": "1"},
+            token_from=action_page,
+        ).status_code
+        == 303
+    )
     check_page(manager, action_page, ["action update"])
     planned = f"/walkabouts/{ids['planned']}"
-    assert post_form(executive, f"{planned}/cancel", {"reason": payload("cancel reason"), "version": "1"},
-                     token_from=f"{planned}/cancel").status_code == 303
+    assert (
+        post_form(
+            executive,
+            f"{planned}/cancel",
+            {"reason": payload("cancel reason"), "version": "1"},
+            token_from=f"{planned}/cancel",
+        ).status_code
+        == 303
+    )
     check_page(executive, planned, ["cancel reason"])
-    assert post_form(admin, "/admin/sites/new", {"name": payload("site name"), "active": "y"},
-                     token_from="/admin/sites").status_code == 303
+    assert (
+        post_form(
+            admin,
+            "/admin/sites/new",
+            {"name": payload("site name"), "active": "y"},
+            token_from="/admin/sites",
+        ).status_code
+        == 303
+    )
     check_page(admin, "/admin/sites", ["site name"])

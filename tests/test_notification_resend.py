@@ -43,8 +43,15 @@ def queue_new_actions(app, factory, count: int) -> None:
     action_ids = [factory.action(concern, owner, description=f"Action {n}").id for n in range(count)]
     with session_scope(app) as session:
         for action_id in action_ids:
-            enqueue(session, kind=kinds.NEW_ACTION, recipient_id=owner.id, due_at=NOW,
-                    dedupe_key=f"new_action:{action_id}:{owner.id}", subject_type="action", subject_id=action_id)
+            enqueue(
+                session,
+                kind=kinds.NEW_ACTION,
+                recipient_id=owner.id,
+                due_at=NOW,
+                dedupe_key=f"new_action:{action_id}:{owner.id}",
+                subject_type="action",
+                subject_id=action_id,
+            )
 
 
 def test_a_message_resent_after_a_crash_is_written_once(app, factory):
@@ -69,7 +76,10 @@ def test_different_messages_get_different_message_ids(app, factory):
     queue_new_actions(app, factory, 3)
     folder = Path(app.instance_path) / "outbox"
     dispatch_due(app, OutboxBackend(folder), NOW)
-    ids = {BytesParser(policy=policy.default).parsebytes(p.read_bytes())["Message-ID"] for p in folder.glob("*.eml")}
+    ids = {
+        BytesParser(policy=policy.default).parsebytes(p.read_bytes())["Message-ID"]
+        for p in folder.glob("*.eml")
+    }
     assert len(ids) == 3
 
 
@@ -80,6 +90,7 @@ def test_a_rebuilt_database_never_reuses_a_message_id():
 
     first = SentNotification(id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW, created_at=NOW)
     again = SentNotification(id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW, created_at=NOW)
-    rebuilt = SentNotification(id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW,
-                               created_at=NOW + timedelta(days=1))
+    rebuilt = SentNotification(
+        id=1, dedupe_key="new_action:1:2", kind="new_action", due_at=NOW, created_at=NOW + timedelta(days=1)
+    )
     assert message_id(first) == message_id(again) != message_id(rebuilt)

@@ -1,7 +1,7 @@
 """The notification queue: planned once, sent once, retried, skipped when stale."""
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -11,8 +11,14 @@ from sqlmodel import select
 
 from walkabout.db import session_scope
 from walkabout.models import (
-    ActionStatus, NotificationPreference, NotificationStatus, Role, SentNotification, Walkabout,
-    WalkaboutAttendee, WalkaboutStatus,
+    ActionStatus,
+    NotificationPreference,
+    NotificationStatus,
+    Role,
+    SentNotification,
+    Walkabout,
+    WalkaboutAttendee,
+    WalkaboutStatus,
 )
 from walkabout.notify import kinds
 from walkabout.notify.backends import OutboxBackend, SendError, SMTPBackend
@@ -21,7 +27,7 @@ from walkabout.services.notifications import dispatch_due, enqueue
 
 from .conftest import login
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in London (GMT)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 in London (GMT)
 
 
 def outbox(app) -> OutboxBackend:
@@ -30,7 +36,9 @@ def outbox(app) -> OutboxBackend:
 
 def read_outbox(app) -> list:
     folder = Path(app.instance_path) / "outbox"
-    return [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+    return [
+        BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -74,8 +82,13 @@ def test_reminders_go_a_week_before_to_managers_and_a_day_before_to_the_team(app
     walkabout = factory.walkabout(ward, lead, start=start, updated_at=NOW - timedelta(days=30))
     add_attendee(app, walkabout, colleague)
     concern = factory.concern(walkabout)
-    factory.action(concern, manager, due=date(2026, 2, 1), description="Fix the sluice lock",
-                   created_at=NOW - timedelta(days=40))
+    factory.action(
+        concern,
+        manager,
+        due=date(2026, 2, 1),
+        description="Fix the sluice lock",
+        created_at=NOW - timedelta(days=40),
+    )
 
     send_cycle(app, NOW)  # 8 days before: too early for anything
     assert read_outbox(app) == []
@@ -87,18 +100,21 @@ def test_reminders_go_a_week_before_to_managers_and_a_day_before_to_the_team(app
     assert "Fix the sluice lock" in body and "OVERDUE" in body and f"/walkabouts/{walkabout.id}" in body
 
     send_cycle(app, start - timedelta(days=1) + timedelta(minutes=1))
-    team = sorted(m["To"].addresses[0].display_name for m in read_outbox(app) if m["Subject"].startswith("Tomorrow"))
+    team = sorted(
+        m["To"].addresses[0].display_name for m in read_outbox(app) if m["Subject"].startswith("Tomorrow")
+    )
     assert team == ["Lead Exec", "Other Exec"]
     send_cycle(app, start - timedelta(hours=2))  # runs again: nothing new
     assert len(read_outbox(app)) == 3
 
 
 def test_a_moved_or_cancelled_walkabout_gets_no_stale_reminder(app, factory, trust):
-    lead, _colleague, manager, ward = trust
+    lead, _colleague, _manager, ward = trust
     start = NOW + timedelta(days=3)
     walkabout = factory.walkabout(ward, lead, start=start, updated_at=NOW - timedelta(days=30))
     with session_scope(app) as session:
         from walkabout.services.notification_plans import plan_reminders
+
         plan_reminders(session, NOW)
     with session_scope(app) as session:
         moved = session.get(Walkabout, walkabout.id)
@@ -118,10 +134,19 @@ def test_a_moved_or_cancelled_walkabout_gets_no_stale_reminder(app, factory, tru
 
 def test_new_action_notice_goes_to_the_owner_once(app, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=1), status=WalkaboutStatus.COMPLETED,
-                                  updated_at=NOW - timedelta(days=30))
-    action = factory.action(factory.concern(walkabout, text="Hand gel <empty>"), manager,
-                            description="Refill <b>gel</b>", created_at=NOW - timedelta(hours=1))
+    walkabout = factory.walkabout(
+        ward,
+        lead,
+        start=NOW - timedelta(days=1),
+        status=WalkaboutStatus.COMPLETED,
+        updated_at=NOW - timedelta(days=30),
+    )
+    action = factory.action(
+        factory.concern(walkabout, text="Hand gel <empty>"),
+        manager,
+        description="Refill <b>gel</b>",
+        created_at=NOW - timedelta(hours=1),
+    )
     send_cycle(app, NOW)
     send_cycle(app, NOW + timedelta(minutes=1))
     sent = read_outbox(app)
@@ -133,7 +158,9 @@ def test_new_action_notice_goes_to_the_owner_once(app, factory, trust):
 
 def test_opt_out_is_respected(app, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=30))
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=30)
+    )
     factory.action(factory.concern(walkabout), manager, created_at=NOW - timedelta(hours=1))
     with session_scope(app) as session:
         session.add(NotificationPreference(user_id=manager.id, kind="new_action", enabled=False))
@@ -144,11 +171,15 @@ def test_opt_out_is_respected(app, factory, trust):
 
 def test_daily_digest_only_when_overdue_from_0800_london_across_dst(app, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=40), updated_at=NOW - timedelta(days=40))
-    factory.action(factory.concern(walkabout), manager, due=date(2026, 3, 20), created_at=NOW - timedelta(days=40))
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=40), updated_at=NOW - timedelta(days=40)
+    )
+    factory.action(
+        factory.concern(walkabout), manager, due=date(2026, 3, 20), created_at=NOW - timedelta(days=40)
+    )
     # 30 March 2026 is the first day of British Summer Time: 08:00 in London is 07:00 UTC.
-    before = datetime(2026, 3, 30, 6, 59, tzinfo=timezone.utc)
-    after = datetime(2026, 3, 30, 7, 0, tzinfo=timezone.utc)
+    before = datetime(2026, 3, 30, 6, 59, tzinfo=UTC)
+    after = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
     daily_cycle(app, before)
     assert rows(app, "overdue_digest") == []
     daily_cycle(app, after)
@@ -164,7 +195,9 @@ def test_daily_digest_only_when_overdue_from_0800_london_across_dst(app, factory
 
 def test_weekly_escalation_to_the_lead_once_a_week(app, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=60), updated_at=NOW - timedelta(days=60))
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=60), updated_at=NOW - timedelta(days=60)
+    )
     factory.action(factory.concern(walkabout), manager, due=NOW.date() - timedelta(days=20))
     factory.action(factory.concern(walkabout), manager, due=NOW.date() - timedelta(days=3))  # not yet 14 days
     for hours in (0, 24, 48):  # Monday, Tuesday, Wednesday
@@ -187,13 +220,22 @@ class FailingBackend:
 
 
 def test_smtp_failures_are_retried_with_backoff_then_marked_failed(app, client, factory, trust):
-    lead, _colleague, manager, ward = trust
+    lead, _colleague, _manager, ward = trust
     user = factory.user(Role.ADMIN)
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=40), updated_at=NOW - timedelta(days=40))
-    factory.action(factory.concern(walkabout), user, due=date(2026, 2, 1), created_at=NOW - timedelta(days=40))
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=40), updated_at=NOW - timedelta(days=40)
+    )
+    factory.action(
+        factory.concern(walkabout), user, due=date(2026, 2, 1), created_at=NOW - timedelta(days=40)
+    )
     with session_scope(app) as session:
-        enqueue(session, kind=kinds.OVERDUE_DIGEST, recipient_id=user.id, dedupe_key=f"overdue_digest:{user.id}:2026-03-02",
-                due_at=NOW)
+        enqueue(
+            session,
+            kind=kinds.OVERDUE_DIGEST,
+            recipient_id=user.id,
+            dedupe_key=f"overdue_digest:{user.id}:2026-03-02",
+            due_at=NOW,
+        )
     backend = FailingBackend()
     moment = NOW
     for attempt in range(1, 6):
@@ -223,19 +265,24 @@ def test_smtp_backend_turns_connection_errors_into_send_errors(monkeypatch):
 def test_invalid_recipient_email_is_not_sent(app, factory):
     user = factory.user(email="broken-address")
     with session_scope(app) as session:
-        enqueue(session, kind=kinds.INVITATION, recipient_id=user.id, dedupe_key="invitation:1:1:0", due_at=NOW)
+        enqueue(
+            session, kind=kinds.INVITATION, recipient_id=user.id, dedupe_key="invitation:1:1:0", due_at=NOW
+        )
     dispatch_due(app, outbox(app), NOW)
     assert read_outbox(app) == [] and "not valid" in rows(app)[0].last_error
 
 
 def test_two_dispatchers_at_once_send_each_message_once(app, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=2), updated_at=NOW - timedelta(days=30))
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=2), updated_at=NOW - timedelta(days=30)
+    )
     concern = factory.concern(walkabout)
     for i in range(12):
         factory.action(concern, manager, description=f"Action {i}", created_at=NOW - timedelta(hours=1))
     with session_scope(app) as session:
         from walkabout.services.notification_plans import plan_events
+
         plan_events(session, NOW)
     barrier = threading.Barrier(2)
 
@@ -255,7 +302,9 @@ def test_two_dispatchers_at_once_send_each_message_once(app, factory, trust):
 
 def test_inbox_shows_sent_messages_and_marks_them_read(app, client, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=30))
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=30)
+    )
     factory.action(factory.concern(walkabout), manager, created_at=NOW - timedelta(hours=1))
     send_cycle(app, NOW)
     login(client, manager.email)
@@ -275,10 +324,14 @@ def test_preferences_page_saves_choices(app, client, factory):
     assert "Always sent: Walkabout invitations and changes." in page
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     keep = [k.key for k in kinds.OPTIONAL if k.key != "overdue_digest"]
-    response = client.post("/account/notifications", data={"csrf_token": token, "kinds": keep + ["invitation", "bogus"]})
+    response = client.post(
+        "/account/notifications", data={"csrf_token": token, "kinds": [*keep, "invitation", "bogus"]}
+    )
     assert response.status_code == 303
     with session_scope(app) as session:
-        saved = session.exec(select(NotificationPreference).where(NotificationPreference.user_id == user.id)).all()
+        saved = session.exec(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        ).all()
         assert [(p.kind, p.enabled) for p in saved] == [("overdue_digest", False)]
 
 
@@ -315,9 +368,15 @@ def _simple_message():
 
 def test_action_closed_before_sending_is_skipped(app, factory, trust):
     lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=30))
-    factory.action(factory.concern(walkabout), manager, created_at=NOW - timedelta(hours=1),
-                   status=ActionStatus.COMPLETED)
+    walkabout = factory.walkabout(
+        ward, lead, start=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=30)
+    )
+    factory.action(
+        factory.concern(walkabout),
+        manager,
+        created_at=NOW - timedelta(hours=1),
+        status=ActionStatus.COMPLETED,
+    )
     send_cycle(app, NOW)
     assert read_outbox(app) == []
 
@@ -327,7 +386,7 @@ def test_invitations_carry_the_calendar_file_and_follow_changes(app, factory, tr
 
     from walkabout.services import programme
 
-    lead, colleague, manager, ward = trust
+    lead, colleague, _manager, ward = trust
     walkabout = factory.walkabout(ward, lead, start=NOW + timedelta(days=20), updated_at=NOW)
     add_attendee(app, walkabout, colleague)
     send_cycle(app, NOW)
@@ -343,7 +402,9 @@ def test_invitations_carry_the_calendar_file_and_follow_changes(app, factory, tr
 
     with session_scope(app) as session:
         row = session.get(Walkabout, walkabout.id)
-        programme.cancel_walkabout(session, lead, row, reason="Ward closed for an outbreak", expected_version=row.version)
+        programme.cancel_walkabout(
+            session, lead, row, reason="Ward closed for an outbreak", expected_version=row.version
+        )
     later = NOW + timedelta(hours=1)
     with session_scope(app) as session:
         session.get(Walkabout, walkabout.id).updated_at = later
@@ -352,14 +413,23 @@ def test_invitations_carry_the_calendar_file_and_follow_changes(app, factory, tr
     assert len(cancelled) == 2
     calendar = Calendar.from_ical(next(cancelled[0].iter_attachments()).get_content())
     assert str(calendar["method"]) == "CANCEL"
-    assert str(calendar.walk("VEVENT")[0]["status"]) == "CANCELLED" and int(calendar.walk("VEVENT")[0]["sequence"]) == 1
+    assert (
+        str(calendar.walk("VEVENT")[0]["status"]) == "CANCELLED"
+        and int(calendar.walk("VEVENT")[0]["sequence"]) == 1
+    )
     assert "Ward closed for an outbreak" in cancelled[0].get_body(preferencelist=("plain",)).get_content()
 
 
 def test_completed_walkabout_sends_the_summary_pdf_to_the_ward_managers(app, factory, trust):
-    lead, _colleague, manager, ward = trust
-    walkabout = factory.walkabout(ward, lead, start=NOW - timedelta(hours=2), status=WalkaboutStatus.COMPLETED,
-                                  completed_at=NOW - timedelta(hours=1), updated_at=NOW - timedelta(days=3))
+    lead, _colleague, _manager, ward = trust
+    walkabout = factory.walkabout(
+        ward,
+        lead,
+        start=NOW - timedelta(hours=2),
+        status=WalkaboutStatus.COMPLETED,
+        completed_at=NOW - timedelta(hours=1),
+        updated_at=NOW - timedelta(days=3),
+    )
     factory.concern(walkabout, text="Broken <script>alert(1)</script> hoist")
     send_cycle(app, NOW)
     summaries = [m for m in read_outbox(app) if m["Subject"].startswith("Follow-up")]
@@ -375,19 +445,26 @@ def test_monthly_board_pack_is_built_once_and_sent_to_board_secretaries(app, fac
 
     lead, _colleague, _manager, ward = trust
     secretary = factory.user(Role.BOARD_SECRETARY, name="Board Sec")
-    factory.walkabout(ward, lead, start=datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc),
-                      status=WalkaboutStatus.COMPLETED, updated_at=NOW - timedelta(days=30))
+    factory.walkabout(
+        ward,
+        lead,
+        start=datetime(2026, 3, 10, 14, 0, tzinfo=UTC),
+        status=WalkaboutStatus.COMPLETED,
+        updated_at=NOW - timedelta(days=30),
+    )
     # 1 April 2026 is in British Summer Time: 07:00 in London is 06:00 UTC.
-    daily_cycle(app, datetime(2026, 4, 1, 5, 59, tzinfo=timezone.utc))
+    daily_cycle(app, datetime(2026, 4, 1, 5, 59, tzinfo=UTC))
     with session_scope(app) as session:
         assert session.exec(select(BoardPack)).all() == []
-    first_run = datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc)
+    first_run = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
     daily_cycle(app, first_run)
     daily_cycle(app, first_run + timedelta(minutes=10))  # runs again: nothing new
     send_cycle(app, first_run + timedelta(minutes=11))
     with session_scope(app) as session:
         packs = session.exec(select(BoardPack)).all()
-        assert [(p.month, p.status, p.requested_by_id) for p in packs] == [("2026-03", BoardPackStatus.READY, None)]
+        assert [(p.month, p.status, p.requested_by_id) for p in packs] == [
+            ("2026-03", BoardPackStatus.READY, None)
+        ]
     sent = [m for m in read_outbox(app) if m["Subject"] == "Board pack for March 2026"]
     assert len(sent) == 1 and sent[0]["To"].addresses[0].display_name == "Board Sec"
     attachment = next(sent[0].iter_attachments())
@@ -402,10 +479,19 @@ def test_a_board_pack_left_running_by_a_killed_scheduler_is_built_again(app, fac
 
     factory.user(Role.BOARD_SECRETARY)
     with session_scope(app) as session:
-        session.add(BoardPack(month="2026-03", version=1, status=BoardPackStatus.RUNNING,
-                              requested_at=utcnow() - timedelta(hours=1)))
-    daily_cycle(app, datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc))
+        session.add(
+            BoardPack(
+                month="2026-03",
+                version=1,
+                status=BoardPackStatus.RUNNING,
+                requested_at=utcnow() - timedelta(hours=1),
+            )
+        )
+    daily_cycle(app, datetime(2026, 4, 1, 6, 0, tzinfo=UTC))
     with session_scope(app) as session:
         packs = session.exec(select(BoardPack).order_by(BoardPack.version)).all()
-        assert [(p.version, p.status) for p in packs] == [(1, BoardPackStatus.FAILED), (2, BoardPackStatus.READY)]
+        assert [(p.version, p.status) for p in packs] == [
+            (1, BoardPackStatus.FAILED),
+            (2, BoardPackStatus.READY),
+        ]
     assert len(rows(app, "board_pack")) == 1

@@ -32,8 +32,23 @@ def page_one_png(data: bytes, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pdf = ARTIFACTS / f"{name}.pdf"
     pdf.write_bytes(data)
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
-                    str(ARTIFACTS / f"{name}-page1")], check=True, timeout=60)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf),
+            str(ARTIFACTS / f"{name}-page1"),
+        ],
+        check=True,
+        timeout=60,
+    )
     png = ARTIFACTS / f"{name}-page1.png"
     assert png.stat().st_size > 10_000
     return png
@@ -65,8 +80,11 @@ def test_board_pack_figures_match_the_database(app, factory):
     figures = pack.figures
     for section, expected in month.expected.items():
         assert {k: figures[section][k] for k in expected} == expected, section
-    assert [row["name"] for row in figures["concerns"]["by_category"]] == ["Environment", "Equipment",
-                                                                            "Infection prevention"]
+    assert [row["name"] for row in figures["concerns"]["by_category"]] == [
+        "Environment",
+        "Equipment",
+        "Infection prevention",
+    ]
     assert pack.pdf.startswith(b"%PDF-")
     text = pdf_text(pack.pdf)
     label = month.first_day.strftime("%B %Y")
@@ -118,7 +136,10 @@ def test_regenerating_keeps_every_version(app, factory, client):
     month = seed_month(factory)
     first = issue_pack(app, month.key, month.secretary)
     second = issue_pack(app, month.key, month.executive)
-    assert [(m, v, s) for m, v, s, _ in board_pack_rows(app)] == [(month.key, 1, "ready"), (month.key, 2, "ready")]
+    assert [(m, v, s) for m, v, s, _ in board_pack_rows(app)] == [
+        (month.key, 1, "ready"),
+        (month.key, 2, "ready"),
+    ]
     assert first.pdf != second.pdf
     login(client, month.secretary.email)
     latest = client.get(f"/reports/monthly/{month.key}.pdf")
@@ -135,7 +156,9 @@ def test_the_scheduler_runner_builds_pending_packs(app, factory):
     with app.test_request_context(), session_scope(app) as session:
         from walkabout.models import User
 
-        service.request_board_pack(session, session.get(User, month.secretary.id), parse_month(month.key, _today(), ZONE))
+        service.request_board_pack(
+            session, session.get(User, month.secretary.id), parse_month(month.key, _today(), ZONE)
+        )
     assert run_pending_board_packs(app) == 1
     assert run_pending_board_packs(app) == 0  # a pack is built once
     assert [s for _, _, s, _ in board_pack_rows(app)] == ["ready"]
@@ -150,9 +173,19 @@ def test_follow_up_summary_shows_the_visit(app, factory, client):
     response = client.get(f"/walkabouts/{month.held.id}/summary.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = pdf_text(response.data)
-    for expected in ("Walkabout follow-up: Beech Ward", "Riverside General Hospital", "Sarah Okafor",
-                     "Sluice room door lock is broken", "EXTREME 20", "Environment", "Safety huddle every morning",
-                     "Replace the sluice lock", "Owner Tom Bennett", "You said, we did", "Page 1 of"):
+    for expected in (
+        "Walkabout follow-up: Beech Ward",
+        "Riverside General Hospital",
+        "Sarah Okafor",
+        "Sluice room door lock is broken",
+        "EXTREME 20",
+        "Environment",
+        "Safety huddle every morning",
+        "Replace the sluice lock",
+        "Owner Tom Bennett",
+        "You said, we did",
+        "Page 1 of",
+    ):
         assert expected in text, expected
     reader = PdfReader(io.BytesIO(response.data))
     images = [image for page in reader.pages for image in page.images]

@@ -14,8 +14,15 @@ from .report_data import board_pack_rows, seed_month
 
 
 def test_signed_out_users_are_sent_to_sign_in(client, factory):
-    for path in ("/reports", "/dashboard", "/reports/monthly/2026-01.pdf", "/reports/monthly/2026-01.csv",
-                 "/walkabouts/1/summary.pdf", "/reports/packs/1", "/dashboard/charts/actions.svg"):
+    for path in (
+        "/reports",
+        "/dashboard",
+        "/reports/monthly/2026-01.pdf",
+        "/reports/monthly/2026-01.csv",
+        "/walkabouts/1/summary.pdf",
+        "/reports/packs/1",
+        "/dashboard/charts/actions.svg",
+    ):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
 
@@ -25,8 +32,15 @@ def test_other_roles_may_not_open_reports(app, client, factory, role):
     month = seed_month(factory)
     user = factory.user(role)
     login(client, user.email)
-    for path in ("/reports", "/dashboard", f"/reports/monthly/{month.key}.pdf", f"/reports/monthly/{month.key}.csv",
-                 "/reports/packs/1", "/reports/packs/1.pdf", "/dashboard/charts/actions.svg"):
+    for path in (
+        "/reports",
+        "/dashboard",
+        f"/reports/monthly/{month.key}.pdf",
+        f"/reports/monthly/{month.key}.csv",
+        "/reports/packs/1",
+        "/reports/packs/1.pdf",
+        "/dashboard/charts/actions.svg",
+    ):
         assert client.get(path).status_code == 403, path
     token = csrf_token(client, "/")
     assert client.post(f"/reports/monthly/{month.key}/packs", data={"csrf_token": token}).status_code == 403
@@ -49,10 +63,16 @@ def test_board_secretaries_and_executives_see_reports(client, factory, role):
     assert 'href="/reports"' in nav and 'href="/dashboard"' in nav
 
 
-@pytest.mark.parametrize("month, status, message", [
-    ("2026-13", 400, "is not a month"), ("2026-1", 400, "is not a month"), ("march", 400, "is not a month"),
-    ("1999-12", 400, "is not a month"), ("2999-01", 404, "has not started yet"),
-])
+@pytest.mark.parametrize(
+    "month, status, message",
+    [
+        ("2026-13", 400, "is not a month"),
+        ("2026-1", 400, "is not a month"),
+        ("march", 400, "is not a month"),
+        ("1999-12", 400, "is not a month"),
+        ("2999-01", 404, "has not started yet"),
+    ],
+)
 def test_bad_months_get_a_clear_4xx(client, factory, month, status, message):
     login(client, factory.user(Role.BOARD_SECRETARY).email)
     for suffix in (".pdf", ".csv"):
@@ -87,7 +107,13 @@ def test_follow_up_summary_bad_input(client, factory):
 
 def test_csv_round_trip_bom_columns_and_injection(client, factory):
     month = seed_month(factory)
-    hostile = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+441234", "-2+3", "@SUM(A1)", "Café naïve – “quoted”, comma"]
+    hostile = [
+        '=HYPERLINK("http://evil.example","x")',
+        "+441234",
+        "-2+3",
+        "@SUM(A1)",
+        "Café naïve – “quoted”, comma",  # noqa: RUF001 (Unicode on purpose)
+    ]
     for text in hostile:
         factory.concern(month.held, text, 2, 2, created_at=month.held.scheduled_start)
     login(client, month.secretary.email)
@@ -102,8 +128,8 @@ def test_csv_round_trip_bom_columns_and_injection(client, factory):
     actions = [row for row in rows if row["record_type"] == "action"]
     assert len(concerns) == 4 + len(hostile) and len(actions) == 3
     texts = {row["text"] for row in concerns}
-    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in texts
-    assert {"'+441234", "'-2+3", "'@SUM(A1)", "Café naïve – “quoted”, comma"} <= texts
+    assert '\'=HYPERLINK("http://evil.example","x")' in texts
+    assert {"'+441234", "'-2+3", "'@SUM(A1)", hostile[-1]} <= texts
     assert not any(value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
     scanner = next(row for row in actions if row["text"] == "Order a second scanner")
     assert scanner["action_owner"] == "Tom Bennett" and scanner["ward"] == "Beech Ward"
@@ -114,19 +140,27 @@ def test_generating_with_htmx_polls_then_offers_the_download(app, client, factor
     month = seed_month(factory)
     login(client, month.secretary.email)
     token = csrf_token(client, "/reports")
-    response = client.post(f"/reports/monthly/{month.key}/packs", data={"csrf_token": token},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        f"/reports/monthly/{month.key}/packs", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     fragment = response.get_data(as_text=True)
-    assert "<html" not in fragment and 'hx-trigger="load delay:1s"' in fragment and 'hx-swap="outerHTML"' in fragment
-    (_, _, _, pack_id), = board_pack_rows(app)
+    assert (
+        "<html" not in fragment
+        and 'hx-trigger="load delay:1s"' in fragment
+        and 'hx-swap="outerHTML"' in fragment
+    )
+    ((_, _, _, pack_id),) = board_pack_rows(app)
     # A double submit while the pack is being built returns the same pack, not a new version.
-    again = client.post(f"/reports/monthly/{month.key}/packs", data={"csrf_token": token},
-                        headers={"HX-Request": "true"})
+    again = client.post(
+        f"/reports/monthly/{month.key}/packs", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert f'id="pack-{pack_id}"' in again.get_data(as_text=True)
     deadline = time.monotonic() + 60
     while True:
-        status = client.get(f"/reports/packs/{pack_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        status = client.get(f"/reports/packs/{pack_id}", headers={"HX-Request": "true"}).get_data(
+            as_text=True
+        )
         if "Ready:" in status or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -153,7 +187,7 @@ def test_a_failed_generation_is_shown_not_a_500(app, client, factory, monkeypatc
     month = seed_month(factory)
     login(client, month.secretary.email)
     post_form(client, f"/reports/monthly/{month.key}/packs", {}, token_from="/reports")
-    (_, _, _, pack_id), = board_pack_rows(app)
+    ((_, _, _, pack_id),) = board_pack_rows(app)
 
     def broken(*args, **kwargs):
         raise RuntimeError("renderer crashed")
@@ -174,8 +208,13 @@ def test_reports_page_query_count_does_not_grow(app, client, factory, count_quer
         client.get("/reports")
     before = counted()
     for week in range(1, 6):
-        factory.walkabout(month.ward, month.executive, start=month.held.scheduled_start.replace(day=1) -
-                          __import__("datetime").timedelta(weeks=week * 5), status=WalkaboutStatus.COMPLETED)
+        factory.walkabout(
+            month.ward,
+            month.executive,
+            start=month.held.scheduled_start.replace(day=1)
+            - __import__("datetime").timedelta(weeks=week * 5),
+            status=WalkaboutStatus.COMPLETED,
+        )
     with count_queries() as counted:
         client.get("/reports")
     assert counted() == before
@@ -201,12 +240,15 @@ def test_dashboard_shows_figures_for_a_range(client, factory, count_queries):
     assert client.get("/dashboard/charts/nope.svg").status_code == 404
 
 
-@pytest.mark.parametrize("query, message", [
-    ("date_from=2026-05-01&date_to=2026-03-01", "The end must be on or after the start."),
-    ("date_from=2026-02-30", "Not a valid date value."),
-    ("date_to=2999-01-01", "Choose a day up to today."),
-    ("date_from=2000-01-01&date_to=2020-01-01", "Choose a range of at most ten years."),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("date_from=2026-05-01&date_to=2026-03-01", "The end must be on or after the start."),
+        ("date_from=2026-02-30", "Not a valid date value."),
+        ("date_to=2999-01-01", "Choose a day up to today."),
+        ("date_from=2000-01-01&date_to=2020-01-01", "Choose a range of at most ten years."),
+    ],
+)
 def test_dashboard_bad_ranges_are_explained(client, factory, query, message):
     login(client, factory.user(Role.BOARD_SECRETARY).email)
     response = client.get(f"/dashboard?{query}")
@@ -225,7 +267,7 @@ def test_a_pack_whose_process_died_stops_polling_and_can_be_regenerated(app, cli
     month = seed_month(factory)
     login(client, month.secretary.email)
     post_form(client, f"/reports/monthly/{month.key}/packs", {}, token_from="/reports")
-    (_, _, _, pack_id), = board_pack_rows(app)
+    ((_, _, _, pack_id),) = board_pack_rows(app)
     with app.app_context(), session_scope(app) as session:
         pack = session.get(BoardPack, pack_id)
         pack.status = BoardPackStatus.RUNNING
@@ -244,8 +286,12 @@ def test_dashboard_query_count_does_not_grow(client, factory, count_queries):
         client.get("/dashboard")
     before = counted()
     for _ in range(4):
-        held = factory.walkabout(month.other_ward, month.executive, start=month.held.scheduled_start,
-                                 status=WalkaboutStatus.COMPLETED)
+        held = factory.walkabout(
+            month.other_ward,
+            month.executive,
+            start=month.held.scheduled_start,
+            status=WalkaboutStatus.COMPLETED,
+        )
         factory.concern(held, "More to report", 4, 4, created_at=month.held.scheduled_start)
     with count_queries() as counted:
         client.get("/dashboard")

@@ -10,27 +10,32 @@ from walkabout.reports.pdf import BASE_URL, FetchRefused, LockedFetcher, render_
 from .conftest import login
 from .report_data import seed_month
 
-HOSTILE = ('<script>alert("x")</script><img src="file:///etc/passwd"> '
-           '<style>@import url("file:///etc/passwd"); body { background: url(http://169.254.169.254/) }</style>'
-           '<link rel="stylesheet" href="http://evil.example/x.css">')
+HOSTILE = (
+    '<script>alert("x")</script><img src="file:///etc/passwd"> '
+    '<style>@import url("file:///etc/passwd"); body { background: url(http://169.254.169.254/) }</style>'
+    '<link rel="stylesheet" href="http://evil.example/x.css">'
+)
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd",
-    "FILE:///etc/passwd",
-    "http://evil.example/x.png",
-    "https://evil.example/x.png",
-    "http://169.254.169.254/latest/meta-data/",
-    "ftp://evil.example/x",
-    f"{BASE_URL}static/../../../etc/passwd",
-    f"{BASE_URL}static/%2e%2e/%2e%2e/etc/passwd",
-    f"{BASE_URL}etc/passwd",
-    f"{BASE_URL}static/css/missing.css",
-    f"{BASE_URL}static/css/pdf.css?x=1",
-    f"{BASE_URL}photos/1/thumb.jpg",  # a photo the document was not given
-    "http://walkabout.invalid.evil.example/static/css/pdf.css",
-    "http://user@walkabout.invalid/static/css/pdf.css",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "FILE:///etc/passwd",
+        "http://evil.example/x.png",
+        "https://evil.example/x.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "ftp://evil.example/x",
+        f"{BASE_URL}static/../../../etc/passwd",
+        f"{BASE_URL}static/%2e%2e/%2e%2e/etc/passwd",
+        f"{BASE_URL}etc/passwd",
+        f"{BASE_URL}static/css/missing.css",
+        f"{BASE_URL}static/css/pdf.css?x=1",
+        f"{BASE_URL}photos/1/thumb.jpg",  # a photo the document was not given
+        "http://walkabout.invalid.evil.example/static/css/pdf.css",
+        "http://user@walkabout.invalid/static/css/pdf.css",
+    ],
+)
 def test_the_fetcher_refuses_anything_but_the_apps_own_files(app, url):
     fetcher = LockedFetcher(photo_loader=lambda ident: b"\xff\xd8 not reached", allowed_photo_ids={2})
     with pytest.raises(FetchRefused):
@@ -50,10 +55,13 @@ def test_the_fetcher_serves_static_files_listed_photos_and_inline_data(app):
 
 def test_a_hostile_document_renders_without_fetching(app):
     fetcher = LockedFetcher()
-    pdf = render_pdf(f"<html lang='en'><head><title>t</title></head><body><p>Hello</p>{HOSTILE}</body></html>",
-                     fetcher)
+    pdf = render_pdf(
+        f"<html lang='en'><head><title>t</title></head><body><p>Hello</p>{HOSTILE}</body></html>", fetcher
+    )
     assert pdf.startswith(b"%PDF-")
-    assert {"file:///etc/passwd", "http://evil.example/x.css", "http://169.254.169.254/"} <= set(fetcher.refused)
+    assert {"file:///etc/passwd", "http://evil.example/x.css", "http://169.254.169.254/"} <= set(
+        fetcher.refused
+    )
 
 
 def test_hostile_concern_text_is_printed_as_text(app, client, factory, monkeypatch):

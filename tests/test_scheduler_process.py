@@ -24,11 +24,21 @@ def test_scheduler_process_sends_a_due_message_to_the_outbox(app, factory, datab
     factory.action(factory.concern(walkabout), manager, due=date.today() + timedelta(days=7))
 
     instance = tmp_path / "scheduler-instance"
-    env = dict(os.environ, WALKABOUT_ENV="test", SECRET_KEY=TEST_SECRET, DATABASE_URL=database_url,
-               WALKABOUT_INSTANCE_PATH=str(instance))
+    env = dict(
+        os.environ,
+        WALKABOUT_ENV="test",
+        SECRET_KEY=TEST_SECRET,
+        DATABASE_URL=database_url,
+        WALKABOUT_INSTANCE_PATH=str(instance),
+    )
     flask = Path(sys.executable).with_name("flask")
-    process = subprocess.Popen([str(flask), "--app", "walkabout", "scheduler"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(flask), "--app", "walkabout", "scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not sent(app):
@@ -48,5 +58,8 @@ def test_scheduler_process_sends_a_due_message_to_the_outbox(app, factory, datab
 def sent(app) -> list[str]:
     """Kinds of the notifications marked sent in the database."""
     with session_scope(app, write=False) as session:
-        return list(session.exec(select(SentNotification.kind).where(
-            SentNotification.status == NotificationStatus.SENT)).all())
+        return list(
+            session.exec(
+                select(SentNotification.kind).where(SentNotification.status == NotificationStatus.SENT)
+            ).all()
+        )

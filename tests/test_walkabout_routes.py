@@ -27,8 +27,15 @@ def walkabout_count(app) -> int:
 
 
 def form_for(ward, lead, day: date, **extra) -> dict:
-    data = {"ward_id": ward.id, "lead_id": lead.id, "day": day.isoformat(), "at": "14:00",
-            "duration_minutes": "60", "repeat": "none", "interval": "1"}
+    data = {
+        "ward_id": ward.id,
+        "lead_id": lead.id,
+        "day": day.isoformat(),
+        "at": "14:00",
+        "duration_minutes": "60",
+        "repeat": "none",
+        "interval": "1",
+    }
     data.update(extra)
     return data
 
@@ -52,19 +59,33 @@ def test_managers_and_secretaries_cannot_schedule(client, factory, setup, role):
         factory.ward(name="Managed", managers=(user,))
     login(client, user.email)
     token = csrf_token(client, "/account/password")
-    for path in ("/walkabouts/new", "/walkabouts/rota", f"/walkabouts/{walkabout.id}/edit",
-                 f"/walkabouts/{walkabout.id}/cancel"):
+    for path in (
+        "/walkabouts/new",
+        "/walkabouts/rota",
+        f"/walkabouts/{walkabout.id}/edit",
+        f"/walkabouts/{walkabout.id}/cancel",
+    ):
         assert client.get(path).status_code == 403, path
-        assert client.post(path, data={"csrf_token": token, **form_for(ward, executive, today_london())}
-                           ).status_code == 403, path
+        assert (
+            client.post(
+                path, data={"csrf_token": token, **form_for(ward, executive, today_london())}
+            ).status_code
+            == 403
+        ), path
     assert walkabout_count(client.application) == 1
     assert "Schedule a walkabout" not in client.get("/walkabouts").get_data(as_text=True)
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, setup, factory):
     walkabout = factory.walkabout(*reversed(setup))
-    for path in ("/walkabouts", "/walkabouts/new", f"/walkabouts/{walkabout.id}", f"/walkabouts/{walkabout.id}.ics",
-                 "/coverage", "/account/calendar"):
+    for path in (
+        "/walkabouts",
+        "/walkabouts/new",
+        f"/walkabouts/{walkabout.id}",
+        f"/walkabouts/{walkabout.id}.ics",
+        "/coverage",
+        "/account/calendar",
+    ):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
 
@@ -82,8 +103,9 @@ def test_ward_manager_sees_only_walkabouts_of_their_wards(client, factory, setup
     assert client.get(f"/walkabouts/{theirs.id}").status_code == 404
     assert client.get(f"/walkabouts/{theirs.id}.ics").status_code == 404
     assert client.get("/walkabouts/999999").status_code == 404
-    assert "Beech Ward" not in client.get("/walkabouts", query_string={"ward": ward.id, "mine": "0"}).get_data(
-        as_text=True)
+    assert "Beech Ward" not in client.get(
+        "/walkabouts", query_string={"ward": ward.id, "mine": "0"}
+    ).get_data(as_text=True)
     assert "Beech Ward" not in client.get("/coverage").get_data(as_text=True)
 
 
@@ -97,8 +119,9 @@ def test_tabs_filters_and_mine_by_default_for_executives(client, factory, setup)
     now = utcnow()
     factory.walkabout(ward, executive, start=now + timedelta(days=3), focus="Mine upcoming")
     factory.walkabout(cedar, other, start=now + timedelta(days=4), focus="Theirs upcoming")
-    factory.walkabout(ward, executive, start=now - timedelta(days=4), status=WalkaboutStatus.COMPLETED,
-                      focus="Mine past")
+    factory.walkabout(
+        ward, executive, start=now - timedelta(days=4), status=WalkaboutStatus.COMPLETED, focus="Mine past"
+    )
     attending = factory.walkabout(cedar, other, start=now + timedelta(days=9), focus="Attending upcoming")
     with session_scope(client.application) as session:
         session.get(Walkabout, attending.id).attendees = [session.get(User, executive.id)]
@@ -109,8 +132,12 @@ def test_tabs_filters_and_mine_by_default_for_executives(client, factory, setup)
     body = client.get("/walkabouts?mine=0").get_data(as_text=True)
     assert "Theirs upcoming" in body
     assert "Mine past" in client.get("/walkabouts?tab=past").get_data(as_text=True)
-    cases = {f"site={cedar.site_id}": ("Theirs upcoming", 2), f"lead={other.id}": ("Attending upcoming", 2),
-             f"ward={ward.id}": ("Mine upcoming", 1), "status=completed&tab=past": ("Mine past", 1)}
+    cases = {
+        f"site={cedar.site_id}": ("Theirs upcoming", 2),
+        f"lead={other.id}": ("Attending upcoming", 2),
+        f"ward={ward.id}": ("Mine upcoming", 1),
+        "status=completed&tab=past": ("Mine past", 1),
+    }
     for query, (expected, rows) in cases.items():
         body = client.get(f"/walkabouts?mine=0&{query}").get_data(as_text=True)
         assert expected in body and body.count('class="list-item') == rows, query
@@ -129,13 +156,15 @@ def test_htmx_gets_the_fragment_and_links_push_the_url(client, setup):
 
 
 def test_list_queries_do_not_grow_with_rows_and_pages(app, client, factory, setup, count_queries):
-    executive, ward = setup
+    executive, _ward = setup
     login(client, executive.email)
     helper = factory.user(Role.EXECUTIVE)
 
     def add(n, offset):
         for i in range(n):
-            walkabout = factory.walkabout(factory.ward(), executive, start=utcnow() + timedelta(days=2, hours=offset + i))
+            walkabout = factory.walkabout(
+                factory.ward(), executive, start=utcnow() + timedelta(days=2, hours=offset + i)
+            )
             with session_scope(app) as session:
                 session.get(Walkabout, walkabout.id).attendees = [session.get(User, helper.id)]
 
@@ -159,9 +188,18 @@ def test_executive_schedules_one_walkabout_with_team_and_guests(app, client, fac
     colleague = factory.user(Role.EXECUTIVE, name="Colin Colleague")
     login(client, executive.email)
     day = today_london() + timedelta(days=7)
-    response = post_form(client, "/walkabouts/new", form_for(
-        ward, executive, day, attendee_ids=[str(colleague.id)], guests="Pat, patient representative",
-        focus="Falls"))
+    response = post_form(
+        client,
+        "/walkabouts/new",
+        form_for(
+            ward,
+            executive,
+            day,
+            attendee_ids=[str(colleague.id)],
+            guests="Pat, patient representative",
+            focus="Falls",
+        ),
+    )
     assert response.status_code == 303
     again = post_form(client, "/walkabouts/new", form_for(ward, executive, day))  # a double submit
     assert again.status_code == 409 and walkabout_count(app) == 1
@@ -169,7 +207,9 @@ def test_executive_schedules_one_walkabout_with_team_and_guests(app, client, fac
     assert "Colin Colleague" in page and "Pat, patient representative" in page and "Falls" in page
     with session_scope(app) as session:
         walkabout = session.exec(select(Walkabout)).one()
-        assert walkabout.scheduled_start.astimezone(LONDON).replace(tzinfo=None) == datetime.combine(day, time(14))
+        assert walkabout.scheduled_start.astimezone(LONDON).replace(tzinfo=None) == datetime.combine(
+            day, time(14)
+        )
 
 
 BAD_INPUT = [
@@ -207,9 +247,14 @@ def test_inactive_attendee_is_refused(app, client, factory, setup):
     executive, ward = setup
     gone = factory.user(Role.EXECUTIVE, name="Gone Person", active=False)
     login(client, executive.email)
-    response = post_form(client, "/walkabouts/new", form_for(ward, executive, today_london() + timedelta(days=3),
-                                                            attendee_ids=[str(gone.id)]))
-    assert response.status_code == 400 and "Gone Person is no longer active" in response.get_data(as_text=True)
+    response = post_form(
+        client,
+        "/walkabouts/new",
+        form_for(ward, executive, today_london() + timedelta(days=3), attendee_ids=[str(gone.id)]),
+    )
+    assert response.status_code == 400 and "Gone Person is no longer active" in response.get_data(
+        as_text=True
+    )
     assert walkabout_count(app) == 0
 
 
@@ -222,7 +267,9 @@ def test_clash_is_warned_then_confirmed(app, client, factory, setup):
     body = response.get_data(as_text=True)
     assert response.status_code == 409 and "Beech Ward already has a walkabout" in body
     assert "Schedule anyway" in body and walkabout_count(app) == 1
-    response = post_form(client, "/walkabouts/new", form_for(ward, executive, day, at="16:00", confirm_clashes="y"))
+    response = post_form(
+        client, "/walkabouts/new", form_for(ward, executive, day, at="16:00", confirm_clashes="y")
+    )
     assert response.status_code == 303 and walkabout_count(app) == 2
 
 
@@ -230,8 +277,9 @@ def test_monthly_series_from_the_form(app, client, setup):
     executive, ward = setup
     login(client, executive.email)
     first = today_london() + timedelta(days=1)
-    response = post_form(client, "/walkabouts/new", form_for(ward, executive, first, repeat="monthly_weekday",
-                                                            count="12"))
+    response = post_form(
+        client, "/walkabouts/new", form_for(ward, executive, first, repeat="monthly_weekday", count="12")
+    )
     assert response.status_code == 303 and "/walkabouts/series/" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "12 walkabouts scheduled" in page
@@ -247,23 +295,47 @@ def test_series_page_edits_future_occurrences(app, client, factory, setup):
     executive, ward = setup
     other = factory.user(Role.EXECUTIVE, name="Next Lead")
     login(client, executive.email)
-    response = post_form(client, "/walkabouts/new", form_for(ward, executive, today_london() + timedelta(days=2),
-                                                            repeat="weekly", count="5"))
+    response = post_form(
+        client,
+        "/walkabouts/new",
+        form_for(ward, executive, today_london() + timedelta(days=2), repeat="weekly", count="5"),
+    )
     series_url = response.headers["Location"]
     assert 'name="version" type="hidden" value="1"' in client.get(series_url).get_data(as_text=True)
-    response = post_form(client, series_url, {"lead_id": other.id, "at": "10:00", "duration_minutes": "45",
-                                              "focus": "Medicines", "reason": "Diary change", "version": "1"})
+    response = post_form(
+        client,
+        series_url,
+        {
+            "lead_id": other.id,
+            "at": "10:00",
+            "duration_minutes": "45",
+            "focus": "Medicines",
+            "reason": "Diary change",
+            "version": "1",
+        },
+    )
     assert response.status_code == 303
     assert "5 future walkabouts updated" in client.get(series_url).get_data(as_text=True)
-    stale = post_form(client, series_url, {"lead_id": executive.id, "at": "11:00", "duration_minutes": "60",
-                                           "focus": "", "reason": "From an old tab", "version": "1"})
+    stale = post_form(
+        client,
+        series_url,
+        {
+            "lead_id": executive.id,
+            "at": "11:00",
+            "duration_minutes": "60",
+            "focus": "",
+            "reason": "From an old tab",
+            "version": "1",
+        },
+    )
     body = stale.get_data(as_text=True)
     assert stale.status_code == 409 and "changed by someone else" in body
     assert 'value="Medicines"' in body and 'name="version" type="hidden" value="2"' in body
     with session_scope(app) as session:
         rows = session.exec(select(Walkabout)).all()
-        assert {(r.lead_id, r.scheduled_start.astimezone(LONDON).hour, r.calendar_sequence) for r in rows} == {
-            (other.id, 10, 1)}
+        assert {
+            (r.lead_id, r.scheduled_start.astimezone(LONDON).hour, r.calendar_sequence) for r in rows
+        } == {(other.id, 10, 1)}
 
 
 # --- walkabout page, edit, cancel ---------------------------------------------------
@@ -271,21 +343,31 @@ def test_series_page_edits_future_occurrences(app, client, factory, setup):
 
 def test_walkabout_page_has_brief_start_button_and_links(client, factory, setup):
     executive, ward = setup
-    earlier = factory.walkabout(ward, executive, start=utcnow() - timedelta(days=60),
-                                status=WalkaboutStatus.COMPLETED)
+    earlier = factory.walkabout(
+        ward, executive, start=utcnow() - timedelta(days=60), status=WalkaboutStatus.COMPLETED
+    )
     concern = factory.concern(earlier, text="Hoist battery fails")
-    overdue = factory.action(concern, executive, due=today_london() - timedelta(days=12),
-                             description="Buy a spare charger")
+    overdue = factory.action(
+        concern, executive, due=today_london() - timedelta(days=12), description="Buy a spare charger"
+    )
     factory.action(concern, executive, status=ActionStatus.VERIFIED, description="Closed one")
     planned = factory.walkabout(ward, executive, start=utcnow() + timedelta(hours=1))
     login(client, executive.email)
     page = client.get(f"/walkabouts/{planned.id}").get_data(as_text=True)
     assert f'action="/walkabouts/{planned.id}/start"' in page and "Start walkabout" in page
-    assert "Buy a spare charger" in page and "12 days overdue" in page and f'href="/actions/{overdue.id}"' in page
+    assert (
+        "Buy a spare charger" in page
+        and "12 days overdue" in page
+        and f'href="/actions/{overdue.id}"' in page
+    )
     assert "Hoist battery fails" in page and "Closed one" not in page
-    assert f'/walkabouts/{earlier.id}/summary.pdf' in client.get(f"/walkabouts/{earlier.id}").get_data(as_text=True)
+    assert f"/walkabouts/{earlier.id}/summary.pdf" in client.get(f"/walkabouts/{earlier.id}").get_data(
+        as_text=True
+    )
     running = factory.walkabout(ward, executive, status=WalkaboutStatus.IN_PROGRESS)
-    assert f"/walkabouts/{running.id}/capture" in client.get(f"/walkabouts/{running.id}").get_data(as_text=True)
+    assert f"/walkabouts/{running.id}/capture" in client.get(f"/walkabouts/{running.id}").get_data(
+        as_text=True
+    )
     secretary = client.application.test_client()
     login(secretary, factory.user(Role.BOARD_SECRETARY).email)
     assert "Start walkabout" not in secretary.get(f"/walkabouts/{planned.id}").get_data(as_text=True)
@@ -293,8 +375,9 @@ def test_walkabout_page_has_brief_start_button_and_links(client, factory, setup)
 
 def test_reschedule_from_the_form_keeps_history_and_refuses_stale_forms(app, client, factory, setup):
     executive, ward = setup
-    walkabout = factory.walkabout(ward, executive, start=datetime.combine(
-        today_london() + timedelta(days=5), time(14), tzinfo=LONDON))
+    walkabout = factory.walkabout(
+        ward, executive, start=datetime.combine(today_london() + timedelta(days=5), time(14), tzinfo=LONDON)
+    )
     login(client, executive.email)
     edit_url = f"/walkabouts/{walkabout.id}/edit"
     page = client.get(edit_url).get_data(as_text=True)
@@ -378,18 +461,24 @@ def test_private_feed_follows_changes_and_token_rotation(app, client, factory, s
 def test_cancel_the_rest_of_a_series(app, client, setup):
     executive, ward = setup
     login(client, executive.email)
-    response = post_form(client, "/walkabouts/new", form_for(ward, executive, today_london() + timedelta(days=2),
-                                                            repeat="weekly", count="4"))
+    response = post_form(
+        client,
+        "/walkabouts/new",
+        form_for(ward, executive, today_london() + timedelta(days=2), repeat="weekly", count="4"),
+    )
     series_url = response.headers["Location"]
     response = post_form(client, f"{series_url}/cancel", {"cancel-reason": ""}, token_from=series_url)
     assert response.status_code == 303
     assert "Give a reason" in client.get(series_url).get_data(as_text=True)
-    response = post_form(client, f"{series_url}/cancel", {"cancel-reason": "Ward closing"}, token_from=series_url)
+    response = post_form(
+        client, f"{series_url}/cancel", {"cancel-reason": "Ward closing"}, token_from=series_url
+    )
     assert "4 future walkabouts cancelled" in client.get(response.headers["Location"]).get_data(as_text=True)
     with session_scope(app) as session:
         rows = session.exec(select(Walkabout)).all()
         assert {(row.status, row.cancel_reason, row.calendar_sequence) for row in rows} == {
-            (WalkaboutStatus.CANCELLED, "Ward closing", 1)}
+            (WalkaboutStatus.CANCELLED, "Ward closing", 1)
+        }
 
 
 def test_every_programme_route_needs_sign_in_except_the_private_feed(app, client):
@@ -418,8 +507,19 @@ def test_changing_only_the_team_needs_no_reason_and_is_not_a_reschedule(app, cli
     login(client, executive.email)
     url = f"/walkabouts/{walkabout.id}/edit"
     local = walkabout.scheduled_start.astimezone(LONDON)
-    response = post_form(client, url, form_for(ward, executive, local.date(), at=local.strftime("%H:%M"),
-                                               version="1", attendee_ids=[str(colleague.id)], focus="Sepsis"))
+    response = post_form(
+        client,
+        url,
+        form_for(
+            ward,
+            executive,
+            local.date(),
+            at=local.strftime("%H:%M"),
+            version="1",
+            attendee_ids=[str(colleague.id)],
+            focus="Sepsis",
+        ),
+    )
     assert response.status_code == 303
     with session_scope(app) as session:
         row = session.get(Walkabout, walkabout.id)

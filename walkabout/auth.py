@@ -1,7 +1,7 @@
 """Flask-Login wiring and the role checks used by every route."""
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import abort
 from flask_login import LoginManager, current_user
@@ -26,9 +26,11 @@ def load_user(user_id: str) -> User | None:
     ident, _, token = user_id.partition(":")
     if not ident.isdigit() or not token:
         return None
-    user = get_session().exec(
-        select(User).where(User.id == int(ident)).options(selectinload(User.role_rows))
-    ).first()
+    user = (
+        get_session()
+        .exec(select(User).where(User.id == int(ident)).options(selectinload(User.role_rows)))
+        .first()
+    )
     if user is None or not user.active or user.session_token != token:
         return None
     return user

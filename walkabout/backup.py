@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 PG_GUIDANCE = (
     "This database is PostgreSQL: back it up with pg_dump, e.g.\n"
-    "  pg_dump --format=custom --file=walkabout.dump \"$DATABASE_URL_WITHOUT_DRIVER\"\n"
+    '  pg_dump --format=custom --file=walkabout.dump "$DATABASE_URL_WITHOUT_DRIVER"\n'
     "and restore with pg_restore --clean --if-exists --dbname=... walkabout.dump\n"
     "(use the URL without '+psycopg'). Schedule it with the rest of your PostgreSQL backups."
 )

@@ -52,7 +52,7 @@ def seed_demo(password: str, scale: str, if_empty: bool) -> None:
             raise click.ClickException("The database already has users; seed-demo needs an empty database.")
         totals = seed(session, password=password, scale=scale)
     click.echo("Demo trust created: " + ", ".join(f"{n} {what}" for what, n in totals.items()) + ".")
-    click.echo("Sign in as (password: %s):" % password)
+    click.echo(f"Sign in as (password: {password}):")
     for email, role in DEMO_LOGINS:
         click.echo(f"  {email:<28} {role}")
 
@@ -61,12 +61,18 @@ def seed_demo(password: str, scale: str, if_empty: bool) -> None:
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
 @click.option(
-    "--role", "roles", multiple=True, required=True,
-    type=click.Choice([role.value for role in Role]), help="Repeat for several roles.",
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="Repeat for several roles.",
 )
 @click.option("--job-title", default=None)
 @click.option("--generate-password", is_flag=True, help="Generate and print a password instead of asking.")
-def create_user(email: str, name: str, roles: tuple[str, ...], job_title: str | None, generate_password: bool) -> None:
+def create_user(
+    email: str, name: str, roles: tuple[str, ...], job_title: str | None, generate_password: bool
+) -> None:
     """Add a user; the password is prompted for, or generated."""
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
     if generate_password or not sys.stdin.isatty():
@@ -79,8 +85,13 @@ def create_user(email: str, name: str, roles: tuple[str, ...], job_title: str | 
         accounts.check_password_rules(password, min_length, email)
         with session_scope() as session:
             user = accounts.create_user(
-                session, None, email=email, name=name, roles={Role(r) for r in roles},
-                password=password, job_title=job_title,
+                session,
+                None,
+                email=email,
+                name=name,
+                roles={Role(r) for r in roles},
+                password=password,
+                job_title=job_title,
             )
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
@@ -96,6 +107,8 @@ def scheduler(once: bool) -> None:
     from .scheduler import run
 
     run(current_app._get_current_object(), once=once)
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path) -> None:

@@ -39,7 +39,8 @@ def _secret_key(env: str, instance_path: Path) -> str:
     if key.lower() in KNOWN_DEFAULT_SECRETS or len(key) < MIN_SECRET_LENGTH:
         raise ConfigError(
             "SECRET_KEY is missing or weak. Set SECRET_KEY to a random value of at least "
-            f"{MIN_SECRET_LENGTH} characters, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
+            f"{MIN_SECRET_LENGTH} characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
         )
     return key
 
@@ -54,8 +55,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config = {
         "ENV": env,
         "TESTING": env == "test",
-        "DATABASE_URL": os.environ.get("DATABASE_URL")
-        or f"sqlite:///{instance_path / 'walkabout.db'}",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'walkabout.db'}",
         "TIMEZONE": os.environ.get("WALKABOUT_TIMEZONE", "Europe/London"),
         "TRUST_NAME": os.environ.get("WALKABOUT_TRUST_NAME", "Riverside NHS Foundation Trust"),
         "HTTPS": https,

@@ -6,8 +6,8 @@ front, so concurrent writers wait (busy_timeout) instead of failing with
 "database is locked" half-way through. Reads use plain deferred transactions.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event

@@ -1,6 +1,6 @@
 """Column types shared by the models: UTC datetimes and string-backed enums."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 import sqlalchemy as sa
@@ -21,12 +21,12 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column; use an aware datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def enum_type(enum_cls: type[Enum]) -> sa.Enum:
@@ -42,4 +42,4 @@ def enum_type(enum_cls: type[Enum]) -> sa.Enum:
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -51,9 +51,7 @@ def default_list_rows() -> dict[str, list[dict]]:
     """Rows for the `category` and `prompt_question` tables of a new trust."""
     script = [("opening", OPENING)] + [("question", q) for q in QUESTIONS] + [("closing", CLOSING)]
     return {
-        "category": [
-            {"name": name, "sort_order": i, "active": True} for i, name in enumerate(CATEGORIES)
-        ],
+        "category": [{"name": name, "sort_order": i, "active": True} for i, name in enumerate(CATEGORIES)],
         "prompt_question": [
             {"kind": kind, "text": text, "sort_order": i, "active": True}
             for i, (kind, text) in enumerate(script)

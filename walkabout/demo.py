@@ -6,7 +6,7 @@ gives the same trust.
 """
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -59,26 +59,103 @@ SITE_NAMES = [
     "Millbrook Women's and Children's Hospital",
 ]
 WARD_NAMES = [
-    "Beech", "Cedar", "Elm", "Hazel", "Juniper", "Larch", "Maple", "Oak", "Rowan", "Willow",
-    "Ash", "Birch", "Holly", "Linden", "Poplar", "Sycamore", "Alder", "Aspen", "Chestnut", "Yew",
+    "Beech",
+    "Cedar",
+    "Elm",
+    "Hazel",
+    "Juniper",
+    "Larch",
+    "Maple",
+    "Oak",
+    "Rowan",
+    "Willow",
+    "Ash",
+    "Birch",
+    "Holly",
+    "Linden",
+    "Poplar",
+    "Sycamore",
+    "Alder",
+    "Aspen",
+    "Chestnut",
+    "Yew",
 ]
 SPECIALTIES = [
-    "Cardiology", "Respiratory", "Acute Medical Unit", "Elderly Care", "Stroke", "Orthopaedics",
-    "General Surgery", "Maternity", "Paediatrics", "Emergency Department", "Critical Care",
-    "Renal", "Oncology", "Haematology", "Gastroenterology", "Urology", "Day Surgery", "Rehabilitation",
+    "Cardiology",
+    "Respiratory",
+    "Acute Medical Unit",
+    "Elderly Care",
+    "Stroke",
+    "Orthopaedics",
+    "General Surgery",
+    "Maternity",
+    "Paediatrics",
+    "Emergency Department",
+    "Critical Care",
+    "Renal",
+    "Oncology",
+    "Haematology",
+    "Gastroenterology",
+    "Urology",
+    "Day Surgery",
+    "Rehabilitation",
 ]
 FIRST_NAMES = [
-    "Sarah", "James", "Priya", "Tom", "Aisha", "David", "Emma", "Kwame", "Rachel", "Daniel",
-    "Fatima", "Michael", "Hannah", "Olu", "Sophie", "Raj", "Grace", "Liam", "Chloe", "Ibrahim",
+    "Sarah",
+    "James",
+    "Priya",
+    "Tom",
+    "Aisha",
+    "David",
+    "Emma",
+    "Kwame",
+    "Rachel",
+    "Daniel",
+    "Fatima",
+    "Michael",
+    "Hannah",
+    "Olu",
+    "Sophie",
+    "Raj",
+    "Grace",
+    "Liam",
+    "Chloe",
+    "Ibrahim",
 ]
 LAST_NAMES = [
-    "Okafor", "Hughes", "Patel", "Bennett", "Khan", "Morgan", "Walsh", "Mensah", "Clarke", "Evans",
-    "Ahmed", "Reid", "Price", "Adeyemi", "Turner", "Sharma", "Lewis", "Doyle", "Ward", "Hassan",
+    "Okafor",
+    "Hughes",
+    "Patel",
+    "Bennett",
+    "Khan",
+    "Morgan",
+    "Walsh",
+    "Mensah",
+    "Clarke",
+    "Evans",
+    "Ahmed",
+    "Reid",
+    "Price",
+    "Adeyemi",
+    "Turner",
+    "Sharma",
+    "Lewis",
+    "Doyle",
+    "Ward",
+    "Hassan",
 ]
 EXEC_TITLES = [
-    "Chief Nurse", "Medical Director", "Chief Operating Officer", "Chief Executive",
-    "Director of Quality", "Non-executive Director", "Deputy Chief Nurse", "Director of Estates",
-    "Chief People Officer", "Director of Finance", "Associate Medical Director",
+    "Chief Nurse",
+    "Medical Director",
+    "Chief Operating Officer",
+    "Chief Executive",
+    "Director of Quality",
+    "Non-executive Director",
+    "Deputy Chief Nurse",
+    "Director of Estates",
+    "Chief People Officer",
+    "Director of Finance",
+    "Associate Medical Director",
 ]
 
 CONCERNS = {
@@ -137,24 +214,42 @@ GOOD_PRACTICE = [
     "Staff introduced a 'red tray' so protected mealtimes are kept for patients who need help.",
 ]
 ACTIONS = {
-    "Staffing": ["Review the night rota with the matron and agree a minimum safe staffing plan.",
-                 "Recruit a weekend ward clerk through the bank office."],
-    "Equipment": ["Order a second device through the medical equipment library.",
-                  "Add the item to the daily equipment check and report faults to EBME."],
-    "Environment": ["Raise an estates job and confirm the repair with the ward manager.",
-                    "Clear the corridor and agree a storage area with facilities."],
-    "Communication": ["Agree one handover template across days and nights.",
-                      "Set up a results log by the nurses' station."],
-    "Medication": ["Review controlled drug key holding with pharmacy.",
-                   "Separate look-alike medicines and add shelf warning labels."],
-    "Infection prevention": ["Add hand gel refills to the housekeeper's daily checklist.",
-                             "Audit side room cleaning times for four weeks."],
-    "Patient flow": ["Escalate corridor care to the site team and record each occurrence.",
-                     "Order take-home medication the day before planned discharge."],
-    "Training": ["Book all new starters onto sepsis training within their first month.",
-                 "Arrange a floor-walker for the electronic observations rollout."],
-    "Other": ["Set up a relatives' information board with named contacts.",
-              "Share incident feedback at the weekly team meeting."],
+    "Staffing": [
+        "Review the night rota with the matron and agree a minimum safe staffing plan.",
+        "Recruit a weekend ward clerk through the bank office.",
+    ],
+    "Equipment": [
+        "Order a second device through the medical equipment library.",
+        "Add the item to the daily equipment check and report faults to EBME.",
+    ],
+    "Environment": [
+        "Raise an estates job and confirm the repair with the ward manager.",
+        "Clear the corridor and agree a storage area with facilities.",
+    ],
+    "Communication": [
+        "Agree one handover template across days and nights.",
+        "Set up a results log by the nurses' station.",
+    ],
+    "Medication": [
+        "Review controlled drug key holding with pharmacy.",
+        "Separate look-alike medicines and add shelf warning labels.",
+    ],
+    "Infection prevention": [
+        "Add hand gel refills to the housekeeper's daily checklist.",
+        "Audit side room cleaning times for four weeks.",
+    ],
+    "Patient flow": [
+        "Escalate corridor care to the site team and record each occurrence.",
+        "Order take-home medication the day before planned discharge.",
+    ],
+    "Training": [
+        "Book all new starters onto sepsis training within their first month.",
+        "Arrange a floor-walker for the electronic observations rollout.",
+    ],
+    "Other": [
+        "Set up a relatives' information board with named contacts.",
+        "Share incident feedback at the weekly team meeting.",
+    ],
 }
 DUE_DAYS = {"extreme": 7, "high": 14, "moderate": 30, "low": 60}
 
@@ -193,12 +288,12 @@ class _Seeder:
         columns = {key for row in rows for key in row}
         rows = [{column: row.get(column) for column in columns} for row in rows]
         for start in range(0, len(rows), 5000):
-            self.session.execute(insert(model.__table__), rows[start:start + 5000])
+            self.session.execute(insert(model.__table__), rows[start : start + 5000])
         if label:
             self.counts[label] = self.counts.get(label, 0) + len(rows)
 
     def _local(self, day: date, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(timezone.utc)
+        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(UTC)
 
     def _person(self, index: int) -> str:
         return f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[(index * 7 + 3) % len(LAST_NAMES)]}"
@@ -206,8 +301,10 @@ class _Seeder:
     # -- places and people ------------------------------------------------
 
     def _sites(self) -> list[dict]:
-        rows = [dict(id=i + 1, name=SITE_NAMES[i], active=True, created_at=self.now)
-                for i in range(self.scale["sites"])]
+        rows = [
+            dict(id=i + 1, name=SITE_NAMES[i], active=True, created_at=self.now)
+            for i in range(self.scale["sites"])
+        ]
         self._bulk(Site, rows, "sites")
         return rows
 
@@ -218,9 +315,16 @@ class _Seeder:
             name = f"{WARD_NAMES[i % len(WARD_NAMES)]} Ward"
             if i >= len(WARD_NAMES):
                 name = f"{WARD_NAMES[i % len(WARD_NAMES)]} {i // len(WARD_NAMES) + 1} Ward"
-            rows.append(dict(id=i + 1, site_id=site["id"], name=name,
-                             specialty=SPECIALTIES[i % len(SPECIALTIES)], active=True,
-                             created_at=self.now))
+            rows.append(
+                dict(
+                    id=i + 1,
+                    site_id=site["id"],
+                    name=name,
+                    specialty=SPECIALTIES[i % len(SPECIALTIES)],
+                    active=True,
+                    created_at=self.now,
+                )
+            )
         self._bulk(Ward, rows, "wards")
         return rows
 
@@ -229,10 +333,19 @@ class _Seeder:
 
         def add(email: str, name: str, title: str, *user_roles: Role) -> int:
             user_id = len(users) + 1
-            users.append(dict(id=user_id, email=email, name=name, job_title=title,
-                              password_hash=self.password_hash, active=True,
-                              session_token=new_token(), created_at=self.now,
-                              password_changed_at=self.now))
+            users.append(
+                dict(
+                    id=user_id,
+                    email=email,
+                    name=name,
+                    job_title=title,
+                    password_hash=self.password_hash,
+                    active=True,
+                    session_token=new_token(),
+                    created_at=self.now,
+                    password_changed_at=self.now,
+                )
+            )
             roles.extend(dict(user_id=user_id, role=role.value) for role in user_roles)
             return user_id
 
@@ -242,13 +355,18 @@ class _Seeder:
         add("admin@example.org", "David Hughes", "Systems Administrator", Role.ADMIN)
         for i in range(self.scale["executives"]):
             name = self._person(i + 4)
-            executives.append(add(f"exec{i + 1}@example.org", name,
-                                  EXEC_TITLES[(i + 1) % len(EXEC_TITLES)], Role.EXECUTIVE))
+            executives.append(
+                add(f"exec{i + 1}@example.org", name, EXEC_TITLES[(i + 1) % len(EXEC_TITLES)], Role.EXECUTIVE)
+            )
         # The demo ward manager runs the first two wards; every other ward has its own manager.
         ward_manager = {wards[0]["id"]: manager_id, wards[1]["id"]: manager_id}
         for i, ward in enumerate(wards[2:]):
-            ward_manager[ward["id"]] = add(f"ward{ward['id']}.manager@example.org",
-                                           self._person(i + 20), "Ward Manager", Role.WARD_MANAGER)
+            ward_manager[ward["id"]] = add(
+                f"ward{ward['id']}.manager@example.org",
+                self._person(i + 20),
+                "Ward Manager",
+                Role.WARD_MANAGER,
+            )
         # A former manager, deactivated, to show that people leave and their records stay.
         gone = add("former.manager@example.org", "Kwame Mensah", "Ward Manager", Role.WARD_MANAGER)
         users[gone - 1]["active"] = False
@@ -280,36 +398,64 @@ class _Seeder:
             lead = executives[number % len(executives)] if day != self.today else executives[0]
             start = self._local(day, self.rng.choice([10, 14, 14, 15]), self.rng.choice([0, 30]))
             walkabout_id = len(walkabouts) + 1
-            row = dict(id=walkabout_id, ward_id=ward["id"], lead_id=lead, series_id=None,
-                       scheduled_start=start, duration_minutes=60, status=WalkaboutStatus.PLANNED.value,
-                       is_adhoc=False, calendar_sequence=0, version=1, created_by_id=lead,
-                       created_at=start - timedelta(days=60), updated_at=start - timedelta(days=60),
-                       focus=None, guests=None)
+            row = dict(
+                id=walkabout_id,
+                ward_id=ward["id"],
+                lead_id=lead,
+                series_id=None,
+                scheduled_start=start,
+                duration_minutes=60,
+                status=WalkaboutStatus.PLANNED.value,
+                is_adhoc=False,
+                calendar_sequence=0,
+                version=1,
+                created_by_id=lead,
+                created_at=start - timedelta(days=60),
+                updated_at=start - timedelta(days=60),
+                focus=None,
+                guests=None,
+            )
             walkabouts.append(row)
             other = executives[(number + 3) % len(executives)]
             if other != lead:
                 attendees.append(dict(walkabout_id=walkabout_id, user_id=other))
             if self.rng.random() < 0.08:
                 moved_from = start - timedelta(days=self.rng.choice([2, 7, 14]))
-                reschedules.append(dict(walkabout_id=walkabout_id, from_start=moved_from, to_start=start,
-                                        reason="Clashed with an incident review meeting.", by_id=lead,
-                                        created_at=moved_from - timedelta(days=5)))
+                reschedules.append(
+                    dict(
+                        walkabout_id=walkabout_id,
+                        from_start=moved_from,
+                        to_start=start,
+                        reason="Clashed with an incident review meeting.",
+                        by_id=lead,
+                        created_at=moved_from - timedelta(days=5),
+                    )
+                )
                 row["calendar_sequence"] = 1
             if start >= self.now or day == self.today:
                 continue
             if self.rng.random() < 0.04:
-                row.update(status=WalkaboutStatus.CANCELLED.value, cancelled_at=start - timedelta(days=1),
-                           cancel_reason="Ward on outbreak closure.", cancelled_by_id=lead,
-                           calendar_sequence=row["calendar_sequence"] + 1)
+                row.update(
+                    status=WalkaboutStatus.CANCELLED.value,
+                    cancelled_at=start - timedelta(days=1),
+                    cancel_reason="Ward on outbreak closure.",
+                    cancelled_by_id=lead,
+                    calendar_sequence=row["calendar_sequence"] + 1,
+                )
                 continue
             feedback = self.rng.random() < 0.65
-            row.update(status=WalkaboutStatus.COMPLETED.value, started_at=start,
-                       completed_at=start + timedelta(minutes=55),
-                       summary_notes="Open, constructive conversation with the team.",
-                       staff_participation={"Staff nurse": self.rng.randint(1, 4),
-                                            "Healthcare assistant": self.rng.randint(0, 3)},
-                       feedback_given=feedback,
-                       feedback_given_at=start + timedelta(minutes=50) if feedback else None)
+            row.update(
+                status=WalkaboutStatus.COMPLETED.value,
+                started_at=start,
+                completed_at=start + timedelta(minutes=55),
+                summary_notes="Open, constructive conversation with the team.",
+                staff_participation={
+                    "Staff nurse": self.rng.randint(1, 4),
+                    "Healthcare assistant": self.rng.randint(0, 3),
+                },
+                feedback_given=feedback,
+                feedback_given_at=start + timedelta(minutes=50) if feedback else None,
+            )
             self._findings(row, managers[ward["id"]], concerns, actions, updates)
         self._bulk(Walkabout, walkabouts, "walkabouts")
         self._bulk(WalkaboutAttendee, attendees)
@@ -329,73 +475,150 @@ class _Seeder:
             likelihood = None if good else self.rng.randint(1, 5)
             consequence = None if good else self.rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5])
             score = likelihood * consequence if not good else None
-            row = dict(id=concern_id, walkabout_id=walkabout["id"], category_id=self.categories[category],
-                       kind=(ConcernKind.GOOD_PRACTICE if good else ConcernKind.CONCERN).value,
-                       text=self.rng.choice(GOOD_PRACTICE if good else CONCERNS[category]),
-                       likelihood=likelihood, consequence=consequence, risk_score=score,
-                       raised_by_role=self.rng.choice(STAFF_ROLES), ward_can_fix=False,
-                       status=ConcernStatus.OPEN.value, created_by_id=walkabout["lead_id"],
-                       created_at=logged_at, updated_at=logged_at, version=1,
-                       immediate_action=None, no_action_reason=None)
+            row = dict(
+                id=concern_id,
+                walkabout_id=walkabout["id"],
+                category_id=self.categories[category],
+                kind=(ConcernKind.GOOD_PRACTICE if good else ConcernKind.CONCERN).value,
+                text=self.rng.choice(GOOD_PRACTICE if good else CONCERNS[category]),
+                likelihood=likelihood,
+                consequence=consequence,
+                risk_score=score,
+                raised_by_role=self.rng.choice(STAFF_ROLES),
+                ward_can_fix=False,
+                status=ConcernStatus.OPEN.value,
+                created_by_id=walkabout["lead_id"],
+                created_at=logged_at,
+                updated_at=logged_at,
+                version=1,
+                immediate_action=None,
+                no_action_reason=None,
+            )
             concerns.append(row)
             if good:
-                row.update(status=ConcernStatus.NO_ACTION_NEEDED.value, no_action_reason="Good practice, shared.")
+                row.update(
+                    status=ConcernStatus.NO_ACTION_NEEDED.value, no_action_reason="Good practice, shared."
+                )
                 continue
             if score <= 3 and self.rng.random() < 0.3:
-                row.update(ward_can_fix=True, immediate_action="Sorted by the ward sister during the visit.",
-                           status=ConcernStatus.NO_ACTION_NEEDED.value, no_action_reason="Fixed on the spot.")
+                row.update(
+                    ward_can_fix=True,
+                    immediate_action="Sorted by the ward sister during the visit.",
+                    status=ConcernStatus.NO_ACTION_NEEDED.value,
+                    no_action_reason="Fixed on the spot.",
+                )
                 continue
-            statuses = [self._add_action(row, category, owner, actions, updates)
-                        for _ in range(self.rng.choice([1, 1, 1, 1, 1, 2, 2, 2, 2, 3]))]
+            statuses = [
+                self._add_action(row, category, owner, actions, updates)
+                for _ in range(self.rng.choice([1, 1, 1, 1, 1, 2, 2, 2, 2, 3]))
+            ]
             if all(status == ActionStatus.VERIFIED for status in statuses):
                 row["status"] = ConcernStatus.RESOLVED.value
 
-    def _add_action(self, concern: dict, category: str, owner: int, actions: list, updates: list) -> ActionStatus:
+    def _add_action(
+        self, concern: dict, category: str, owner: int, actions: list, updates: list
+    ) -> ActionStatus:
         created = concern["created_at"]
         band = risk_band(concern["risk_score"]).value
         due = created.astimezone(self.zone).date() + timedelta(days=DUE_DAYS[band])
         age = (self.now - created).days
         status = self._action_status(age, due)
         action_id = len(actions) + 1
-        row = dict(id=action_id, concern_id=concern["id"], description=self.rng.choice(ACTIONS[category]),
-                   owner_id=owner, due_date=due, priority=band, status=status.value,
-                   created_by_id=concern["created_by_id"], created_at=created, updated_at=created,
-                   version=1, closure_note=None, completed_at=None, completed_by_id=None,
-                   verified_at=None, verified_by_id=None)
+        row = dict(
+            id=action_id,
+            concern_id=concern["id"],
+            description=self.rng.choice(ACTIONS[category]),
+            owner_id=owner,
+            due_date=due,
+            priority=band,
+            status=status.value,
+            created_by_id=concern["created_by_id"],
+            created_at=created,
+            updated_at=created,
+            version=1,
+            closure_note=None,
+            completed_at=None,
+            completed_by_id=None,
+            verified_at=None,
+            verified_by_id=None,
+        )
         actions.append(row)
-        updates.append(dict(action_id=action_id, author_id=concern["created_by_id"],
-                            kind=ActionUpdateKind.CREATED.value, text=None, created_at=created))
+        updates.append(
+            dict(
+                action_id=action_id,
+                author_id=concern["created_by_id"],
+                kind=ActionUpdateKind.CREATED.value,
+                text=None,
+                created_at=created,
+            )
+        )
         if status in (ActionStatus.COMPLETED, ActionStatus.VERIFIED):
             done = min(created + timedelta(days=self.rng.randint(2, DUE_DAYS[band] + 10)), self.now)
-            row.update(completed_at=done, completed_by_id=owner, updated_at=done,
-                       closure_note="Done and checked with the nurse in charge.")
-            updates.append(dict(action_id=action_id, author_id=owner, kind=ActionUpdateKind.STATUS_CHANGE.value,
-                                from_status=ActionStatus.IN_PROGRESS.value, to_status=ActionStatus.COMPLETED.value,
-                                text=row["closure_note"], created_at=done))
+            row.update(
+                completed_at=done,
+                completed_by_id=owner,
+                updated_at=done,
+                closure_note="Done and checked with the nurse in charge.",
+            )
+            updates.append(
+                dict(
+                    action_id=action_id,
+                    author_id=owner,
+                    kind=ActionUpdateKind.STATUS_CHANGE.value,
+                    from_status=ActionStatus.IN_PROGRESS.value,
+                    to_status=ActionStatus.COMPLETED.value,
+                    text=row["closure_note"],
+                    created_at=done,
+                )
+            )
             if status == ActionStatus.VERIFIED:
                 verified = min(done + timedelta(days=self.rng.randint(1, 7)), self.now)
                 row.update(verified_at=verified, verified_by_id=concern["created_by_id"], updated_at=verified)
-                updates.append(dict(action_id=action_id, author_id=concern["created_by_id"],
-                                    kind=ActionUpdateKind.STATUS_CHANGE.value,
-                                    from_status=ActionStatus.COMPLETED.value,
-                                    to_status=ActionStatus.VERIFIED.value, text="Seen on the ward.",
-                                    created_at=verified))
+                updates.append(
+                    dict(
+                        action_id=action_id,
+                        author_id=concern["created_by_id"],
+                        kind=ActionUpdateKind.STATUS_CHANGE.value,
+                        from_status=ActionStatus.COMPLETED.value,
+                        to_status=ActionStatus.VERIFIED.value,
+                        text="Seen on the ward.",
+                        created_at=verified,
+                    )
+                )
         elif status in (ActionStatus.IN_PROGRESS, ActionStatus.REOPENED):
-            updates.append(dict(action_id=action_id, author_id=owner, kind=ActionUpdateKind.COMMENT.value,
-                                text="Started: discussed at the ward team meeting.",
-                                created_at=created + timedelta(days=1)))
+            updates.append(
+                dict(
+                    action_id=action_id,
+                    author_id=owner,
+                    kind=ActionUpdateKind.COMMENT.value,
+                    text="Started: discussed at the ward team meeting.",
+                    created_at=created + timedelta(days=1),
+                )
+            )
         return status
 
     def _action_status(self, age_days: int, due: date) -> ActionStatus:
         roll = self.rng.random()
         if age_days > 120:
-            return ActionStatus.VERIFIED if roll < 0.9 else (ActionStatus.COMPLETED if roll < 0.95 else ActionStatus.OPEN)
+            return (
+                ActionStatus.VERIFIED
+                if roll < 0.9
+                else (ActionStatus.COMPLETED if roll < 0.95 else ActionStatus.OPEN)
+            )
         if age_days > 30:
-            choices = [(0.45, ActionStatus.VERIFIED), (0.65, ActionStatus.COMPLETED),
-                       (0.8, ActionStatus.IN_PROGRESS), (0.9, ActionStatus.REOPENED)]
+            choices = [
+                (0.45, ActionStatus.VERIFIED),
+                (0.65, ActionStatus.COMPLETED),
+                (0.8, ActionStatus.IN_PROGRESS),
+                (0.9, ActionStatus.REOPENED),
+            ]
         else:
-            choices = [(0.1, ActionStatus.VERIFIED), (0.3, ActionStatus.COMPLETED),
-                       (0.6, ActionStatus.IN_PROGRESS), (0.65, ActionStatus.REOPENED)]
+            choices = [
+                (0.1, ActionStatus.VERIFIED),
+                (0.3, ActionStatus.COMPLETED),
+                (0.6, ActionStatus.IN_PROGRESS),
+                (0.65, ActionStatus.REOPENED),
+            ]
         return next((status for limit, status in choices if roll < limit), ActionStatus.OPEN)
 
     def _reset_sequences(self) -> None:
@@ -406,4 +629,6 @@ class _Seeder:
             table = model.__tablename__
             top = self.session.exec(select(func.max(model.id))).one() or 0
             if top:
-                self.session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), :top)"), {"top": top})
+                self.session.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), :top)"), {"top": top}
+                )

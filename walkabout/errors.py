@@ -6,7 +6,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, check the form and try again."),
-    403: ("You do not have access to this page", "Your roles do not include this. Ask an administrator if you need it."),
+    403: (
+        "You do not have access to this page",
+        "Your roles do not include this. Ask an administrator if you need it.",
+    ),
     404: ("Page not found", "The page or record does not exist, or has been removed."),
     405: ("That is not allowed here", "This address does not accept that kind of request."),
     409: ("This was changed by someone else", "Reload the page to see the latest version."),

@@ -7,13 +7,12 @@ people edit concurrently carry a `version` that services check and bump.
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 from .db_types import UTCDateTime, enum_type, utcnow
-
 
 # --- enums -------------------------------------------------------------------
 
@@ -131,7 +130,7 @@ def _when(index: bool = False) -> Any:
 
 
 class Site(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120, unique=True)
     active: bool = Field(default=True, index=True)
     created_at: datetime = _created_at()
@@ -150,13 +149,13 @@ class WardManager(SQLModel, table=True):
 class Ward(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("site_id", "name", name="uq_ward_site_name"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     site_id: int = _fk("site.id")
     name: str = Field(max_length=120)
-    specialty: Optional[str] = Field(default=None, max_length=120)
+    specialty: str | None = Field(default=None, max_length=120)
     active: bool = Field(default=True, index=True)
     # Token of the public "you said, we did" page; None when sharing is off.
-    public_token: Optional[str] = Field(default=None, max_length=64, unique=True)
+    public_token: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = _created_at()
 
     site: Site = Relationship(back_populates="wards")
@@ -176,17 +175,17 @@ class UserRole(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True)
     name: str = Field(max_length=120)
-    job_title: Optional[str] = Field(default=None, max_length=120)
+    job_title: str | None = Field(default=None, max_length=120)
     password_hash: str = Field(max_length=255)
     active: bool = Field(default=True, index=True)
     # Part of the login cookie; rotating it signs the user out everywhere.
     session_token: str = Field(max_length=64)
-    calendar_token: Optional[str] = Field(default=None, max_length=64, unique=True)
-    password_changed_at: Optional[datetime] = _when()
-    last_login_at: Optional[datetime] = _when()
+    calendar_token: str | None = Field(default=None, max_length=64, unique=True)
+    password_changed_at: datetime | None = _when()
+    last_login_at: datetime | None = _when()
     created_at: datetime = _created_at()
 
     role_rows: list[UserRole] = Relationship(
@@ -224,8 +223,8 @@ class LoginThrottle(SQLModel, table=True):
     __tablename__ = "login_throttle"
     key: str = Field(primary_key=True, max_length=300)
     failures: int = Field(default=0)
-    last_failure_at: Optional[datetime] = _when()
-    blocked_until: Optional[datetime] = _when()
+    last_failure_at: datetime | None = _when()
+    blocked_until: datetime | None = _when()
 
 
 # --- the programme -----------------------------------------------------------
@@ -235,15 +234,15 @@ class WalkaboutSeries(SQLModel, table=True):
     """A recurring programme; its occurrences are ordinary walkabouts."""
 
     __tablename__ = "walkabout_series"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     ward_id: int = _fk("ward.id")
     lead_id: int = _fk("user.id")
     rule: str = Field(max_length=500)  # RFC 5545 RRULE
     first_start: datetime = Field(sa_type=UTCDateTime)
     duration_minutes: int = Field(default=60)
-    focus: Optional[str] = Field(default=None, max_length=200)
+    focus: str | None = Field(default=None, max_length=200)
     version: int = Field(default=1)
-    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
 
 
@@ -256,34 +255,34 @@ class WalkaboutAttendee(SQLModel, table=True):
 class Walkabout(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_walkabout_ward_start", "ward_id", "scheduled_start"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     ward_id: int = _fk("ward.id")
     lead_id: int = _fk("user.id")
-    series_id: Optional[int] = _fk("walkabout_series.id", nullable=True)
+    series_id: int | None = _fk("walkabout_series.id", nullable=True)
     scheduled_start: datetime = Field(sa_type=UTCDateTime, index=True)
     duration_minutes: int = Field(default=60)
-    focus: Optional[str] = Field(default=None, max_length=200)
-    guests: Optional[str] = Field(default=None, max_length=500)
-    notes: Optional[str] = Field(default=None, max_length=5000)
+    focus: str | None = Field(default=None, max_length=200)
+    guests: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=5000)
     status: WalkaboutStatus = Field(
         default=WalkaboutStatus.PLANNED, sa_type=enum_type(WalkaboutStatus), index=True
     )
     is_adhoc: bool = Field(default=False)
-    started_at: Optional[datetime] = _when()
-    completed_at: Optional[datetime] = _when(index=True)
-    cancelled_at: Optional[datetime] = _when()
-    cancel_reason: Optional[str] = Field(default=None, max_length=1000)
-    cancelled_by_id: Optional[int] = _fk("user.id", nullable=True)
-    summary_notes: Optional[str] = Field(default=None, max_length=10000)
-    late_notes: Optional[str] = Field(default=None, max_length=10000)
+    started_at: datetime | None = _when()
+    completed_at: datetime | None = _when(index=True)
+    cancelled_at: datetime | None = _when()
+    cancel_reason: str | None = Field(default=None, max_length=1000)
+    cancelled_by_id: int | None = _fk("user.id", nullable=True)
+    summary_notes: str | None = Field(default=None, max_length=10000)
+    late_notes: str | None = Field(default=None, max_length=10000)
     # Who from the ward took part, e.g. {"Staff nurse": 3, "Healthcare assistant": 2}.
-    staff_participation: Optional[dict] = Field(default=None, sa_type=sa.JSON)
-    feedback_given: Optional[bool] = Field(default=None)
-    feedback_given_at: Optional[datetime] = _when()
-    feedback_notes: Optional[str] = Field(default=None, max_length=2000)
+    staff_participation: dict | None = Field(default=None, sa_type=sa.JSON)
+    feedback_given: bool | None = Field(default=None)
+    feedback_given_at: datetime | None = _when()
+    feedback_notes: str | None = Field(default=None, max_length=2000)
     calendar_sequence: int = Field(default=0)  # ICS SEQUENCE, bumped on each change
     version: int = Field(default=1)
-    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
 
@@ -296,12 +295,12 @@ class Walkabout(SQLModel, table=True):
 
 class WalkaboutReschedule(SQLModel, table=True):
     __tablename__ = "walkabout_reschedule"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     walkabout_id: int = _fk("walkabout.id", ondelete="CASCADE")
     from_start: datetime = Field(sa_type=UTCDateTime)
     to_start: datetime = Field(sa_type=UTCDateTime)
-    reason: Optional[str] = Field(default=None, max_length=1000)
-    by_id: Optional[int] = _fk("user.id", nullable=True)
+    reason: str | None = Field(default=None, max_length=1000)
+    by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
 
     walkabout: Walkabout = Relationship(back_populates="reschedules")
@@ -313,7 +312,7 @@ class WalkaboutReschedule(SQLModel, table=True):
 class Category(SQLModel, table=True):
     """Contributing-factor category of a concern (admin-editable)."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, unique=True)
     sort_order: int = Field(default=0)
     active: bool = Field(default=True)
@@ -323,7 +322,7 @@ class PromptQuestion(SQLModel, table=True):
     """Script of the conversation: opening, prompt questions, closing (admin-editable)."""
 
     __tablename__ = "prompt_question"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     kind: PromptKind = Field(default=PromptKind.QUESTION, sa_type=enum_type(PromptKind))
     text: str = Field(max_length=1000)
     sort_order: int = Field(default=0)
@@ -331,31 +330,27 @@ class PromptQuestion(SQLModel, table=True):
 
 
 class Concern(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     walkabout_id: int = _fk("walkabout.id")
-    category_id: Optional[int] = _fk("category.id", nullable=True)
-    kind: ConcernKind = Field(
-        default=ConcernKind.CONCERN, sa_type=enum_type(ConcernKind), index=True
-    )
+    category_id: int | None = _fk("category.id", nullable=True)
+    kind: ConcernKind = Field(default=ConcernKind.CONCERN, sa_type=enum_type(ConcernKind), index=True)
     text: str = Field(max_length=5000)
-    likelihood: Optional[int] = Field(default=None)
-    consequence: Optional[int] = Field(default=None)
-    risk_score: Optional[int] = Field(default=None, index=True)
-    raised_by_role: Optional[str] = Field(default=None, max_length=120)
-    immediate_action: Optional[str] = Field(default=None, max_length=2000)
+    likelihood: int | None = Field(default=None)
+    consequence: int | None = Field(default=None)
+    risk_score: int | None = Field(default=None, index=True)
+    raised_by_role: str | None = Field(default=None, max_length=120)
+    immediate_action: str | None = Field(default=None, max_length=2000)
     ward_can_fix: bool = Field(default=False)
-    status: ConcernStatus = Field(
-        default=ConcernStatus.OPEN, sa_type=enum_type(ConcernStatus), index=True
-    )
-    no_action_reason: Optional[str] = Field(default=None, max_length=1000)
-    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    status: ConcernStatus = Field(default=ConcernStatus.OPEN, sa_type=enum_type(ConcernStatus), index=True)
+    no_action_reason: str | None = Field(default=None, max_length=1000)
+    created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = _created_at()
-    deleted_at: Optional[datetime] = _when()
+    deleted_at: datetime | None = _when()
     version: int = Field(default=1)
 
     walkabout: Walkabout = Relationship(back_populates="concerns")
-    category: Optional[Category] = Relationship()
+    category: Category | None = Relationship()
     actions: list["Action"] = Relationship(back_populates="concern")
     photos: list["Photo"] = Relationship(back_populates="concern")
 
@@ -367,20 +362,20 @@ class Concern(SQLModel, table=True):
 class Photo(SQLModel, table=True):
     """A re-encoded JPEG (EXIF stripped) with its thumbnail, kept in the database."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    concern_id: Optional[int] = _fk("concern.id", nullable=True)
-    action_update_id: Optional[int] = _fk("action_update.id", nullable=True)
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int | None = _fk("concern.id", nullable=True)
+    action_update_id: int | None = _fk("action_update.id", nullable=True)
     content_type: str = Field(default="image/jpeg", max_length=40)
     width: int
     height: int
     byte_size: int
     data: bytes = Field(sa_type=sa.LargeBinary)
     thumbnail: bytes = Field(sa_type=sa.LargeBinary)
-    uploaded_by_id: Optional[int] = _fk("user.id", nullable=True)
+    uploaded_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
-    deleted_at: Optional[datetime] = _when()
+    deleted_at: datetime | None = _when()
 
-    concern: Optional[Concern] = Relationship(back_populates="photos")
+    concern: Concern | None = Relationship(back_populates="photos")
 
 
 # --- follow-up ---------------------------------------------------------------
@@ -389,22 +384,22 @@ class Photo(SQLModel, table=True):
 class Action(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_action_status_due", "status", "due_date"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     concern_id: int = _fk("concern.id")
     description: str = Field(max_length=2000)
     owner_id: int = _fk("user.id")
     due_date: date = Field(index=True)
     priority: RiskBand = Field(default=RiskBand.MODERATE, sa_type=enum_type(RiskBand), index=True)
     status: ActionStatus = Field(default=ActionStatus.OPEN, sa_type=enum_type(ActionStatus))
-    closure_note: Optional[str] = Field(default=None, max_length=5000)
-    completed_at: Optional[datetime] = _when()
-    completed_by_id: Optional[int] = _fk("user.id", nullable=True)
-    verified_at: Optional[datetime] = _when()
-    verified_by_id: Optional[int] = _fk("user.id", nullable=True)
-    created_by_id: Optional[int] = _fk("user.id", nullable=True)
+    closure_note: str | None = Field(default=None, max_length=5000)
+    completed_at: datetime | None = _when()
+    completed_by_id: int | None = _fk("user.id", nullable=True)
+    verified_at: datetime | None = _when()
+    verified_by_id: int | None = _fk("user.id", nullable=True)
+    created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = _created_at()
-    deleted_at: Optional[datetime] = _when()
+    deleted_at: datetime | None = _when()
     version: int = Field(default=1)
 
     concern: Concern = Relationship(back_populates="actions")
@@ -424,32 +419,32 @@ class ActionUpdate(SQLModel, table=True):
     """One entry of an action's timeline: a comment, a status or due-date change."""
 
     __tablename__ = "action_update"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     action_id: int = _fk("action.id", ondelete="CASCADE")
-    author_id: Optional[int] = _fk("user.id", nullable=True)
+    author_id: int | None = _fk("user.id", nullable=True)
     kind: ActionUpdateKind = Field(sa_type=enum_type(ActionUpdateKind))
-    text: Optional[str] = Field(default=None, max_length=5000)
-    from_status: Optional[ActionStatus] = Field(default=None, sa_type=enum_type(ActionStatus))
-    to_status: Optional[ActionStatus] = Field(default=None, sa_type=enum_type(ActionStatus))
-    old_due_date: Optional[date] = None
-    new_due_date: Optional[date] = None
+    text: str | None = Field(default=None, max_length=5000)
+    from_status: ActionStatus | None = Field(default=None, sa_type=enum_type(ActionStatus))
+    to_status: ActionStatus | None = Field(default=None, sa_type=enum_type(ActionStatus))
+    old_due_date: date | None = None
+    new_due_date: date | None = None
     created_at: datetime = _created_at()
 
     action: Action = Relationship(back_populates="updates")
-    author: Optional[User] = Relationship()
+    author: User | None = Relationship()
 
 
 class FeedbackDelivery(SQLModel, table=True):
-    """"You said, we did" fed back to a ward's staff, counted in the board pack."""
+    """ "You said, we did" fed back to a ward's staff, counted in the board pack."""
 
     __tablename__ = "feedback_delivery"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     ward_id: int = _fk("ward.id")
-    walkabout_id: Optional[int] = _fk("walkabout.id", nullable=True)
+    walkabout_id: int | None = _fk("walkabout.id", nullable=True)
     delivered_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    method: Optional[str] = Field(default=None, max_length=120)
-    notes: Optional[str] = Field(default=None, max_length=2000)
-    delivered_by_id: Optional[int] = _fk("user.id", nullable=True)
+    method: str | None = Field(default=None, max_length=120)
+    notes: str | None = Field(default=None, max_length=2000)
+    delivered_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
 
 
@@ -462,12 +457,12 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    actor_id: Optional[int] = _fk("user.id", nullable=True)
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = _fk("user.id", nullable=True)
     entity_type: str = Field(max_length=40)
-    entity_id: Optional[int] = None
+    entity_id: int | None = None
     verb: str = Field(max_length=40)
-    changes: Optional[dict] = Field(default=None, sa_type=sa.JSON)
+    changes: dict | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
@@ -477,22 +472,22 @@ class SentNotification(SQLModel, table=True):
     __tablename__ = "sent_notification"
     __table_args__ = (sa.Index("ix_sent_notification_due", "status", "due_at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
-    recipient_id: Optional[int] = _fk("user.id", nullable=True)
+    recipient_id: int | None = _fk("user.id", nullable=True)
     kind: str = Field(max_length=40, index=True)
-    subject_type: Optional[str] = Field(default=None, max_length=40)
-    subject_id: Optional[int] = None
-    title: Optional[str] = Field(default=None, max_length=300)
+    subject_type: str | None = Field(default=None, max_length=40)
+    subject_id: int | None = None
+    title: str | None = Field(default=None, max_length=300)
     status: NotificationStatus = Field(
         default=NotificationStatus.PENDING, sa_type=enum_type(NotificationStatus)
     )
     due_at: datetime = Field(sa_type=UTCDateTime)
-    sent_at: Optional[datetime] = _when()
-    read_at: Optional[datetime] = _when()
+    sent_at: datetime | None = _when()
+    read_at: datetime | None = _when()
     attempts: int = Field(default=0)
-    next_attempt_at: Optional[datetime] = _when()
-    last_error: Optional[str] = Field(default=None, max_length=2000)
+    next_attempt_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _created_at()
 
 
@@ -509,12 +504,12 @@ class IdempotencyKey(SQLModel, table=True):
     __tablename__ = "idempotency_key"
     __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     user_id: int = _fk("user.id")
     key: str = Field(max_length=64)
     scope: str = Field(max_length=40)
-    entity_type: Optional[str] = Field(default=None, max_length=40)
-    entity_id: Optional[int] = None
+    entity_type: str | None = Field(default=None, max_length=40)
+    entity_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
@@ -524,15 +519,13 @@ class BoardPack(SQLModel, table=True):
     __tablename__ = "board_pack"
     __table_args__ = (sa.UniqueConstraint("month", "version", name="uq_board_pack_month_version"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     month: str = Field(max_length=7, index=True)  # YYYY-MM
     version: int = Field(default=1)
-    status: BoardPackStatus = Field(
-        default=BoardPackStatus.PENDING, sa_type=enum_type(BoardPackStatus)
-    )
-    pdf: Optional[bytes] = Field(default=None, sa_type=sa.LargeBinary)
-    figures: Optional[dict] = Field(default=None, sa_type=sa.JSON)
-    error: Optional[str] = Field(default=None, max_length=2000)
-    requested_by_id: Optional[int] = _fk("user.id", nullable=True)
+    status: BoardPackStatus = Field(default=BoardPackStatus.PENDING, sa_type=enum_type(BoardPackStatus))
+    pdf: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    figures: dict | None = Field(default=None, sa_type=sa.JSON)
+    error: str | None = Field(default=None, max_length=2000)
+    requested_by_id: int | None = _fk("user.id", nullable=True)
     requested_at: datetime = _created_at()
-    completed_at: Optional[datetime] = _when()
+    completed_at: datetime | None = _when()

@@ -14,8 +14,12 @@ log = logging.getLogger("walkabout.requests")
 
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -28,8 +32,11 @@ def configure_logging(log_format: str) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.walkabout = True
-    handler.setFormatter(JSONFormatter() if log_format == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JSONFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
@@ -58,5 +65,7 @@ def init_app(app: Flask) -> None:
     def log_request(response):
         if request.endpoint != "static":
             fields = request_fields(response.status_code)
-            log.info("%s %s %s", fields["method"], fields["route"], fields["status"], extra={"fields": fields})
+            log.info(
+                "%s %s %s", fields["method"], fields["route"], fields["status"], extra={"fields": fields}
+            )
         return response

@@ -23,8 +23,8 @@ from .services.notifications import dispatch_due
 log = logging.getLogger("walkabout.scheduler")
 
 JOB_DEFAULTS = {
-    "coalesce": True,           # after downtime, run a missed job once, not once per missed slot
-    "max_instances": 1,         # never overlap a job with itself
+    "coalesce": True,  # after downtime, run a missed job once, not once per missed slot
+    "max_instances": 1,  # never overlap a job with itself
     "misfire_grace_time": 3600,  # a run up to an hour late still happens
 }
 
@@ -40,7 +40,12 @@ def send_cycle(app: Flask, now=None) -> dict:
             plans.plan_events(session, now)
             plans.plan_reminders(session, now)
         result = dispatch_due(app, get_backend(app), now)
-    summary = {"sent": result.sent, "skipped": result.skipped, "retried": result.retried, "failed": result.failed}
+    summary = {
+        "sent": result.sent,
+        "skipped": result.skipped,
+        "retried": result.retried,
+        "failed": result.failed,
+    }
     log.info("send cycle at %s: %s", now.isoformat(timespec="seconds"), summary)
     return summary
 
@@ -67,10 +72,22 @@ def _guarded(job, app: Flask) -> None:
 def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
     scheduler = scheduler_class(timezone=app.config["TIMEZONE"], job_defaults=JOB_DEFAULTS)
     start = utcnow()
-    scheduler.add_job(_guarded, IntervalTrigger(minutes=1), args=[send_cycle, app], id="send", name="send messages",
-                      next_run_time=start)
-    scheduler.add_job(_guarded, IntervalTrigger(minutes=10), args=[daily_cycle, app], id="daily", name="daily digests and escalations",
-                      next_run_time=start)
+    scheduler.add_job(
+        _guarded,
+        IntervalTrigger(minutes=1),
+        args=[send_cycle, app],
+        id="send",
+        name="send messages",
+        next_run_time=start,
+    )
+    scheduler.add_job(
+        _guarded,
+        IntervalTrigger(minutes=10),
+        args=[daily_cycle, app],
+        id="daily",
+        name="daily digests and escalations",
+        next_run_time=start,
+    )
     return scheduler
 
 

@@ -13,18 +13,20 @@ from .errors import render_error
 
 def content_security_policy(htmx_local: bool) -> str:
     scripts = "'self'" if htmx_local else f"'self' {HTMX_CDN_URL.split('/htmx.org')[0]}"
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src {scripts}",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "object-src 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -69,7 +71,12 @@ def init_app(app: Flask) -> None:
         if last_seen is not None and now - last_seen > idle.total_seconds():
             logout_user()
             session.pop("last_seen", None)
-            flash(f"You were signed out after {app.config['SESSION_IDLE_MINUTES']} minutes without activity.", "info")
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+            flash(
+                f"You were signed out after {app.config['SESSION_IDLE_MINUTES']} minutes without activity.",
+                "info",
+            )
+            return redirect(
+                url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+            )
         session["last_seen"] = now
         return None

@@ -7,11 +7,15 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -53,10 +57,22 @@ def page(browser):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # Pages answer bad input with 4xx on purpose; a failing script, style or image is a bug.
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document" else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"browser errors: {errors}"
@@ -75,7 +91,7 @@ def assert_no_horizontal_scroll(page) -> None:
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
 
 
-__all__ = ["screenshot", "assert_no_horizontal_scroll", "shutil"]
+__all__ = ["assert_no_horizontal_scroll", "screenshot", "shutil"]
 
 
 def wait_until(target, expression: str, timeout: float = 10.0) -> None:

@@ -1,12 +1,11 @@
 """On a phone: the ward manager works and completes an action with a photo, the
 executive verifies it, and the ward's "you said, we did" page shows it."""
 
-from playwright.sync_api import expect
-
 import io
 from datetime import timedelta
 
 from PIL import Image
+from playwright.sync_api import expect
 
 from walkabout.db import session_scope
 from walkabout.models import Role, Ward
@@ -35,12 +34,17 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     manager = factory.user(Role.WARD_MANAGER, email="manager@example.org", name="Mo Manager")
     ward = factory.ward(name="Beech Ward", managers=(manager,))
     walkabout = factory.walkabout(ward, executive, status="completed")
-    concern = factory.concern(walkabout, text="The hoist sling is frayed and nobody knows who to tell",
-                              likelihood=4, consequence=4)
+    concern = factory.concern(
+        walkabout, text="The hoist sling is frayed and nobody knows who to tell", likelihood=4, consequence=4
+    )
     with live_app.app_context():
         today = local_today()
-    factory.action(concern, manager, description="Replace the frayed hoist sling", due=today - timedelta(days=1))
-    factory.action(concern, manager, description="Add sling checks to the daily list", due=today + timedelta(days=5))
+    factory.action(
+        concern, manager, description="Replace the frayed hoist sling", due=today - timedelta(days=1)
+    )
+    factory.action(
+        concern, manager, description="Add sling checks to the daily list", due=today + timedelta(days=5)
+    )
 
     sign_in(page, live_server, manager.email)
     expect(page.get_by_text("1 overdue").first).to_be_visible()
@@ -105,7 +109,9 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     expect(public.get_by_role("heading", name="You said, we did")).to_be_visible()
     expect(public.get_by_text("The hoist sling is frayed")).to_be_visible()
     expect(public.get_by_text("New sling fitted and the old one destroyed.")).to_be_visible()
-    assert public.get_by_text("Mo Manager").count() == 0 and public.get_by_text("Seen on the ward.").count() == 0
+    assert (
+        public.get_by_text("Mo Manager").count() == 0 and public.get_by_text("Seen on the ward.").count() == 0
+    )
     assert_no_horizontal_scroll(public)
     screenshot(public, "you-said-we-did-public")
     staff.close()
@@ -128,8 +134,15 @@ def test_action_pages_fit_a_phone_with_big_enough_targets(live_server, live_app,
     page.get_by_role("button", name="Share the ward's page").click()
     with session_scope(live_app) as session:
         token = session.get(Ward, ward.id).public_token
-    for path in ("/actions", "/actions?mine=1", f"/actions/{action.id}", f"/concerns/{concern.id}/actions/new",
-                 "/feedback", f"/wards/{ward.id}/feedback", f"/you-said-we-did/{token}"):
+    for path in (
+        "/actions",
+        "/actions?mine=1",
+        f"/actions/{action.id}",
+        f"/concerns/{concern.id}/actions/new",
+        "/feedback",
+        f"/wards/{ward.id}/feedback",
+        f"/you-said-we-did/{token}",
+    ):
         page.goto(f"{live_server}{path}")
         for fold in page.locator("details").all():
             fold.evaluate("el => el.open = true")

@@ -145,9 +145,11 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     page.goto(capture_url)
     page.get_by_text("Category, risk score, role, photo").click()
     assert_no_horizontal_scroll(page)
-    small = page.evaluate("""() => [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+    small = page.evaluate("""() => [
+        ...document.querySelectorAll('a, button, input, select, textarea, summary')]
         .filter(el => el.offsetParent !== null && el.type !== 'hidden' && !el.closest('.skip-link'))
-        .filter(el => { const r = el.getBoundingClientRect(); return r.height < 40 && el.type !== 'checkbox'; })
+        .filter(el => { const r = el.getBoundingClientRect();
+            return r.height < 40 && el.type !== 'checkbox'; })
         .map(el => el.outerHTML.slice(0, 80))""")
     assert not small, f"tap targets too small: {small}"
     page.get_by_text("Category, risk score, role, photo").click()
@@ -160,7 +162,9 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     page.context.set_offline(True)
     page.get_by_label("What was said").fill("Sluice room door lock broken")
     page.get_by_text("Category, risk score, role, photo").click()
-    page.get_by_label("Photo").set_input_files({"name": "IMG_2.jpg", "mimeType": "image/jpeg", "buffer": noisy_jpeg()})
+    page.get_by_label("Photo").set_input_files(
+        {"name": "IMG_2.jpg", "mimeType": "image/jpeg", "buffer": noisy_jpeg()}
+    )
     page.get_by_role("button", name="Log it").click()
     pending = page.locator("#concern-list > li.is-pending")
     expect(pending).to_have_count(1)
@@ -193,19 +197,28 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     with session_scope(live_app) as session:
         photo = session.exec(select(Photo)).one()
         assert max(photo.width, photo.height) == 1600  # reduced on the phone while it waited
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue'))"
-                         ".map(k => JSON.parse(localStorage[k]).length)") == [0]
+    assert page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue'))"
+        ".map(k => JSON.parse(localStorage[k]).length)"
+    ) == [0]
 
 
 @pytest.fixture
 def page_without_js(browser):
     """A phone-sized page with JavaScript turned off."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  java_script_enabled=False)
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, java_script_enabled=False
+    )
     page = context.new_page()
     failed = []
-    page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document" else None)
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     yield page
     context.close()
     assert not failed, failed
@@ -247,7 +260,9 @@ def test_capture_works_without_javascript(live_server, live_app, page_without_js
 
 
 @pytest.mark.e2e
-def test_a_queued_item_the_server_refuses_is_shown_and_can_be_put_back(live_server, live_app, browser, factory):
+def test_a_queued_item_the_server_refuses_is_shown_and_can_be_put_back(
+    live_server, live_app, browser, factory
+):
     """The walkabout is completed by a colleague while this phone is offline with an item queued."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()

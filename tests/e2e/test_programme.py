@@ -1,12 +1,11 @@
 """On a phone: an executive schedules a monthly series, finds it under Upcoming, downloads an invite."""
 
-from playwright.sync_api import expect
-
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
+from playwright.sync_api import expect
 
 from walkabout.models import Role
 
@@ -92,7 +91,8 @@ def test_coverage_and_calendar_pages_fit_a_phone(live_server, page, factory):
         assert_no_horizontal_scroll(page)
         small = page.evaluate("""() => [...document.querySelectorAll('a, button, input, select, textarea')]
             .filter(el => el.offsetParent !== null && el.type !== 'hidden' && !el.closest('.skip-link'))
-            .filter(el => { const r = el.getBoundingClientRect(); return r.height < 24 && el.type !== 'checkbox'; })
+            .filter(el => { const r = el.getBoundingClientRect();
+                return r.height < 24 && el.type !== 'checkbox'; })
             .map(el => el.outerHTML.slice(0, 80))""")
         assert not small, f"tap targets too small on {path}: {small}"
     screenshot(page, "programme-rota-360")

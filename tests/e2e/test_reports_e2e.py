@@ -15,7 +15,9 @@ def sign_in(page, live_server, email):
     page.wait_for_url(f"{live_server}/")
 
 
-def test_board_secretary_generates_and_downloads_last_months_pack(live_server, live_app, page, factory, tmp_path):
+def test_board_secretary_generates_and_downloads_last_months_pack(
+    live_server, live_app, page, factory, tmp_path
+):
     month = seed_month(factory)
     sign_in(page, live_server, month.secretary.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()

@@ -47,7 +47,8 @@ def test_pages_fit_a_small_phone_with_big_enough_targets(live_server, live_app, 
         assert_no_horizontal_scroll(page)
         small = page.evaluate("""() => [...document.querySelectorAll('a, button, input, select, textarea')]
             .filter(el => el.offsetParent !== null && el.type !== 'hidden' && !el.closest('.skip-link'))
-            .filter(el => { const r = el.getBoundingClientRect(); return r.height < 24 && el.type !== 'checkbox'; })
+            .filter(el => { const r = el.getBoundingClientRect();
+                return r.height < 24 && el.type !== 'checkbox'; })
             .map(el => el.outerHTML.slice(0, 80))""")
         assert not small, f"tap targets too small on {path}: {small}"
         font = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")

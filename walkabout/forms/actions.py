@@ -10,7 +10,7 @@ from wtforms.widgets import HiddenInput
 from ..services.feedback import DELIVERY_METHODS
 from .walkabouts import database_id, optional_int
 
-SHOWN_TO_STAFF = "Ward staff see this on the ward's \"You said, we did\" page: no names or patient details."
+SHOWN_TO_STAFF = 'Ward staff see this on the ward\'s "You said, we did" page: no names or patient details.'
 
 
 class VersionedForm(FlaskForm):
@@ -27,38 +27,54 @@ class VersionedForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    description = TextAreaField("What needs doing", validators=[DataRequired("Write what needs doing."),
-                                                                 Length(max=2000)],
-                                description=SHOWN_TO_STAFF)
-    owner_id = SelectField("Owner", coerce=database_id,
-                           validators=[InputRequired("Choose who owns this action.")],
-                           description="A ward manager (operational lead) or an executive.")
-    due_date = DateField("Due date", validators=[InputRequired("Give a due date.")],
-                         description="Set from the risk band; change it if needed.")
+    description = TextAreaField(
+        "What needs doing",
+        validators=[DataRequired("Write what needs doing."), Length(max=2000)],
+        description=SHOWN_TO_STAFF,
+    )
+    owner_id = SelectField(
+        "Owner",
+        coerce=database_id,
+        validators=[InputRequired("Choose who owns this action.")],
+        description="A ward manager (operational lead) or an executive.",
+    )
+    due_date = DateField(
+        "Due date",
+        validators=[InputRequired("Give a due date.")],
+        description="Set from the risk band; change it if needed.",
+    )
     next = HiddenField()
 
 
 class NoActionForm(VersionedForm):
-    reason = TextAreaField("Why no action is needed", validators=[
-        DataRequired("Write why no action is needed."), Length(max=1000)], description=SHOWN_TO_STAFF)
+    reason = TextAreaField(
+        "Why no action is needed",
+        validators=[DataRequired("Write why no action is needed."), Length(max=1000)],
+        description=SHOWN_TO_STAFF,
+    )
 
 
 class ProgressForm(VersionedForm):
-    text = TextAreaField("Progress update", validators=[DataRequired("Write the progress update."),
-                                                        Length(max=5000)])
+    text = TextAreaField(
+        "Progress update", validators=[DataRequired("Write the progress update."), Length(max=5000)]
+    )
 
 
 class DueDateForm(VersionedForm):
     due_date = DateField("New due date", validators=[InputRequired("Give the new due date.")])
-    reason = TextAreaField("Reason for the change", validators=[
-        DataRequired("Write the reason for the new due date."), Length(max=1000)],
-        description="Moving the date later counts as a slip in the board pack.")
+    reason = TextAreaField(
+        "Reason for the change",
+        validators=[DataRequired("Write the reason for the new due date."), Length(max=1000)],
+        description="Moving the date later counts as a slip in the board pack.",
+    )
 
 
 class CompleteForm(VersionedForm):
-    closure_note = TextAreaField("Closure note: what was done", validators=[
-        DataRequired("Write a closure note saying what was done."), Length(max=5000)],
-        description=SHOWN_TO_STAFF)
+    closure_note = TextAreaField(
+        "Closure note: what was done",
+        validators=[DataRequired("Write a closure note saying what was done."), Length(max=5000)],
+        description=SHOWN_TO_STAFF,
+    )
     photo = FileField("Evidence photo (optional)")
 
 
@@ -67,14 +83,21 @@ class VerifyForm(VersionedForm):
 
 
 class ReopenForm(VersionedForm):
-    reason = TextAreaField("Why it is reopened", validators=[
-        DataRequired("Write why the action is reopened."), Length(max=2000)])
+    reason = TextAreaField(
+        "Why it is reopened", validators=[DataRequired("Write why the action is reopened."), Length(max=2000)]
+    )
 
 
 class DeliveryForm(FlaskForm):
-    delivered_on = DateField("Date given", validators=[InputRequired("Give the date the feedback was given.")])
-    method = SelectField("How", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in DELIVERY_METHODS],
-                         validators=[Optional()])
-    walkabout_id = SelectField("Walkabout it follows (optional)", coerce=optional_int,
-                               validators=[Optional()])
+    delivered_on = DateField(
+        "Date given", validators=[InputRequired("Give the date the feedback was given.")]
+    )
+    method = SelectField(
+        "How",
+        choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in DELIVERY_METHODS],
+        validators=[Optional()],
+    )
+    walkabout_id = SelectField(
+        "Walkabout it follows (optional)", coerce=optional_int, validators=[Optional()]
+    )
     notes = TextAreaField("Notes (optional)", validators=[Optional(), Length(max=2000)])

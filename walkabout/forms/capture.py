@@ -64,19 +64,27 @@ class ChoiceIdField(SelectField):
 
 class ConcernForm(FlaskForm):
     kind = RadioField(
-        "Kind", choices=[SelectChoice(ConcernKind.CONCERN.value, "Concern"),
-                 SelectChoice(ConcernKind.GOOD_PRACTICE.value, "Good practice")],
-        default=ConcernKind.CONCERN.value, validate_choice=False,
+        "Kind",
+        choices=[
+            SelectChoice(ConcernKind.CONCERN.value, "Concern"),
+            SelectChoice(ConcernKind.GOOD_PRACTICE.value, "Good practice"),
+        ],
+        default=ConcernKind.CONCERN.value,
+        validate_choice=False,
     )
     text = TextAreaField(
-        "What was said", validators=[InputRequired("Write what was said."),
-                                     Length(max=MAX_TEXT, message=f"Keep it under {MAX_TEXT:,} characters.")],
+        "What was said",
+        validators=[
+            InputRequired("Write what was said."),
+            Length(max=MAX_TEXT, message=f"Keep it under {MAX_TEXT:,} characters."),
+        ],
     )
     category_id = ChoiceIdField("Category", "Choose a category from the list.")
     likelihood = ScoreField("Likelihood", LIKELIHOOD_LABELS, "likelihood")
     consequence = ScoreField("Consequence", CONSEQUENCE_LABELS, "consequence")
     raised_by_role = StringField(
-        "Raised by (role, never a name)", validators=[Length(max=MAX_ROLE)],
+        "Raised by (role, never a name)",
+        validators=[Length(max=MAX_ROLE)],
     )
     immediate_action = TextAreaField("Action taken on the spot", validators=[Length(max=MAX_ACTION)])
     ward_can_fix = BooleanField("The ward can fix this itself")
@@ -85,7 +93,9 @@ class ConcernForm(FlaskForm):
     version = HiddenField()
 
     def set_categories(self, categories) -> None:
-        self.category_id.choices = [SelectChoice("", "No category")] + [SelectChoice(c.id, c.name) for c in categories]
+        self.category_id.choices = [SelectChoice("", "No category")] + [
+            SelectChoice(c.id, c.name) for c in categories
+        ]
 
 
 class CompleteForm(FlaskForm):
@@ -93,7 +103,8 @@ class CompleteForm(FlaskForm):
     other_role = StringField("Other role", validators=[Length(max=120)])
     other_count = IntegerField("How many", validators=[Optional(), NumberRange(0, 200)])
     feedback_given = RadioField(
-        "Was feedback given to staff today?", choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        "Was feedback given to staff today?",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
         validators=[InputRequired("Say whether feedback was given to staff.")],
     )
     feedback_notes = TextAreaField("What was fed back", validators=[Length(max=2000)])
@@ -109,9 +120,14 @@ def staff_field_names() -> list[tuple[str, str]]:
 
 def _add_staff_fields() -> None:
     for name, role in staff_field_names():
-        setattr(CompleteForm, name, IntegerField(
-            role, validators=[Optional(), NumberRange(0, 200, message="Use a number from 0 to 200.")],
-        ))
+        setattr(
+            CompleteForm,
+            name,
+            IntegerField(
+                role,
+                validators=[Optional(), NumberRange(0, 200, message="Use a number from 0 to 200.")],
+            ),
+        )
 
 
 _add_staff_fields()
@@ -122,5 +138,7 @@ class LateNoteForm(FlaskForm):
 
 
 class AdhocForm(FlaskForm):
-    ward_id = ChoiceIdField("Ward", "Choose a ward from the list.", validators=[InputRequired("Choose a ward.")])
+    ward_id = ChoiceIdField(
+        "Ward", "Choose a ward from the list.", validators=[InputRequired("Choose a ward.")]
+    )
     idempotency_key = HiddenField()

@@ -15,12 +15,14 @@ class SiteForm(FlaskForm):
 
 class WardForm(FlaskForm):
     name = StringField("Ward name", validators=[DataRequired("Give the ward a name."), Length(max=120)])
-    site_id = SelectField("Site", coerce=optional_int, validate_choice=False,
-                          validators=[InputRequired("Choose a site.")])
+    site_id = SelectField(
+        "Site", coerce=optional_int, validate_choice=False, validators=[InputRequired("Choose a site.")]
+    )
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)])
     manager_ids = CheckboxesField("Ward managers", coerce=optional_int, validate_choice=False)
-    active = BooleanField("Active (deactivated wards keep their history but get no new walkabouts)",
-                          default=True)
+    active = BooleanField(
+        "Active (deactivated wards keep their history but get no new walkabouts)", default=True
+    )
 
     def validate_site_id(self, field):
         if field.data is None:

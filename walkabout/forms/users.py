@@ -19,7 +19,9 @@ def _role_choices():
 class UserEditForm(FlaskForm):
     name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
-    roles = CheckboxesField("Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")])
+    roles = CheckboxesField(
+        "Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")]
+    )
 
 
 class UserCreateForm(UserEditForm):

@@ -3,18 +3,21 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField as _DateField,
     HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+)
+from wtforms import (
+    DateField as _DateField,
+)
+from wtforms import (
     TimeField as _TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..urls import MAX_DATABASE_ID
 from .users import CheckboxesField
@@ -25,8 +28,15 @@ def as_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
-                   (5, "Saturday"), (6, "Sunday")]
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
 ORDINAL_CHOICES = [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (-1, "Last")]
 REPEAT_CHOICES = [
     ("none", "Does not repeat"),
@@ -77,19 +87,36 @@ class TimeField(_TimeField):
 
 
 class _WalkaboutFields(FlaskForm):
-    ward_id = SelectField("Ward", coerce=optional_int, validate_choice=False,
-                          validators=[InputRequired("Choose a ward.")])
+    ward_id = SelectField(
+        "Ward", coerce=optional_int, validate_choice=False, validators=[InputRequired("Choose a ward.")]
+    )
     day = DateField("Date", validators=[InputRequired(DATE_MESSAGE)])
     at = TimeField("Start time", validators=[InputRequired(TIME_MESSAGE)])
-    duration_minutes = IntegerField("Duration in minutes", default=60,
-                                    validators=[InputRequired("Enter the duration in minutes."),
-                                                NumberRange(15, 480, "Between 15 and 480 minutes.")])
-    lead_id = SelectField("Lead executive", coerce=optional_int, validate_choice=False,
-                          validators=[InputRequired("Choose a lead executive.")])
-    attendee_ids = SelectMultipleField("Other attendees", coerce=optional_int, validate_choice=False,
-                                       description="Hold Ctrl (or Cmd) to choose several on a computer.")
-    guests = StringField("Guests", validators=[Optional(), Length(max=500)],
-                         description="People without an account, e.g. a patient representative.")
+    duration_minutes = IntegerField(
+        "Duration in minutes",
+        default=60,
+        validators=[
+            InputRequired("Enter the duration in minutes."),
+            NumberRange(15, 480, "Between 15 and 480 minutes."),
+        ],
+    )
+    lead_id = SelectField(
+        "Lead executive",
+        coerce=optional_int,
+        validate_choice=False,
+        validators=[InputRequired("Choose a lead executive.")],
+    )
+    attendee_ids = SelectMultipleField(
+        "Other attendees",
+        coerce=optional_int,
+        validate_choice=False,
+        description="Hold Ctrl (or Cmd) to choose several on a computer.",
+    )
+    guests = StringField(
+        "Guests",
+        validators=[Optional(), Length(max=500)],
+        description="People without an account, e.g. a patient representative.",
+    )
     focus = StringField("Focus or theme", validators=[Optional(), Length(max=200)])
     confirm_clashes = BooleanField("Schedule anyway, despite the clashes listed above")
 
@@ -107,16 +134,31 @@ class _WalkaboutFields(FlaskForm):
 
 class ScheduleForm(_WalkaboutFields):
     repeat = SelectField("Repeat", choices=as_choices(REPEAT_CHOICES), default="none")
-    interval = IntegerField("Every how many weeks or months", default=1,
-                            validators=[Optional(), NumberRange(1, 12, "Between 1 and 12.")])
-    weekday = SelectField("Day of the week", coerce=optional_int, validate_choice=False,
-                          choices=as_choices([("", "Same as the first date")] + WEEKDAY_CHOICES))
-    ordinal = SelectField("Which one in the month", coerce=optional_int, validate_choice=False,
-                          choices=as_choices([("", "Same as the first date")] + ORDINAL_CHOICES))
-    month_day = IntegerField("Day of the month", validators=[Optional(), NumberRange(1, 31, "From 1 to 31.")],
-                             description="Empty: the first date's day. 29, 30 or 31 fall on the last day of "
-                                         "shorter months.")
-    count = IntegerField("Number of walkabouts", validators=[Optional(), NumberRange(1, 400, "From 1 to 400.")])
+    interval = IntegerField(
+        "Every how many weeks or months",
+        default=1,
+        validators=[Optional(), NumberRange(1, 12, "Between 1 and 12.")],
+    )
+    weekday = SelectField(
+        "Day of the week",
+        coerce=optional_int,
+        validate_choice=False,
+        choices=as_choices([("", "Same as the first date"), *WEEKDAY_CHOICES]),
+    )
+    ordinal = SelectField(
+        "Which one in the month",
+        coerce=optional_int,
+        validate_choice=False,
+        choices=as_choices([("", "Same as the first date"), *ORDINAL_CHOICES]),
+    )
+    month_day = IntegerField(
+        "Day of the month",
+        validators=[Optional(), NumberRange(1, 31, "From 1 to 31.")],
+        description="Empty: the first date's day. 29, 30 or 31 fall on the last day of shorter months.",
+    )
+    count = IntegerField(
+        "Number of walkabouts", validators=[Optional(), NumberRange(1, 400, "From 1 to 400.")]
+    )
     until = DateField("Or end on", validators=[Optional()])
 
     def validate_count(self, field):
@@ -126,44 +168,89 @@ class ScheduleForm(_WalkaboutFields):
 
 class EditWalkaboutForm(_WalkaboutFields):
     version = HiddenField()
-    reason = TextAreaField("Reason for the change", validators=[Optional(), Length(max=1000)],
-                           description="Needed when you move the date or time; kept in the walkabout's history.")
+    reason = TextAreaField(
+        "Reason for the change",
+        validators=[Optional(), Length(max=1000)],
+        description="Needed when you move the date or time; kept in the walkabout's history.",
+    )
 
 
 class CancelWalkaboutForm(FlaskForm):
     version = HiddenField()
-    reason = TextAreaField("Why is it cancelled?", validators=[
-        DataRequired("Give a reason for cancelling. Cancellations are reported to the board."), Length(max=1000)])
+    reason = TextAreaField(
+        "Why is it cancelled?",
+        validators=[
+            DataRequired("Give a reason for cancelling. Cancellations are reported to the board."),
+            Length(max=1000),
+        ],
+    )
 
 
 class CancelSeriesForm(FlaskForm):
-    reason = TextAreaField("Why are they cancelled?", validators=[
-        DataRequired("Give a reason for cancelling. Cancellations are reported to the board."), Length(max=1000)])
+    reason = TextAreaField(
+        "Why are they cancelled?",
+        validators=[
+            DataRequired("Give a reason for cancelling. Cancellations are reported to the board."),
+            Length(max=1000),
+        ],
+    )
 
 
 class SeriesEditForm(FlaskForm):
-    lead_id = SelectField("Lead executive", coerce=optional_int, validate_choice=False,
-                          validators=[InputRequired("Choose a lead executive.")])
+    lead_id = SelectField(
+        "Lead executive",
+        coerce=optional_int,
+        validate_choice=False,
+        validators=[InputRequired("Choose a lead executive.")],
+    )
     at = TimeField("Start time", validators=[InputRequired(TIME_MESSAGE)])
-    duration_minutes = IntegerField("Duration in minutes", validators=[
-        InputRequired("Enter the duration in minutes."), NumberRange(15, 480, "Between 15 and 480 minutes.")])
+    duration_minutes = IntegerField(
+        "Duration in minutes",
+        validators=[
+            InputRequired("Enter the duration in minutes."),
+            NumberRange(15, 480, "Between 15 and 480 minutes."),
+        ],
+    )
     focus = StringField("Focus or theme", validators=[Optional(), Length(max=200)])
-    reason = TextAreaField("Reason for the change", validators=[Optional(), Length(max=1000)],
-                           description="Needed when the time moves; kept in each walkabout's history.")
+    reason = TextAreaField(
+        "Reason for the change",
+        validators=[Optional(), Length(max=1000)],
+        description="Needed when the time moves; kept in each walkabout's history.",
+    )
     confirm_clashes = BooleanField("Change anyway, despite the clashes listed above")
     version = HiddenField()
 
 
 class RotaForm(FlaskForm):
     first_day = DateField("First day", validators=[InputRequired(DATE_MESSAGE)])
-    visits_per_ward = IntegerField("Visits to each ward in the year", default=4, validators=[
-        InputRequired("How many times should each ward be visited?"), NumberRange(1, 52, "From 1 to 52.")])
+    visits_per_ward = IntegerField(
+        "Visits to each ward in the year",
+        default=4,
+        validators=[
+            InputRequired("How many times should each ward be visited?"),
+            NumberRange(1, 52, "From 1 to 52."),
+        ],
+    )
     at = TimeField("Start time", validators=[InputRequired(TIME_MESSAGE)])
-    duration_minutes = IntegerField("Duration in minutes", default=60, validators=[
-        InputRequired("Enter the duration in minutes."), NumberRange(15, 480, "Between 15 and 480 minutes.")])
-    weekdays = CheckboxesField("Days of the week", coerce=int, choices=as_choices(WEEKDAY_CHOICES),
-                               default=[0, 1, 2, 3, 4],
-                               validators=[DataRequired("Choose at least one day of the week.")])
-    executive_ids = SelectMultipleField("Executives", coerce=optional_int, validate_choice=False,
-                                        description="Leave empty to share the rota among all executives.")
+    duration_minutes = IntegerField(
+        "Duration in minutes",
+        default=60,
+        validators=[
+            InputRequired("Enter the duration in minutes."),
+            NumberRange(15, 480, "Between 15 and 480 minutes."),
+        ],
+    )
+    weekdays = CheckboxesField(
+        "Days of the week",
+        coerce=int,
+        choices=as_choices(WEEKDAY_CHOICES),
+        default=[0, 1, 2, 3, 4],
+        validators=[DataRequired("Choose at least one day of the week.")],
+    )
+    executive_ids = SelectMultipleField(
+        "Executives",
+        coerce=optional_int,
+        validate_choice=False,
+        description="Leave empty to share the rota among all executives.",
+    )
     site_id = SelectField("Site", coerce=optional_int, validate_choice=False)

@@ -48,8 +48,14 @@ class OutboxBackend:
         for path in files:
             with path.open("rb") as handle:
                 headers = parser.parse(handle)
-            items.append({"name": path.name, "to": headers["To"], "subject": headers["Subject"],
-                          "date": parsedate_to_datetime(headers["Date"]) if headers["Date"] else None})
+            items.append(
+                {
+                    "name": path.name,
+                    "to": headers["To"],
+                    "subject": headers["Subject"],
+                    "date": parsedate_to_datetime(headers["Date"]) if headers["Date"] else None,
+                }
+            )
         return items
 
     def read(self, name: str) -> bytes | None:
@@ -60,8 +66,15 @@ class OutboxBackend:
 
 
 class SMTPBackend:
-    def __init__(self, host: str, port: int, security: str, username: str | None,
-                 password: str | None, timeout: float = 20):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str,
+        username: str | None,
+        password: str | None,
+        timeout: float = 20,
+    ):
         self.host, self.port, self.security = host, port, security
         self.username, self.password, self.timeout = username, password, timeout
 
@@ -86,6 +99,11 @@ def get_backend(app: Flask):
     """The configured backend: MAIL_BACKEND is "outbox" (default) or "smtp"."""
     config = app.config
     if config["MAIL_BACKEND"] == "smtp":
-        return SMTPBackend(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_SECURITY"],
-                           config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        return SMTPBackend(
+            config["SMTP_HOST"],
+            config["SMTP_PORT"],
+            config["SMTP_SECURITY"],
+            config["SMTP_USERNAME"],
+            config["SMTP_PASSWORD"],
+        )
     return OutboxBackend(Path(app.instance_path) / "outbox")

@@ -34,7 +34,9 @@ class Skip(Exception):
     """The message should not be sent any more; the text says why."""
 
 
-def compose(session: Session, note: SentNotification, recipient: User, config: dict, now: datetime) -> EmailMessage:
+def compose(
+    session: Session, note: SentNotification, recipient: User, config: dict, now: datetime
+) -> EmailMessage:
     builder = BUILDERS[note.kind]
     subject, template, context, attachments = builder(session, note, recipient, now, config)
     context.update(recipient=recipient, base_url=config["BASE_URL"], trust_name=config["TRUST_NAME"])
@@ -68,9 +70,13 @@ def key_parts(note: SentNotification) -> list[str]:
 
 def _walkabout(session: Session, walkabout_id: int) -> Walkabout:
     walkabout = session.exec(
-        select(Walkabout).where(Walkabout.id == walkabout_id).options(
-            selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead),
-            selectinload(Walkabout.attendees))
+        select(Walkabout)
+        .where(Walkabout.id == walkabout_id)
+        .options(
+            selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Walkabout.lead),
+            selectinload(Walkabout.attendees),
+        )
     ).first()
     if walkabout is None:
         raise Skip("the walkabout no longer exists")
@@ -78,12 +84,20 @@ def _walkabout(session: Session, walkabout_id: int) -> Walkabout:
 
 
 def _open_ward_actions(session: Session, ward_id: int) -> list[Action]:
-    return list(session.exec(
-        select(Action).join(Concern).join(Walkabout)
-        .where(Walkabout.ward_id == ward_id, col(Action.status).in_(OPEN_STATUSES), col(Action.deleted_at).is_(None))
-        .options(selectinload(Action.owner), selectinload(Action.concern))
-        .order_by(Action.due_date)
-    ).all())
+    return list(
+        session.exec(
+            select(Action)
+            .join(Concern)
+            .join(Walkabout)
+            .where(
+                Walkabout.ward_id == ward_id,
+                col(Action.status).in_(OPEN_STATUSES),
+                col(Action.deleted_at).is_(None),
+            )
+            .options(selectinload(Action.owner), selectinload(Action.concern))
+            .order_by(Action.due_date)
+        ).all()
+    )
 
 
 def _still_planned_at(walkabout: Walkabout, stamp: str, now: datetime) -> None:
@@ -119,11 +133,18 @@ def _reminder(session, note, now, config, team: bool):
     walkabout = _walkabout(session, int(walkabout_id))
     _still_planned_at(walkabout, stamp, now)
     today = now.astimezone(ZoneInfo(config["TIMEZONE"])).date()
-    context = {"walkabout": walkabout, "open_actions": _open_ward_actions(session, walkabout.ward_id),
-               "today": today, "team_reminder": team}
+    context = {
+        "walkabout": walkabout,
+        "open_actions": _open_ward_actions(session, walkabout.ward_id),
+        "today": today,
+        "team_reminder": team,
+    }
     when = local_datetime(walkabout.scheduled_start)
-    subject = (f"Tomorrow: walkabout on {walkabout.ward.name}, {when}" if team
-               else f"Walkabout on {walkabout.ward.name} next week: {when}")
+    subject = (
+        f"Tomorrow: walkabout on {walkabout.ward.name}, {when}"
+        if team
+        else f"Walkabout on {walkabout.ward.name} next week: {when}"
+    )
     return subject, "reminder", context, []
 
 
@@ -147,8 +168,11 @@ def summary(session, note, recipient, now, config):
 
 def new_action(session, note, recipient, now, config):
     action_id, user_id = key_parts(note)
-    action = session.exec(select(Action).where(Action.id == int(action_id)).options(
-        selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward))).first()
+    action = session.exec(
+        select(Action)
+        .where(Action.id == int(action_id))
+        .options(selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward))
+    ).first()
     if action is None or action.deleted_at is not None:
         raise Skip("the action no longer exists")
     if action.owner_id != int(user_id):
@@ -159,15 +183,24 @@ def new_action(session, note, recipient, now, config):
     return subject, "new_action", {"action": action}, []
 
 
-def overdue_actions(session: Session, today: date, owner_id: int | None = None, lead_id: int | None = None,
-                    older_than_days: int = 0) -> list[Action]:
+def overdue_actions(
+    session: Session,
+    today: date,
+    owner_id: int | None = None,
+    lead_id: int | None = None,
+    older_than_days: int = 0,
+) -> list[Action]:
     """Open actions past due (in the trust's calendar), for an owner or a walkabout lead."""
     query = (
-        select(Action).join(Concern).join(Walkabout)
+        select(Action)
+        .join(Concern)
+        .join(Walkabout)
         .where(col(Action.status).in_(OPEN_STATUSES), col(Action.deleted_at).is_(None))
         .where(Action.due_date < today - timedelta(days=older_than_days))
-        .options(selectinload(Action.owner),
-                 selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward))
+        .options(
+            selectinload(Action.owner),
+            selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward),
+        )
         .order_by(Action.due_date, Action.id)
     )
     if owner_id is not None:
@@ -192,7 +225,9 @@ def escalation(session, note, recipient, now, config):
     actions = overdue_actions(session, today, lead_id=recipient.id, older_than_days=14)
     if not actions:
         raise Skip("no action is overdue by more than 14 days any more")
-    subject = f"Escalation: {len(actions)} action{'s' if len(actions) != 1 else ''} overdue by more than 14 days"
+    subject = (
+        f"Escalation: {len(actions)} action{'s' if len(actions) != 1 else ''} overdue by more than 14 days"
+    )
     return subject, "escalation", {"actions": actions, "today": today}, []
 
 
@@ -202,14 +237,23 @@ def board_pack(session, note, recipient, now, config):
     if pack is None:
         raise Skip(f"no board pack for {month} is ready")
     subject = f"Board pack for {datetime.strptime(month, '%Y-%m'):%B %Y}"
-    return subject, "board_pack", {"month": month, "pack": pack}, [
-        (f"walkabout-board-pack-{month}.pdf", "application/pdf", pack.pdf)]
+    return (
+        subject,
+        "board_pack",
+        {"month": month, "pack": pack},
+        [(f"walkabout-board-pack-{month}.pdf", "application/pdf", pack.pdf)],
+    )
 
 
 BUILDERS = {
-    "invitation": invitation, "reminder_ward": reminder_ward, "reminder_team": reminder_team,
-    "summary": summary, "new_action": new_action, "overdue_digest": overdue_digest,
-    "escalation": escalation, "board_pack": board_pack,
+    "invitation": invitation,
+    "reminder_ward": reminder_ward,
+    "reminder_team": reminder_team,
+    "summary": summary,
+    "new_action": new_action,
+    "overdue_digest": overdue_digest,
+    "escalation": escalation,
+    "board_pack": board_pack,
 }
 
 
@@ -217,7 +261,8 @@ def _latest_pack(session: Session, month: str):
     from ..models import BoardPack, BoardPackStatus
 
     return session.exec(
-        select(BoardPack).where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
+        select(BoardPack)
+        .where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
         .order_by(col(BoardPack.version).desc())
     ).first()
 
@@ -226,11 +271,17 @@ def _walkabout_ics(walkabout: Walkabout, config: dict) -> bytes:
     from ..services.calendar import build_calendar
 
     method = "CANCEL" if walkabout.status == WalkaboutStatus.CANCELLED else "REQUEST"
-    return build_calendar([walkabout], f"Walkabout: {walkabout.ward.name}",
-                          lambda w: f"{config['BASE_URL']}/walkabouts/{w.id}", method=method)
+    return build_calendar(
+        [walkabout],
+        f"Walkabout: {walkabout.ward.name}",
+        lambda w: f"{config['BASE_URL']}/walkabouts/{w.id}",
+        method=method,
+    )
 
 
-def _summary_attachment(session: Session, walkabout: Walkabout, recipient: User) -> list[tuple[str, str, bytes]]:
+def _summary_attachment(
+    session: Session, walkabout: Walkabout, recipient: User
+) -> list[tuple[str, str, bytes]]:
     """The follow-up summary PDF, as the recipient is allowed to see it."""
     from ..reports.summary import summary_pdf
     from ..services import NotFound
@@ -239,6 +290,8 @@ def _summary_attachment(session: Session, walkabout: Walkabout, recipient: User)
     try:
         document = follow_up(session, recipient, walkabout.id)
     except NotFound:
-        raise Skip("the recipient no longer manages this ward")
+        raise Skip("the recipient no longer manages this ward") from None
     day = walkabout.scheduled_start.date().isoformat()
-    return [(f"walkabout-summary-{walkabout.id}-{day}.pdf", "application/pdf", summary_pdf(session, document))]
+    return [
+        (f"walkabout-summary-{walkabout.id}-{day}.pdf", "application/pdf", summary_pdf(session, document))
+    ]

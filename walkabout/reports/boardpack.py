@@ -30,8 +30,14 @@ def svg_data_url(svg: str) -> str:
 def build(session: Session, period: Period, version: int, requested_by: str | None) -> BoardPackResult:
     """Compute the month's figures and render its pack (needs an app context)."""
     headline = figures.headline(session, period)
-    context = {"period": period, "figures": headline, "version": version, "requested_by": requested_by,
-               "generated_at": utcnow(), "trust_name": current_app.config["TRUST_NAME"]}
+    context = {
+        "period": period,
+        "figures": headline,
+        "version": version,
+        "requested_by": requested_by,
+        "generated_at": utcnow(),
+        "trust_name": current_app.config["TRUST_NAME"],
+    }
     if headline["has_data"]:
         trend = trends.series(session, month_buckets(period))
         overdue_rows, overdue_groups = details.overdue_by_ward_and_owner(session, period)
@@ -44,8 +50,10 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
                 "actions": svg_data_url(charts.actions_chart(trend)),
             },
             themes=details.themes(session, period, headline["concerns"]["by_category"]),
-            overdue_rows=overdue_rows, overdue_groups=overdue_groups,
-            risks=risks, risks_total=risks_total,
+            overdue_rows=overdue_rows,
+            overdue_groups=overdue_groups,
+            risks=risks,
+            risks_total=risks_total,
             notes=details.walkabout_notes(session, period),
         )
     html = render_document("pdf/board_pack.html", context)

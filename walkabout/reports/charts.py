@@ -12,11 +12,22 @@ from pygal.style import Style
 # Greys and one blue that stay distinct when printed in black and white.
 INK = "#1d2433"
 PRINT_STYLE = Style(
-    background="white", plot_background="white", foreground=INK, foreground_strong=INK,
-    foreground_subtle="#c8ccd4", opacity="1", opacity_hover="1", transition="none",
+    background="white",
+    plot_background="white",
+    foreground=INK,
+    foreground_strong=INK,
+    foreground_subtle="#c8ccd4",
+    opacity="1",
+    opacity_hover="1",
+    transition="none",
     colors=("#003d78", "#7f8fa6", "#1d2433", "#b9c3d1", "#5a6475"),
-    font_family="Liberation Sans, Arial, sans-serif", label_font_size=13, major_label_font_size=13,
-    legend_font_size=14, title_font_size=16, value_font_size=12, value_label_font_size=12,
+    font_family="Liberation Sans, Arial, sans-serif",
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=14,
+    title_font_size=16,
+    value_font_size=12,
+    value_label_font_size=12,
     tooltip_font_size=12,
 )
 BAND_STYLE = Style(**{**PRINT_STYLE.to_dict(), "colors": ("#d3d8e0", "#8a94a6", "#4a5568", "#111827")})
@@ -24,10 +35,22 @@ BAND_STYLE = Style(**{**PRINT_STYLE.to_dict(), "colors": ("#d3d8e0", "#8a94a6", 
 
 def _config(**extra) -> dict:
     """pygal settings for a static, printable chart; `extra` overrides (title, labels, size)."""
-    base = dict(style=PRINT_STYLE, js=[], disable_xml_declaration=True, width=760, height=300,
-                legend_at_bottom=True, legend_at_bottom_columns=4, print_values=False,
-                show_y_guides=False, margin=8, spacing=10, truncate_label=-1,
-                tooltip_border_radius=0, no_data_text="No data")
+    base = dict(
+        style=PRINT_STYLE,
+        js=[],
+        disable_xml_declaration=True,
+        width=760,
+        height=300,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=4,
+        print_values=False,
+        show_y_guides=False,
+        margin=8,
+        spacing=10,
+        truncate_label=-1,
+        tooltip_border_radius=0,
+        no_data_text="No data",
+    )
     base.update(extra)
     return base
 
@@ -56,21 +79,30 @@ def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **
 
 
 def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
-    chart = pygal.Line(**_config(title=title, x_labels=trend["labels"], dots_size=4,
-                                 stroke_style={"width": 3}, **size))
+    chart = pygal.Line(
+        **_config(title=title, x_labels=trend["labels"], dots_size=4, stroke_style={"width": 3}, **size)
+    )
     chart.add("Opened", trend["actions_opened"])
     chart.add("Closed", trend["actions_closed"], stroke_style={"width": 3, "dasharray": "8, 5"})
-    chart.add("Overdue at month end", trend["actions_overdue"],
-              stroke_style={"width": 3, "dasharray": "2, 4"})
+    chart.add(
+        "Overdue at month end", trend["actions_overdue"], stroke_style={"width": 3, "dasharray": "2, 4"}
+    )
     return _svg(chart)
 
 
-def categories_chart(by_category: list[dict], title: str = "Concerns by category and risk band",
-                     **size) -> str:
+def categories_chart(
+    by_category: list[dict], title: str = "Concerns by category and risk band", **size
+) -> str:
     rows = list(reversed(by_category))
-    chart = pygal.HorizontalStackedBar(**_config(
-        title=title, x_labels=[row["name"] for row in rows], style=BAND_STYLE,
-        height=max(220, 70 + 30 * len(rows)), **size))
+    chart = pygal.HorizontalStackedBar(
+        **_config(
+            title=title,
+            x_labels=[row["name"] for row in rows],
+            style=BAND_STYLE,
+            height=max(220, 70 + 30 * len(rows)),
+            **size,
+        )
+    )
     for band, label in (("low", "Low"), ("moderate", "Moderate"), ("high", "High"), ("extreme", "Extreme")):
         chart.add(label, [row[band] for row in rows])
     return _svg(chart)

@@ -51,9 +51,13 @@ def themes(session: Session, period: Period, by_category: list[dict]) -> list[di
     examples = session.exec(
         select(Category.name, Concern.text, Concern.risk_score)
         .join(Category, Category.id == Concern.category_id)
-        .where(col(Category.name).in_([row["name"] for row in top]), Concern.kind == ConcernKind.CONCERN,
-               Concern.created_at >= period.start_utc, Concern.created_at < period.end_utc,
-               col(Concern.deleted_at).is_(None))
+        .where(
+            col(Category.name).in_([row["name"] for row in top]),
+            Concern.kind == ConcernKind.CONCERN,
+            Concern.created_at >= period.start_utc,
+            Concern.created_at < period.end_utc,
+            col(Concern.deleted_at).is_(None),
+        )
         .order_by(col(Concern.risk_score).desc().nulls_last(), col(Concern.created_at).desc())
         .limit(200)
     ).all()
@@ -80,20 +84,33 @@ def overdue_by_ward_and_owner(session: Session, period: Period) -> tuple[list[di
         .group_by(Ward.id, Ward.name, Site.name, User.id, User.name)
         .order_by(number.desc(), Ward.name, User.name)
     ).all()
-    entries = [dict(ward=ward, site=site, owner=owner, count=count, oldest_due=_as_date(oldest))
-               for ward, site, owner, count, oldest in rows]
+    entries = [
+        dict(ward=ward, site=site, owner=owner, count=count, oldest_due=_as_date(oldest))
+        for ward, site, owner, count, oldest in rows
+    ]
     return entries[:MAX_OVERDUE_ROWS], len(entries)
 
 
 def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int]:
     """Concerns scored high or extreme, raised by the period's end and still open now."""
-    conditions = (Concern.kind == ConcernKind.CONCERN, Concern.status == ConcernStatus.OPEN,
-                  col(Concern.deleted_at).is_(None), col(Concern.risk_score) >= HIGH_RISK_SCORE,
-                  Concern.created_at < period.end_utc)
+    conditions = (
+        Concern.kind == ConcernKind.CONCERN,
+        Concern.status == ConcernStatus.OPEN,
+        col(Concern.deleted_at).is_(None),
+        col(Concern.risk_score) >= HIGH_RISK_SCORE,
+        Concern.created_at < period.end_utc,
+    )
     total = session.exec(select(sa.func.count()).select_from(Concern).where(*conditions)).one()
     rows = session.exec(
-        select(Concern.text, Concern.risk_score, band_case(col(Concern.risk_score)), Concern.created_at,
-               Ward.name, Site.name, sa.func.coalesce(Category.name, "Uncategorised"))
+        select(
+            Concern.text,
+            Concern.risk_score,
+            band_case(col(Concern.risk_score)),
+            Concern.created_at,
+            Ward.name,
+            Site.name,
+            sa.func.coalesce(Category.name, "Uncategorised"),
+        )
         .join(Walkabout, Walkabout.id == Concern.walkabout_id)
         .join(Ward, Ward.id == Walkabout.ward_id)
         .join(Site, Site.id == Ward.site_id)
@@ -102,8 +119,10 @@ def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int]:
         .order_by(col(Concern.risk_score).desc(), col(Concern.created_at).desc())
         .limit(MAX_OPEN_RISKS)
     ).all()
-    risks = [dict(text=text, score=score, band=band, raised=raised, ward=ward, site=site, category=category)
-             for text, score, band, raised, ward, site, category in rows]
+    risks = [
+        dict(text=text, score=score, band=band, raised=raised, ward=ward, site=site, category=category)
+        for text, score, band, raised, ward, site, category in rows
+    ]
     return risks, total
 
 
@@ -111,8 +130,11 @@ def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
     """Each walkabout scheduled in the period, with what it found (two queries)."""
     walkabouts = session.exec(
         select(Walkabout)
-        .where(Walkabout.scheduled_start >= period.start_utc, Walkabout.scheduled_start < period.end_utc,
-               col(Walkabout.status).in_((WalkaboutStatus.COMPLETED, WalkaboutStatus.CANCELLED)))
+        .where(
+            Walkabout.scheduled_start >= period.start_utc,
+            Walkabout.scheduled_start < period.end_utc,
+            col(Walkabout.status).in_((WalkaboutStatus.COMPLETED, WalkaboutStatus.CANCELLED)),
+        )
         .options(selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead))
         .order_by(Walkabout.scheduled_start, Walkabout.id)
     ).all()
@@ -120,9 +142,13 @@ def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
     if not notes:
         return []
     rows = session.exec(
-        select(Concern.walkabout_id, Concern.kind, Category.name,
-               sa.func.count(),
-               sa.func.sum(sa.case((col(Concern.risk_score) >= HIGH_RISK_SCORE, 1), else_=0)))
+        select(
+            Concern.walkabout_id,
+            Concern.kind,
+            Category.name,
+            sa.func.count(),
+            sa.func.sum(sa.case((col(Concern.risk_score) >= HIGH_RISK_SCORE, 1), else_=0)),
+        )
         .outerjoin(Category, Category.id == Concern.category_id)
         .where(col(Concern.walkabout_id).in_(list(notes)), col(Concern.deleted_at).is_(None))
         .group_by(Concern.walkabout_id, Concern.kind, Category.name)

@@ -14,7 +14,7 @@ Definitions (also printed in the board pack):
 - feedback: share of walkabouts held in the period whose staff were told what happened.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from statistics import median
 
 import sqlalchemy as sa
@@ -49,8 +49,11 @@ def count_if(condition) -> sa.ColumnElement:
 def band_case(score_column) -> sa.ColumnElement:
     """The NHS 5x5 risk band of a score, in SQL (matches models.risk_band)."""
     return sa.case(
-        (score_column <= 3, "low"), (score_column <= 6, "moderate"), (score_column <= 12, "high"),
-        (score_column.is_not(None), "extreme"), else_=None,
+        (score_column <= 3, "low"),
+        (score_column <= 6, "moderate"),
+        (score_column <= 12, "high"),
+        (score_column.is_not(None), "extreme"),
+        else_=None,
     )
 
 
@@ -62,11 +65,16 @@ def cutoff(period: Period) -> datetime:
 def overdue_condition(moment: datetime, local_day):
     """An action overdue at `moment`: created before it, due before `local_day`, not closed by then."""
     closed_by_then = sa.and_(
-        col(Action.status).in_(CLOSED), col(Action.completed_at).is_not(None),
+        col(Action.status).in_(CLOSED),
+        col(Action.completed_at).is_not(None),
         col(Action.completed_at) < moment,
     )
-    return sa.and_(col(Action.deleted_at).is_(None), col(Action.created_at) < moment,
-                   col(Action.due_date) < local_day, sa.not_(closed_by_then))
+    return sa.and_(
+        col(Action.deleted_at).is_(None),
+        col(Action.created_at) < moment,
+        col(Action.due_date) < local_day,
+        sa.not_(closed_by_then),
+    )
 
 
 def overdue_day(period: Period):
@@ -76,19 +84,30 @@ def overdue_day(period: Period):
 
 def headline(session: Session, period: Period) -> dict:
     """Every headline figure of `period` as plain JSON-able values."""
-    figures = {"period": {"start": period.start.isoformat(), "end": period.last_day.isoformat(),
-                          "label": period.label}}
+    figures = {
+        "period": {
+            "start": period.start.isoformat(),
+            "end": period.last_day.isoformat(),
+            "label": period.label,
+        }
+    }
     figures["walkabouts"] = _walkabouts(session, period)
     figures["wards"] = _wards(session, period, figures["walkabouts"].pop("wards_covered"))
     figures["concerns"] = _concerns(session, period)
     figures["actions"] = _actions(session, period)
     figures["feedback_deliveries"] = session.exec(
-        select(sa.func.count()).select_from(FeedbackDelivery)
-        .where(FeedbackDelivery.delivered_at >= period.start_utc,
-               FeedbackDelivery.delivered_at < period.end_utc)
+        select(sa.func.count())
+        .select_from(FeedbackDelivery)
+        .where(
+            FeedbackDelivery.delivered_at >= period.start_utc, FeedbackDelivery.delivered_at < period.end_utc
+        )
     ).one()
-    figures["has_data"] = bool(figures["walkabouts"]["planned"] or figures["concerns"]["raised"]
-                               or figures["concerns"]["good_practice"] or figures["actions"]["opened"])
+    figures["has_data"] = bool(
+        figures["walkabouts"]["planned"]
+        or figures["concerns"]["raised"]
+        or figures["concerns"]["good_practice"]
+        or figures["actions"]["opened"]
+    )
     return figures
 
 
@@ -107,7 +126,10 @@ def _walkabouts(session: Session, period: Period) -> dict:
     ).one()
     planned, held_count, cancelled, rescheduled, feedback, wards_covered = (int(value) for value in row)
     return {
-        "planned": planned, "held": held_count, "cancelled": cancelled, "rescheduled": rescheduled,
+        "planned": planned,
+        "held": held_count,
+        "cancelled": cancelled,
+        "rescheduled": rescheduled,
         "feedback_given": feedback,
         "feedback_share": round(100 * feedback / held_count) if held_count else None,
         "wards_covered": wards_covered,
@@ -117,42 +139,58 @@ def _walkabouts(session: Session, period: Period) -> dict:
 def _wards(session: Session, period: Period, covered: int) -> dict:
     since = period.end_utc - timedelta(days=NOT_VISITED_DAYS)
     visited = sa.exists().where(
-        Walkabout.ward_id == Ward.id, Walkabout.status == WalkaboutStatus.COMPLETED,
-        Walkabout.scheduled_start >= since, Walkabout.scheduled_start < period.end_utc,
+        Walkabout.ward_id == Ward.id,
+        Walkabout.status == WalkaboutStatus.COMPLETED,
+        Walkabout.scheduled_start >= since,
+        Walkabout.scheduled_start < period.end_utc,
     )
     rows = session.exec(
-        select(Ward.name, Site.name).join(Site, Site.id == Ward.site_id)
-        .where(Ward.active.is_(True), sa.not_(visited)).order_by(Site.name, Ward.name)
+        select(Ward.name, Site.name)
+        .join(Site, Site.id == Ward.site_id)
+        .where(Ward.active.is_(True), sa.not_(visited))
+        .order_by(Site.name, Ward.name)
     ).all()
     active = session.exec(select(sa.func.count()).select_from(Ward).where(Ward.active.is_(True))).one()
-    return {"active": active, "covered": covered, "not_visited_90": len(rows),
-            "not_visited": [{"ward": ward, "site": site} for ward, site in rows]}
+    return {
+        "active": active,
+        "covered": covered,
+        "not_visited_90": len(rows),
+        "not_visited": [{"ward": ward, "site": site} for ward, site in rows],
+    }
 
 
 def _concerns(session: Session, period: Period) -> dict:
     band = band_case(col(Concern.risk_score))
     rows = session.exec(
         select(Category.name, Concern.kind, band, sa.func.count())
-        .select_from(Concern).outerjoin(Category, Category.id == Concern.category_id)
-        .where(Concern.created_at >= period.start_utc, Concern.created_at < period.end_utc,
-               col(Concern.deleted_at).is_(None))
+        .select_from(Concern)
+        .outerjoin(Category, Category.id == Concern.category_id)
+        .where(
+            Concern.created_at >= period.start_utc,
+            Concern.created_at < period.end_utc,
+            col(Concern.deleted_at).is_(None),
+        )
         .group_by(Category.name, Concern.kind, band)
     ).all()
     by_category: dict[str, dict] = {}
-    by_band = dict.fromkeys(BANDS + ["unscored"], 0)
+    by_band = dict.fromkeys([*BANDS, "unscored"], 0)
     good_practice = 0
     for category, kind, band_value, number in rows:
         category = category or "Uncategorised"
         if kind == ConcernKind.GOOD_PRACTICE.value:
             good_practice += number
             continue
-        entry = by_category.setdefault(category, dict.fromkeys(BANDS + ["unscored"], 0) | {"total": 0})
+        entry = by_category.setdefault(category, dict.fromkeys([*BANDS, "unscored"], 0) | {"total": 0})
         entry[band_value or "unscored"] += number
         entry["total"] += number
         by_band[band_value or "unscored"] += number
     ordered = sorted(by_category.items(), key=lambda item: (-item[1]["total"], item[0]))
-    return {"raised": sum(by_band.values()), "good_practice": good_practice,
-            "by_band": by_band, "by_category": [{"name": name, **counts} for name, counts in ordered]}
+    return {
+        "raised": sum(by_band.values()),
+        "good_practice": good_practice,
+        "by_band": by_band,
+        "by_category": [{"name": name, **counts} for name, counts in ordered],
+    }
 
 
 def _actions(session: Session, period: Period) -> dict:
@@ -173,17 +211,26 @@ def _actions(session: Session, period: Period) -> dict:
     opened, completed, verified, overdue = (int(value) for value in row)
     closed_at = sa.func.coalesce(Action.verified_at, Action.completed_at)
     durations = session.exec(
-        select(Action.created_at, closed_at)
-        .where(col(Action.deleted_at).is_(None), col(Action.status).in_(CLOSED),
-               closed_at >= start, closed_at < end)
+        select(Action.created_at, closed_at).where(
+            col(Action.deleted_at).is_(None),
+            col(Action.status).in_(CLOSED),
+            closed_at >= start,
+            closed_at < end,
+        )
     ).all()
     days = [(_aware(closed) - _aware(created)).total_seconds() / 86400 for created, closed in durations]
-    return {"opened": opened, "completed": completed, "verified": verified, "overdue": overdue,
-            "closed": len(days), "median_days_to_close": round(median(days), 1) if days else None}
+    return {
+        "opened": opened,
+        "completed": completed,
+        "verified": verified,
+        "overdue": overdue,
+        "closed": len(days),
+        "median_days_to_close": round(median(days), 1) if days else None,
+    }
 
 
 def _aware(value):
     """Aggregates such as COALESCE come back naive (or as text on SQLite); they are UTC."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

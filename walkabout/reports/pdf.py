@@ -7,7 +7,8 @@ paths outside `static/`, is refused and never read.
 """
 
 import mimetypes
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from weasyprint import HTML
@@ -31,8 +32,11 @@ class FetchRefused(URLFetchingError):
 class LockedFetcher(URLFetcher):
     """A WeasyPrint fetcher allowing only static files, listed photos and data: URLs."""
 
-    def __init__(self, photo_loader: Callable[[int], bytes | None] | None = None,
-                 allowed_photo_ids: set[int] | frozenset[int] = frozenset()):
+    def __init__(
+        self,
+        photo_loader: Callable[[int], bytes | None] | None = None,
+        allowed_photo_ids: set[int] | frozenset[int] = frozenset(),
+    ):
         # The parent only ever sees data: URLs (below); it may open nothing else.
         super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False)
         self.photo_loader = photo_loader
@@ -50,9 +54,9 @@ class LockedFetcher(URLFetcher):
             self._refuse(url)
         path = unquote(parts.path)
         if path.startswith("/static/"):
-            return self._static(url, path[len("/static/"):])
+            return self._static(url, path[len("/static/") :])
         if path.startswith("/photos/") and path.endswith("/thumb.jpg"):
-            ident = path[len("/photos/"):-len("/thumb.jpg")]
+            ident = path[len("/photos/") : -len("/thumb.jpg")]
             if ident.isdigit() and int(ident) in self.allowed_photo_ids and self.photo_loader:
                 data = self.photo_loader(int(ident))
                 if data is not None and len(data) <= MAX_RESOURCE_BYTES:

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
@@ -48,7 +48,7 @@ class Period:
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def format_day(day: date) -> str:
@@ -65,8 +65,10 @@ def parse_month(text: str, today: date, zone: ZoneInfo) -> Period:
     """The month "YYYY-MM" as a Period; BadMonth if malformed or not yet started."""
     match = MONTH_PATTERN.match(text or "")
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        raise BadMonth(f"“{text[:20]}” is not a month. Use the form YYYY-MM, for example "
-                       f"{add_months(today, -1).strftime('%Y-%m')}.")
+        raise BadMonth(
+            f"“{text[:20]}” is not a month. Use the form YYYY-MM, for example "
+            f"{add_months(today, -1).strftime('%Y-%m')}."
+        )
     start = date(int(match.group(1)), int(match.group(2)), 1)
     if start > today:
         raise BadMonth(f"{start.strftime('%B %Y')} has not started yet, so there is nothing to report.")

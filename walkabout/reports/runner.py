@@ -33,8 +33,9 @@ def start_generation(pack_id: int, app: Flask | None = None) -> None:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     runner = app.config.get("REPORTS_RUNNER", "thread")
     if runner == "thread":
-        threading.Thread(target=generate_board_pack, args=(app, pack_id), daemon=True,
-                         name=f"board-pack-{pack_id}").start()
+        threading.Thread(
+            target=generate_board_pack, args=(app, pack_id), daemon=True, name=f"board-pack-{pack_id}"
+        ).start()
     elif runner != "scheduler":
         raise ValueError(f"REPORTS_RUNNER must be one of {RUNNERS}, not {runner!r}")
 
@@ -77,8 +78,13 @@ def _finish(app: Flask, pack_id: int, status: BoardPackStatus, **values) -> None
         pack.completed_at = utcnow()
         for name, value in values.items():
             setattr(pack, name, value)
-        audit.record(session, None, pack, "generated" if status == BoardPackStatus.READY else "failed",
-                     {"month": pack.month, "version": pack.version, "error": values.get("error")})
+        audit.record(
+            session,
+            None,
+            pack,
+            "generated" if status == BoardPackStatus.READY else "failed",
+            {"month": pack.month, "version": pack.version, "error": values.get("error")},
+        )
 
 
 def run_pending_board_packs(app: Flask) -> int:

@@ -13,10 +13,18 @@ MAX_THUMBNAILS_PER_CONCERN = 3
 
 
 def summary_pdf(session: Session, follow_up: FollowUp) -> bytes:
-    html = render_document("pdf/summary.html", {
-        "f": follow_up, "w": follow_up.walkabout, "today": local_today(), "generated_at": utcnow(),
-        "trust_name": current_app.config["TRUST_NAME"], "max_thumbs": MAX_THUMBNAILS_PER_CONCERN,
-    })
-    fetcher = LockedFetcher(photo_loader=lambda ident: photo_thumbnail(session, ident),
-                            allowed_photo_ids=follow_up.photo_ids)
+    html = render_document(
+        "pdf/summary.html",
+        {
+            "f": follow_up,
+            "w": follow_up.walkabout,
+            "today": local_today(),
+            "generated_at": utcnow(),
+            "trust_name": current_app.config["TRUST_NAME"],
+            "max_thumbs": MAX_THUMBNAILS_PER_CONCERN,
+        },
+    )
+    fetcher = LockedFetcher(
+        photo_loader=lambda ident: photo_thumbnail(session, ident), allowed_photo_ids=follow_up.photo_ids
+    )
     return render_pdf(html, fetcher)

@@ -5,9 +5,43 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, actions, admin_places, admin_users, auth, calendar, capture, coverage, dashboard
-    from . import feedback, health, home, notifications, photos, reports, series, walkabouts
+    from . import (
+        account,
+        actions,
+        admin_places,
+        admin_users,
+        auth,
+        calendar,
+        capture,
+        coverage,
+        dashboard,
+        feedback,
+        health,
+        home,
+        notifications,
+        photos,
+        reports,
+        series,
+        walkabouts,
+    )
 
-    for module in (auth, home, health, account, admin_users, admin_places, photos, walkabouts, series,
-                   coverage, calendar, capture, actions, feedback, reports, dashboard, notifications):
+    for module in (
+        auth,
+        home,
+        health,
+        account,
+        admin_users,
+        admin_places,
+        photos,
+        walkabouts,
+        series,
+        coverage,
+        calendar,
+        capture,
+        actions,
+        feedback,
+        reports,
+        dashboard,
+        notifications,
+    ):
         app.register_blueprint(module.bp)

@@ -45,11 +45,16 @@ def owner_choices(concern: Concern) -> tuple[list[SelectChoice], list[int]]:
 def render_assign(concern: Concern, form: AssignForm, status: int = 200, no_action_form=None):
     session = get_session()
     return render_template(
-        "actions/assign.html", concern=concern, form=form, today=local_today(),
-        no_action_form=no_action_form or NoActionForm(formdata=None, prefix="noaction", data={"version": concern.version}),
+        "actions/assign.html",
+        concern=concern,
+        form=form,
+        today=local_today(),
+        no_action_form=no_action_form
+        or NoActionForm(formdata=None, prefix="noaction", data={"version": concern.version}),
         concern_photos=action_queries.concern_photo_ids(session, concern.id),
         ward_managers=actions.ward_managers_of(session, concern.walkabout.ward_id),
-        status_labels=actions.STATUS_LABELS, can_decide=signed_in_user().has_role(Role.EXECUTIVE),
+        status_labels=actions.STATUS_LABELS,
+        can_decide=signed_in_user().has_role(Role.EXECUTIVE),
         live_actions=[a for a in concern.actions if a.deleted_at is None],
     ), status
 
@@ -67,8 +72,15 @@ def assign(concern_id: int):
         return render_assign(concern, form)
     if form.validate_on_submit():
         try:
-            action = actions.create_action(session, user, concern, description=form.description.data,
-                                           owner_id=form.owner_id.data, due_date=form.due_date.data, today=today)
+            action = actions.create_action(
+                session,
+                user,
+                concern,
+                description=form.description.data,
+                owner_id=form.owner_id.data,
+                due_date=form.due_date.data,
+                today=today,
+            )
         except ServiceError as error:
             session.rollback()
             form.form_errors.append(str(error))
@@ -88,8 +100,9 @@ def ward_fix(concern_id: int):
     concern = load_assignable(concern_id)
     session = get_session()
     try:
-        action = actions.assign_to_ward_manager(session, signed_in_user(), concern, local_today(),
-                                                current_app.config["ACTION_DUE_DAYS"])
+        action = actions.assign_to_ward_manager(
+            session, signed_in_user(), concern, local_today(), current_app.config["ACTION_DUE_DAYS"]
+        )
     except ServiceError as error:
         session.rollback()
         flash(str(error), "error")
@@ -107,8 +120,9 @@ def no_action(concern_id: int):
     form = NoActionForm(prefix="noaction")
     if form.validate_on_submit():
         try:
-            actions.mark_no_action_needed(session, signed_in_user(), concern, form.reason.data,
-                                          form.version.data)
+            actions.mark_no_action_needed(
+                session, signed_in_user(), concern, form.reason.data, form.version.data
+            )
         except ServiceError as error:
             session.rollback()
             form.form_errors.append(str(error))
@@ -122,6 +136,7 @@ def no_action(concern_id: int):
     concern = action_queries.load_concern(session, concern_id)
     assign_form = AssignForm(formdata=None)
     assign_form.owner_id.choices, _ = owner_choices(concern)
-    assign_form.due_date.data = actions.default_due_date(concern, local_today(),
-                                                         current_app.config["ACTION_DUE_DAYS"])
+    assign_form.due_date.data = actions.default_due_date(
+        concern, local_today(), current_app.config["ACTION_DUE_DAYS"]
+    )
     return render_assign(concern, assign_form, status, no_action_form=form)

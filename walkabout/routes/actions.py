@@ -27,8 +27,13 @@ readers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY
 workers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER)
 executives = roles_required(Role.EXECUTIVE)
 NOT_YOUR_WARD = "This action belongs to a ward you do not manage and is not assigned to you."
-FORMS = {"progress": ProgressForm, "due": DueDateForm, "complete": CompleteForm, "verify": VerifyForm,
-         "reopen": ReopenForm}
+FORMS = {
+    "progress": ProgressForm,
+    "due": DueDateForm,
+    "complete": CompleteForm,
+    "verify": VerifyForm,
+    "reopen": ReopenForm,
+}
 
 
 def refuse(status: int, message: str):
@@ -58,28 +63,43 @@ def load_visible(action_id: int, work: bool = False) -> Action:
 def index():
     session, user, today = get_session(), signed_in_user(), local_today()
     filters = action_queries.ActionFilters.from_args(request.args)
-    result = action_queries.list_actions(session, user, filters, today,
-                                         per_page=current_app.config["ACTIONS_PER_PAGE"])
+    result = action_queries.list_actions(
+        session, user, filters, today, per_page=current_app.config["ACTIONS_PER_PAGE"]
+    )
     context = {"result": result, "filters": filters, "today": today, "status_labels": actions.STATUS_LABELS}
     if is_fragment_request():
         return render_template("actions/_results.html", **context)
     wards, sites, owners = action_queries.filter_choices(session, user)
-    return render_template("actions/index.html", wards=wards, sites=sites, owners=owners,
-                           sorts=action_queries.SORTS, status_filters=action_queries.STATUS_FILTERS, **context)
+    return render_template(
+        "actions/index.html",
+        wards=wards,
+        sites=sites,
+        owners=owners,
+        sorts=action_queries.SORTS,
+        status_filters=action_queries.STATUS_FILTERS,
+        **context,
+    )
 
 
 def render_action(action: Action, status: int = 200, **bound):
     """The action page; `bound` holds a submitted form to show with its errors."""
     session, user = get_session(), signed_in_user()
-    forms = {name: bound.get(name) or form_class(formdata=None, prefix=name, data={"version": action.version})
-             for name, form_class in FORMS.items()}
+    forms = {
+        name: bound.get(name) or form_class(formdata=None, prefix=name, data={"version": action.version})
+        for name, form_class in FORMS.items()
+    }
     page = render_template(
-        "actions/show.html", action=action, forms=forms, today=local_today(),
+        "actions/show.html",
+        action=action,
+        forms=forms,
+        today=local_today(),
         timeline=action_queries.timeline(session, action),
         concern_photos=action_queries.concern_photo_ids(session, action.concern_id),
-        can_work=actions.can_work(session, user, action), can_verify=actions.can_verify(user),
+        can_work=actions.can_work(session, user, action),
+        can_verify=actions.can_verify(user),
         can_assign=actions.can_assign(session, user, action.concern),
-        status_labels=actions.STATUS_LABELS, transitions=actions.TRANSITIONS,
+        status_labels=actions.STATUS_LABELS,
+        transitions=actions.TRANSITIONS,
     )
     return page, status
 
@@ -123,16 +143,27 @@ def apply_change(action_id: int, name: str, change, done_message: str):
 @bp.post("/actions/<int:action_id>/updates")
 @workers
 def post_update(action_id: int):
-    return apply_change(action_id, "progress", lambda session, user, action, form: actions.post_update(
-        session, user, action, form.text.data, form.version.data), "Update posted.")
+    return apply_change(
+        action_id,
+        "progress",
+        lambda session, user, action, form: actions.post_update(
+            session, user, action, form.text.data, form.version.data
+        ),
+        "Update posted.",
+    )
 
 
 @bp.post("/actions/<int:action_id>/due-date")
 @workers
 def change_due_date(action_id: int):
-    return apply_change(action_id, "due", lambda session, user, action, form: actions.change_due_date(
-        session, user, action, form.due_date.data, form.reason.data, form.version.data, local_today()),
-        "Due date changed.")
+    return apply_change(
+        action_id,
+        "due",
+        lambda session, user, action, form: actions.change_due_date(
+            session, user, action, form.due_date.data, form.reason.data, form.version.data, local_today()
+        ),
+        "Due date changed.",
+    )
 
 
 def _complete(session, user, action, form):
@@ -152,15 +183,27 @@ def complete(action_id: int):
 @bp.post("/actions/<int:action_id>/verify")
 @executives
 def verify(action_id: int):
-    return apply_change(action_id, "verify", lambda session, user, action, form: actions.verify(
-        session, user, action, form.note.data, form.version.data), "Verified and closed.")
+    return apply_change(
+        action_id,
+        "verify",
+        lambda session, user, action, form: actions.verify(
+            session, user, action, form.note.data, form.version.data
+        ),
+        "Verified and closed.",
+    )
 
 
 @bp.post("/actions/<int:action_id>/reopen")
 @executives
 def reopen(action_id: int):
-    return apply_change(action_id, "reopen", lambda session, user, action, form: actions.reopen(
-        session, user, action, form.reason.data, form.version.data), "Reopened; the owner can work on it again.")
+    return apply_change(
+        action_id,
+        "reopen",
+        lambda session, user, action, form: actions.reopen(
+            session, user, action, form.reason.data, form.version.data
+        ),
+        "Reopened; the owner can work on it again.",
+    )
 
 
-from . import action_assign  # noqa: F401  (the assign routes live on this blueprint)
+from . import action_assign  # noqa: E402, F401  (the assign routes live on this blueprint)

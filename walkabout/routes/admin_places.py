@@ -19,8 +19,12 @@ admin_only = roles_required(Role.ADMIN)
 @admin_only
 def sites():
     session = get_session()
-    return render_template("admin/sites.html", sites=places.sites(session), counts=places.ward_counts(session),
-                           form=SiteForm(formdata=None))
+    return render_template(
+        "admin/sites.html",
+        sites=places.sites(session),
+        counts=places.ward_counts(session),
+        form=SiteForm(formdata=None),
+    )
 
 
 @bp.route("/sites/new", methods=["POST"])
@@ -45,8 +49,9 @@ def _save_site(site: Site | None):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                saved = places.save_site(session, signed_in_user(), site, name=form.name.data,
-                                         active=form.active.data)
+                saved = places.save_site(
+                    session, signed_in_user(), site, name=form.name.data, active=form.active.data
+                )
                 session.commit()
                 flash(f"Saved {saved.name}.", "success")
                 return redirect(url_for("admin_places.sites"), code=303)
@@ -62,8 +67,12 @@ def wards():
     session = get_session()
     site_arg = request.args.get("site", "")
     site_id = int(site_arg) if site_arg.isdigit() and len(site_arg) < 10 else None
-    return render_template("admin/wards.html", wards=places.wards(session, site_id=site_id),
-                           sites=places.sites(session), site_id=site_id)
+    return render_template(
+        "admin/wards.html",
+        wards=places.wards(session, site_id=site_id),
+        sites=places.sites(session),
+        site_id=site_id,
+    )
 
 
 @bp.route("/wards/new", methods=["GET", "POST"])
@@ -75,9 +84,15 @@ def new_ward():
 @bp.route("/wards/<int:ward_id>", methods=["GET", "POST"])
 @admin_only
 def edit_ward(ward_id: int):
-    ward = get_session().exec(
-        select(Ward).where(Ward.id == ward_id).options(selectinload(Ward.managers), selectinload(Ward.site))
-    ).first()
+    ward = (
+        get_session()
+        .exec(
+            select(Ward)
+            .where(Ward.id == ward_id)
+            .options(selectinload(Ward.managers), selectinload(Ward.site))
+        )
+        .first()
+    )
     if ward is None:
         abort(404)
     return _save_ward(ward)
@@ -86,22 +101,37 @@ def edit_ward(ward_id: int):
 def _save_ward(ward: Ward | None):
     session = get_session()
     form = WardForm()
-    form.site_id.choices = as_choices([("", "Choose a site")] + [
-        (site.id, site.name + ("" if site.active else " (deactivated)")) for site in places.sites(session)])
+    form.site_id.choices = as_choices(
+        [("", "Choose a site")]
+        + [(site.id, site.name + ("" if site.active else " (deactivated)")) for site in places.sites(session)]
+    )
     form.manager_ids.choices = as_choices((user.id, user.name) for user in places.manager_candidates(session))
     status = 200
     if request.method == "GET":
         if ward is not None:
-            form.process(data={"name": ward.name, "site_id": ward.site_id, "specialty": ward.specialty,
-                               "active": ward.active, "manager_ids": [user.id for user in ward.managers]})
+            form.process(
+                data={
+                    "name": ward.name,
+                    "site_id": ward.site_id,
+                    "specialty": ward.specialty,
+                    "active": ward.active,
+                    "manager_ids": [user.id for user in ward.managers],
+                }
+            )
         else:
             form.site_id.data = request.args.get("site", type=int)
     elif form.validate_on_submit():
         try:
-            saved = places.save_ward(session, signed_in_user(), ward, name=form.name.data,
-                                     site_id=form.site_id.data, specialty=form.specialty.data,
-                                     manager_ids=[i for i in form.manager_ids.data or [] if i is not None],
-                                     active=form.active.data)
+            saved = places.save_ward(
+                session,
+                signed_in_user(),
+                ward,
+                name=form.name.data,
+                site_id=form.site_id.data,
+                specialty=form.specialty.data,
+                manager_ids=[i for i in form.manager_ids.data or [] if i is not None],
+                active=form.active.data,
+            )
             session.commit()
             flash(f"Saved {saved.name}.", "success")
             return redirect(url_for("admin_places.wards"), code=303)

@@ -13,9 +13,11 @@ admin_only = roles_required(Role.ADMIN)
 
 
 def _load_user(user_id: int) -> User:
-    user = get_session().exec(
-        select(User).where(User.id == user_id).options(selectinload(User.role_rows))
-    ).first()
+    user = (
+        get_session()
+        .exec(select(User).where(User.id == user_id).options(selectinload(User.role_rows)))
+        .first()
+    )
     if user is None:
         abort(404)
     return user
@@ -24,9 +26,11 @@ def _load_user(user_id: int) -> User:
 @bp.get("")
 @admin_only
 def index():
-    users = get_session().exec(
-        select(User).options(selectinload(User.role_rows)).order_by(User.active.desc(), User.name)
-    ).all()
+    users = (
+        get_session()
+        .exec(select(User).options(selectinload(User.role_rows)).order_by(User.active.desc(), User.name))
+        .all()
+    )
     return render_template("admin/users.html", users=users)
 
 

@@ -29,7 +29,12 @@ def login():
         try:
             with get_db().session() as lookup:
                 user = accounts.authenticate(
-                    session, form.email.data, form.password.data, request.remote_addr, _policy(), lookup=lookup
+                    session,
+                    form.email.data,
+                    form.password.data,
+                    request.remote_addr,
+                    _policy(),
+                    lookup=lookup,
                 )
         except accounts.SignInThrottled as error:
             session.commit()

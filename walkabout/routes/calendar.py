@@ -18,7 +18,8 @@ def feed(token: str):
     if user is None:
         abort(404)
     body = calendar.build_calendar(
-        calendar.feed_walkabouts(session, user), f"Walkabouts · {user.name}",
+        calendar.feed_walkabouts(session, user),
+        f"Walkabouts · {user.name}",
         lambda one: url_for("walkabouts.show", walkabout_id=one.id, _external=True),
     )
     response = make_response(body)
@@ -32,7 +33,9 @@ def feed(token: str):
 @login_required
 def settings():
     user = signed_in_user()
-    feed_url = url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None
+    feed_url = (
+        url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None
+    )
     return render_template("account/calendar.html", feed_url=feed_url)
 
 
@@ -43,7 +46,10 @@ def rotate():
     had_one = user.calendar_token is not None
     calendar.rotate_token(session, user)
     session.commit()
-    flash("New calendar address created. The old one no longer works: subscribe again with this one."
-          if had_one else "Your calendar address is ready. Subscribe to it in Outlook or Google Calendar.",
-          "success")
+    flash(
+        "New calendar address created. The old one no longer works: subscribe again with this one."
+        if had_one
+        else "Your calendar address is ready. Subscribe to it in Outlook or Google Calendar.",
+        "success",
+    )
     return redirect(url_for("calendar.settings"), code=303)

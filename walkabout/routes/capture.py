@@ -48,10 +48,14 @@ def concern_form(**kwargs) -> ConcernForm:
 
 def concern_input(form: ConcernForm) -> concerns.ConcernInput:
     return concerns.ConcernInput(
-        text=form.text.data or "", kind=form.kind.data or ConcernKind.CONCERN.value,
-        category_id=form.category_id.data, likelihood=form.likelihood.data,
-        consequence=form.consequence.data, raised_by_role=form.raised_by_role.data,
-        immediate_action=form.immediate_action.data, ward_can_fix=bool(form.ward_can_fix.data),
+        text=form.text.data or "",
+        kind=form.kind.data or ConcernKind.CONCERN.value,
+        category_id=form.category_id.data,
+        likelihood=form.likelihood.data,
+        consequence=form.consequence.data,
+        raised_by_role=form.raised_by_role.data,
+        immediate_action=form.immediate_action.data,
+        ward_can_fix=bool(form.ward_can_fix.data),
     )
 
 
@@ -62,20 +66,30 @@ def uploaded_photo(form: ConcernForm) -> bytes | None:
     return upload.stream.read(MAX_UPLOAD_BYTES + 1)
 
 
-def render_capture(walkabout: Walkabout, form: ConcernForm, status: int = 200, form_message: str | None = None):
+def render_capture(
+    walkabout: Walkabout, form: ConcernForm, status: int = 200, form_message: str | None = None
+):
     """The whole capture page, or only the form when an htmx submission failed."""
     user = signed_in_user()
     if is_htmx() and request.method == "POST":
-        return render_template("capture/_form.html", walkabout=walkabout, form=form,
-                               form_message=form_message, show_form=True), status
+        return render_template(
+            "capture/_form.html", walkabout=walkabout, form=form, form_message=form_message, show_form=True
+        ), status
     session = get_session()
     items = concerns.live_concerns(session, walkabout.id)
     editable = walkabout.status == WalkaboutStatus.IN_PROGRESS and capture.can_capture(walkabout, user)
     undo = _recently_deleted(walkabout) if editable else None
     return render_template(
-        "capture/capture.html", walkabout=walkabout, form=form, items=items, editable=editable,
-        show_form=editable or status != 200, form_message=form_message, undo=undo,
-        script=capture.prompt_script(session), team=capture.team(walkabout),
+        "capture/capture.html",
+        walkabout=walkabout,
+        form=form,
+        items=items,
+        editable=editable,
+        show_form=editable or status != 200,
+        form_message=form_message,
+        undo=undo,
+        script=capture.prompt_script(session),
+        team=capture.team(walkabout),
         can_capture=capture.can_capture(walkabout, user),
     ), status
 
@@ -142,7 +156,11 @@ def log_concern(walkabout_id: int):
     session = get_session()
     try:
         concern, created = concerns.log_concern(
-            session, signed_in_user(), walkabout, concern_input(form), uploaded_photo(form),
+            session,
+            signed_in_user(),
+            walkabout,
+            concern_input(form),
+            uploaded_photo(form),
             idempotency.clean_key(form.idempotency_key.data),
         )
     except concerns.ConcernInvalid as error:
@@ -158,11 +176,13 @@ def log_concern(walkabout_id: int):
     session.commit()
     if is_htmx():
         concern = concerns.get_concern(session, walkabout, concern.id)
-        return render_template("capture/_concern.html", concern=concern, walkabout=walkabout,
-                               editable=True), 201 if created else 200
+        return render_template(
+            "capture/_concern.html", concern=concern, walkabout=walkabout, editable=True
+        ), 201 if created else 200
     flash("Saved." if created else "Already saved.", "success")
-    return redirect(url_for("capture.capture_page", walkabout_id=walkabout.id, _anchor=f"concern-{concern.id}"),
-                    code=303)
+    return redirect(
+        url_for("capture.capture_page", walkabout_id=walkabout.id, _anchor=f"concern-{concern.id}"), code=303
+    )
 
 
 from . import capture_items  # noqa: E402,F401  (edit, delete, read-back and complete routes)

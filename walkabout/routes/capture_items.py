@@ -51,7 +51,9 @@ def edit_concern(walkabout_id: int, concern_id: int):
             session = get_session()
             try:
                 version = int(form.version.data) if (form.version.data or "").isdigit() else None
-                concerns.update_concern(session, user, concern, concern_input(form), version, uploaded_photo(form))
+                concerns.update_concern(
+                    session, user, concern, concern_input(form), version, uploaded_photo(form)
+                )
             except concerns.ConcernInvalid as error:
                 getattr(form, error.field).errors.append(str(error))
             except PhotoRejected as error:
@@ -68,14 +70,21 @@ def edit_concern(walkabout_id: int, concern_id: int):
                 form = concern_form(obj=concern, formdata=None)
                 form.kind.data = concern.kind.value
                 form.version.data = concern.version
-                return render_template("capture/edit.html", walkabout=walkabout, concern=concern, form=form,
-                                       form_message=message, your_text=typed), status
+                return render_template(
+                    "capture/edit.html",
+                    walkabout=walkabout,
+                    concern=concern,
+                    form=form,
+                    form_message=message,
+                    your_text=typed,
+                ), status
             else:
                 session.commit()
                 flash("Changes saved.", "success")
                 return back_to_capture(walkabout, _anchor=f"concern-{concern.id}")
-    return render_template("capture/edit.html", walkabout=walkabout, concern=concern, form=form,
-                           form_message=message), status
+    return render_template(
+        "capture/edit.html", walkabout=walkabout, concern=concern, form=form, form_message=message
+    ), status
 
 
 @bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/delete")
@@ -114,8 +123,9 @@ def _toggle(walkabout: Walkabout, concern: Concern | None, verb):
     return back_to_capture(walkabout, _anchor=f"concern-{concern.id}")
 
 
-def render_readback(walkabout: Walkabout, complete_form=None, note_form=None, status=200, message=None,
-                    note_message=None):
+def render_readback(
+    walkabout: Walkabout, complete_form=None, note_form=None, status=200, message=None, note_message=None
+):
     session = get_session()
     user = signed_in_user()
     items = concerns.live_concerns(session, walkabout.id, newest_first=False)
@@ -123,11 +133,17 @@ def render_readback(walkabout: Walkabout, complete_form=None, note_form=None, st
     if complete_form is None:
         complete_form = CompleteForm(formdata=None, version=walkabout.version)
     return render_template(
-        "capture/readback.html", walkabout=walkabout, team=capture.team(walkabout),
-        items=[c for c in items if c.kind == "concern"], good=[c for c in items if c.kind != "concern"],
+        "capture/readback.html",
+        walkabout=walkabout,
+        team=capture.team(walkabout),
+        items=[c for c in items if c.kind == "concern"],
+        good=[c for c in items if c.kind != "concern"],
         can_complete=in_progress and capture.can_capture(walkabout, user),
-        complete_form=complete_form, note_form=note_form or LateNoteForm(formdata=None),
-        staff_fields=staff_field_names(), form_message=message, note_message=note_message,
+        complete_form=complete_form,
+        note_form=note_form or LateNoteForm(formdata=None),
+        staff_fields=staff_field_names(),
+        form_message=message,
+        note_message=note_message,
     ), status
 
 
@@ -155,9 +171,14 @@ def complete(walkabout_id: int):
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:
         capture.complete(
-            session, signed_in_user(), walkabout, summary_notes=form.summary_notes.data,
-            participation=participation, feedback_given=form.feedback_given.data == "yes",
-            feedback_notes=form.feedback_notes.data, version=version,
+            session,
+            signed_in_user(),
+            walkabout,
+            summary_notes=form.summary_notes.data,
+            participation=participation,
+            feedback_given=form.feedback_given.data == "yes",
+            feedback_notes=form.feedback_notes.data,
+            version=version,
         )
     except Forbidden as error:
         return render_readback(walkabout, complete_form=form, status=403, message=str(error))

@@ -25,6 +25,13 @@ def index():
     sort = sort if sort in coverage.SORTS else "days"
     rows = coverage.ward_coverage(session, signed_in_user(), local_today(), threshold, site_id, sort)
     template = "coverage/_table.html" if request.headers.get("HX-Request") else "coverage/index.html"
-    return render_template(template, rows=rows, threshold=threshold, site_id=site_id, sort=sort,
-                           sorts=coverage.SORTS, sites=sites(session, active_only=True),
-                           neglected=sum(1 for row in rows if row.neglected))
+    return render_template(
+        template,
+        rows=rows,
+        threshold=threshold,
+        site_id=site_id,
+        sort=sort,
+        sorts=coverage.SORTS,
+        sites=sites(session, active_only=True),
+        neglected=sum(1 for row in rows if row.neglected),
+    )

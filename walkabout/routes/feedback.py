@@ -32,8 +32,9 @@ def public_url(token: str) -> str:
 @bp.get("/you-said-we-did/<token>")
 def public(token: str):
     try:
-        page = feedback.public_page(get_session(), token, local_today(), trust_zone(),
-                                    days=current_app.config["PUBLIC_FEEDBACK_DAYS"])
+        page = feedback.public_page(
+            get_session(), token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
+        )
     except NotFound:
         abort(404)
     response = make_response(render_template("feedback/public.html", page=page, token=token))
@@ -79,14 +80,19 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
     if form is None:
         form = DeliveryForm(formdata=None, data={"delivered_on": local_today()})
     form.walkabout_id.choices = [SelectChoice("", "None")] + [
-        SelectChoice(str(w.id), format_date(w.scheduled_start)) for w in walkabouts]
+        SelectChoice(str(w.id), format_date(w.scheduled_start)) for w in walkabouts
+    ]
     delivered = feedback.deliveries(session, ward.id)
     return render_template(
-        "feedback/ward.html", ward=ward, form=form, deliveries=delivered,
+        "feedback/ward.html",
+        ward=ward,
+        form=form,
+        deliveries=delivered,
         people=feedback.people(session, {d.delivered_by_id for d in delivered}),
         walkabouts={w.id: w for w in walkabouts},
         share_url=public_url(ward.public_token) if ward.public_token else None,
-        can_share=user.has_role(Role.EXECUTIVE, Role.ADMIN), can_record=user.has_role(Role.EXECUTIVE),
+        can_share=user.has_role(Role.EXECUTIVE, Role.ADMIN),
+        can_record=user.has_role(Role.EXECUTIVE),
     ), status
 
 
@@ -103,8 +109,12 @@ def share(ward_id: int):
     had_link = ward.public_token is not None
     feedback.share(get_session(), signed_in_user(), ward)
     get_session().commit()
-    flash("New link made; the old link and QR code no longer work." if had_link
-          else "The ward's page is shared. Print the QR code for the noticeboard.", "success")
+    flash(
+        "New link made; the old link and QR code no longer work."
+        if had_link
+        else "The ward's page is shared. Print the QR code for the noticeboard.",
+        "success",
+    )
     return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
 
 
@@ -130,13 +140,21 @@ def record_delivery(ward_id: int):
     session = get_session()
     form = DeliveryForm()
     form.walkabout_id.choices = [SelectChoice("", "None")] + [
-        SelectChoice(str(w.id), "") for w in feedback.recent_walkabouts(session, ward.id)]
+        SelectChoice(str(w.id), "") for w in feedback.recent_walkabouts(session, ward.id)
+    ]
     if form.validate_on_submit():
         try:
-            feedback.record_delivery(session, signed_in_user(), ward, delivered_on=form.delivered_on.data,
-                                     method=form.method.data or None, notes=form.notes.data,
-                                     walkabout_id=form.walkabout_id.data, today=local_today(),
-                                     zone=trust_zone())
+            feedback.record_delivery(
+                session,
+                signed_in_user(),
+                ward,
+                delivered_on=form.delivered_on.data,
+                method=form.method.data or None,
+                notes=form.notes.data,
+                walkabout_id=form.walkabout_id.data,
+                today=local_today(),
+                zone=trust_zone(),
+            )
         except ServiceError as error:
             session.rollback()
             form.form_errors.append(str(error))

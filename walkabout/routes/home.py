@@ -17,5 +17,6 @@ def index():
     today = local_today()
     overview = home.overview(get_session(), signed_in_user(), today, trust_zone())
     last_month = today.replace(day=1) - timedelta(days=1)
-    return render_template("home/index.html", overview=overview, today=today,
-                           last_month_label=f"{last_month:%B %Y}")
+    return render_template(
+        "home/index.html", overview=overview, today=today, last_month_label=f"{last_month:%B %Y}"
+    )

@@ -39,8 +39,12 @@ def preferences():
         session.commit()
         flash("Your email choices are saved.", "success")
         return redirect(url_for("notifications.preferences"), code=303)
-    return render_template("notifications/preferences.html", choices=notifications.preferences(session, user.id),
-                           optional=kinds.OPTIONAL, always=[k for k in kinds.ALL if not k.optional])
+    return render_template(
+        "notifications/preferences.html",
+        choices=notifications.preferences(session, user.id),
+        optional=kinds.OPTIONAL,
+        always=[k for k in kinds.ALL if not k.optional],
+    )
 
 
 @bp.get("/admin/outbox")
@@ -48,8 +52,12 @@ def preferences():
 def outbox():
     backend = get_backend(current_app)
     messages = backend.list() if isinstance(backend, OutboxBackend) else None
-    return render_template("admin/outbox.html", messages=messages,
-                           problems=notifications.problems(get_session()), kinds=kinds.BY_KEY)
+    return render_template(
+        "admin/outbox.html",
+        messages=messages,
+        problems=notifications.problems(get_session()),
+        kinds=kinds.BY_KEY,
+    )
 
 
 @bp.get("/admin/outbox/<name>")
@@ -65,5 +73,10 @@ def outbox_message(name: str):
     message = BytesParser(policy=policy.default).parsebytes(raw)
     body = message.get_body(preferencelist=("plain",))
     attachments = [part.get_filename() for part in message.iter_attachments()]
-    return render_template("admin/outbox_message.html", message=message, name=name,
-                           text=body.get_content() if body else "", attachments=attachments)
+    return render_template(
+        "admin/outbox_message.html",
+        message=message,
+        name=name,
+        text=body.get_content() if body else "",
+        attachments=attachments,
+    )

@@ -15,9 +15,10 @@ from ..services.programme_views import TABS, ListFilters
 def ward_choices(session: Session, include_id: int | None = None) -> list[tuple]:
     """Active wards as (id, "Ward, Site"); `include_id` keeps a deactivated ward already chosen."""
     wards = session.exec(select(Ward).options(selectinload(Ward.site)).order_by(Ward.name)).all()
-    return as_choices([("", "Choose a ward")] + [
-        (ward.id, ward.full_name) for ward in wards if ward.active or ward.id == include_id
-    ])
+    return as_choices(
+        [("", "Choose a ward")]
+        + [(ward.id, ward.full_name) for ward in wards if ward.active or ward.id == include_id]
+    )
 
 
 def people_choices(session: Session) -> tuple[list[tuple], list[tuple]]:
@@ -25,7 +26,8 @@ def people_choices(session: Session) -> tuple[list[tuple], list[tuple]]:
     leads = as_choices([("", "Choose the lead")] + [(user.id, user.name) for user in executives(session)])
     users = session.exec(select(User).where(User.active).order_by(User.name)).all()
     return leads, as_choices(
-        (user.id, f"{user.name}{' · ' + user.job_title if user.job_title else ''}") for user in users)
+        (user.id, f"{user.name}{' · ' + user.job_title if user.job_title else ''}") for user in users
+    )
 
 
 def fill_walkabout_choices(session: Session, form, include_ward_id: int | None = None) -> None:

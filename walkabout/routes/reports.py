@@ -23,7 +23,7 @@ everyone = roles_required(*Role)
 
 @bp.app_template_filter("month_label")
 def month_label(month: str) -> str:
-    """ "2026-03" -> "March 2026". """
+    """ "2026-03" -> "March 2026"."""
     year, number = month.split("-")
     return date(int(year), int(number), 1).strftime("%B %Y")
 
@@ -67,8 +67,13 @@ def index():
     session = get_session()
     months = service.months_with_data(session, trust_zone(), local_today())
     packs = service.archive(session)
-    return render_template("reports/index.html", months=months, packs=packs,
-                           names=service.requesters(session, packs), form=GeneratePackForm())
+    return render_template(
+        "reports/index.html",
+        months=months,
+        packs=packs,
+        names=service.requesters(session, packs),
+        form=GeneratePackForm(),
+    )
 
 
 @bp.get("/reports/monthly/<month>.pdf")
@@ -81,8 +86,9 @@ def monthly_pdf(month: str):
     except BadMonth as error:
         return _month_error(error)
     except NotFound as error:
-        return render_template("reports/no_pack.html", message=str(error), month=month,
-                               form=GeneratePackForm()), 404
+        return render_template(
+            "reports/no_pack.html", message=str(error), month=month, form=GeneratePackForm()
+        ), 404
     return _pdf_response(pack.pdf, f"board-pack-{pack.month}-v{pack.version}.pdf")
 
 
@@ -148,4 +154,3 @@ def build_pending() -> None:
 
     built = runner.run_pending_board_packs(current_app._get_current_object())
     click.echo(f"Built {built} board pack(s).")
-

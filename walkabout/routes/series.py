@@ -35,17 +35,34 @@ def show(series_id: int):
     clashes, status = [], 200
     if request.method == "GET":
         at = to_local(upcoming[0].scheduled_start).time() if upcoming else to_local(series.first_start).time()
-        form.process(data={"lead_id": series.lead_id, "at": at, "duration_minutes": series.duration_minutes,
-                           "focus": series.focus, "version": str(series.version)})
+        form.process(
+            data={
+                "lead_id": series.lead_id,
+                "at": at,
+                "duration_minutes": series.duration_minutes,
+                "focus": series.focus,
+                "version": str(series.version),
+            }
+        )
     elif form.validate_on_submit():
         try:
-            changed = update_series(session, user, series, lead_id=form.lead_id.data, at=form.at.data,
-                                    duration_minutes=form.duration_minutes.data, focus=form.focus.data,
-                                    reason=form.reason.data, expected_version=form_version(form),
-                                    confirm_clashes=form.confirm_clashes.data)
+            changed = update_series(
+                session,
+                user,
+                series,
+                lead_id=form.lead_id.data,
+                at=form.at.data,
+                duration_minutes=form.duration_minutes.data,
+                focus=form.focus.data,
+                reason=form.reason.data,
+                expected_version=form_version(form),
+                confirm_clashes=form.confirm_clashes.data,
+            )
             session.commit()
-            flash(f"{changed} future walkabout{'s' if changed != 1 else ''} updated; past ones are unchanged.",
-                  "success")
+            flash(
+                f"{changed} future walkabout{'s' if changed != 1 else ''} updated; past ones are unchanged.",
+                "success",
+            )
             return redirect(url_for("series.show", series_id=series.id), code=303)
         except ClashWarning as warning:
             clashes, status = warning.clashes, 409
@@ -54,8 +71,16 @@ def show(series_id: int):
             series = session.get(WalkaboutSeries, series_id)
             upcoming = future_occurrences(session, series)
             at = to_local(upcoming[0].scheduled_start).time() if upcoming else form.at.data
-            form.process(data={"lead_id": series.lead_id, "at": at, "duration_minutes": series.duration_minutes,
-                               "focus": series.focus, "version": str(series.version), "reason": form.reason.data})
+            form.process(
+                data={
+                    "lead_id": series.lead_id,
+                    "at": at,
+                    "duration_minutes": series.duration_minutes,
+                    "focus": series.focus,
+                    "version": str(series.version),
+                    "reason": form.reason.data,
+                }
+            )
             flash(str(error), "error")
             status = 409
         except ServiceError as error:
@@ -64,9 +89,17 @@ def show(series_id: int):
     else:
         status = 400
     lead = session.get(User, series.lead_id)
-    return render_template("walkabouts/series.html", series=series, ward=ward, lead=lead, form=form,
-                           walkabouts=series_walkabouts(session, series), upcoming_count=len(upcoming),
-                           clashes=clashes, cancel_form=CancelSeriesForm(formdata=None, prefix="cancel")), status
+    return render_template(
+        "walkabouts/series.html",
+        series=series,
+        ward=ward,
+        lead=lead,
+        form=form,
+        walkabouts=series_walkabouts(session, series),
+        upcoming_count=len(upcoming),
+        clashes=clashes,
+        cancel_form=CancelSeriesForm(formdata=None, prefix="cancel"),
+    ), status
 
 
 @bp.post("/series/<int:series_id>/cancel")
@@ -100,14 +133,24 @@ def rota():
     today = local_today()
     slots, status = None, 200
     if request.method == "GET":
-        form.process(data={"first_day": today + timedelta(days=(7 - today.weekday()) or 7),
-                           "at": time(14, 0), "visits_per_ward": 4, "duration_minutes": 60,
-                           "weekdays": [0, 1, 2, 3, 4]})
+        form.process(
+            data={
+                "first_day": today + timedelta(days=(7 - today.weekday()) or 7),
+                "at": time(14, 0),
+                "visits_per_ward": 4,
+                "duration_minutes": 60,
+                "weekdays": [0, 1, 2, 3, 4],
+            }
+        )
     elif form.validate_on_submit():
         rota_request = RotaRequest(
-            first_day=form.first_day.data, visits_per_ward=form.visits_per_ward.data, at=form.at.data,
-            duration_minutes=form.duration_minutes.data, weekdays=list(form.weekdays.data),
-            executive_ids=[i for i in form.executive_ids.data or [] if i is not None], site_id=form.site_id.data,
+            first_day=form.first_day.data,
+            visits_per_ward=form.visits_per_ward.data,
+            at=form.at.data,
+            duration_minutes=form.duration_minutes.data,
+            weekdays=list(form.weekdays.data),
+            executive_ids=[i for i in form.executive_ids.data or [] if i is not None],
+            site_id=form.site_id.data,
         )
         try:
             if request.form.get("accept") == "1":
@@ -121,5 +164,6 @@ def rota():
             status = 400
     else:
         status = 400
-    return render_template("walkabouts/rota.html", form=form, slots=slots,
-                           loads=lead_loads(slots) if slots else []), status
+    return render_template(
+        "walkabouts/rota.html", form=form, slots=slots, loads=lead_loads(slots) if slots else []
+    ), status

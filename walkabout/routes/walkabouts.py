@@ -2,8 +2,17 @@
 
 from datetime import timedelta
 
-from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 
 from ..auth import roles_required, signed_in_user
@@ -11,10 +20,22 @@ from ..db import get_session
 from ..forms.walkabouts import CancelWalkaboutForm, EditWalkaboutForm, ScheduleForm
 from ..models import Role, Walkabout, WalkaboutStatus
 from ..services import Conflict, NotFound, ServiceError, calendar, programme_views
-from ..services.programme import ClashWarning, cancel_walkabout, is_on_team, reschedule_walkabout, schedule_walkabout
+from ..services.programme import (
+    ClashWarning,
+    cancel_walkabout,
+    is_on_team,
+    reschedule_walkabout,
+    schedule_walkabout,
+)
 from ..services.series import Recurrence, create_series
 from ..timeutil import local_today, to_local
-from .programme_forms import details_from, fill_walkabout_choices, form_version, list_filters, service_error_field
+from .programme_forms import (
+    details_from,
+    fill_walkabout_choices,
+    form_version,
+    list_filters,
+    service_error_field,
+)
 
 bp = Blueprint("walkabouts", __name__, url_prefix="/walkabouts")
 schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
@@ -32,12 +53,19 @@ def _load(walkabout_id: int) -> Walkabout:
 def index():
     session, user = get_session(), signed_in_user()
     filters = list_filters(user)
-    page = programme_views.list_walkabouts(session, user, filters, local_today(),
-                                           current_app.config["WALKABOUTS_PER_PAGE"])
+    page = programme_views.list_walkabouts(
+        session, user, filters, local_today(), current_app.config["WALKABOUTS_PER_PAGE"]
+    )
     choices = programme_views.filter_choices(session, user)
     template = "walkabouts/_programme.html" if request.headers.get("HX-Request") else "walkabouts/index.html"
-    return render_template(template, page=page, filters=filters, choices=choices,
-                           statuses=list(WalkaboutStatus), can_schedule=programme_views.can_schedule(user))
+    return render_template(
+        template,
+        page=page,
+        filters=filters,
+        choices=choices,
+        statuses=list(WalkaboutStatus),
+        can_schedule=programme_views.can_schedule(user),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -54,13 +82,16 @@ def new():
         try:
             details = details_from(form)
             if form.repeat.data == "none":
-                walkabout = schedule_walkabout(session, user, details, confirm_clashes=form.confirm_clashes.data)
+                walkabout = schedule_walkabout(
+                    session, user, details, confirm_clashes=form.confirm_clashes.data
+                )
                 session.commit()
                 flash(f"Walkabout on {walkabout.ward.name} scheduled.", "success")
                 return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
             recurrence = _recurrence(form)
-            series, walkabouts = create_series(session, user, details, recurrence,
-                                               confirm_clashes=form.confirm_clashes.data)
+            series, walkabouts = create_series(
+                session, user, details, recurrence, confirm_clashes=form.confirm_clashes.data
+            )
             session.commit()
             flash(f"{len(walkabouts)} walkabouts scheduled: {recurrence.describe()}.", "success")
             return redirect(url_for("series.show", series_id=series.id), code=303)
@@ -80,9 +111,15 @@ def _recurrence(form) -> Recurrence:
     weekday = form.weekday.data if form.weekday.data is not None else day.weekday()
     ordinal = form.ordinal.data if form.ordinal.data is not None else min(4, (day.day - 1) // 7 + 1)
     return Recurrence(
-        pattern=form.repeat.data, first_day=day, at=form.at.data, interval=form.interval.data or 1,
-        weekday=weekday, ordinal=ordinal, month_day=form.month_day.data or day.day,
-        count=form.count.data, until=form.until.data,
+        pattern=form.repeat.data,
+        first_day=day,
+        at=form.at.data,
+        interval=form.interval.data or 1,
+        weekday=weekday,
+        ordinal=ordinal,
+        month_day=form.month_day.data or day.day,
+        count=form.count.data,
+        until=form.until.data,
     )
 
 
@@ -95,12 +132,20 @@ def show(walkabout_id: int):
     actions, concerns = programme_views.pre_visit_brief(session, walkabout, today)
     history = programme_views.history(session, walkabout)
     names = programme_views.user_names(
-        session, {entry.by_id for entry in history if entry.by_id} | {walkabout.cancelled_by_id or 0})
+        session, {entry.by_id for entry in history if entry.by_id} | {walkabout.cancelled_by_id or 0}
+    )
     return render_template(
-        "walkabouts/show.html", walkabout=walkabout, brief_actions=actions, brief_concerns=concerns,
-        history=history, names=names, today=today,
-        ends_at=walkabout.scheduled_start + timedelta(minutes=walkabout.duration_minutes), is_today=to_local(walkabout.scheduled_start).date() == today,
-        on_team=is_on_team(walkabout, user), can_schedule=programme_views.can_schedule(user),
+        "walkabouts/show.html",
+        walkabout=walkabout,
+        brief_actions=actions,
+        brief_concerns=concerns,
+        history=history,
+        names=names,
+        today=today,
+        ends_at=walkabout.scheduled_start + timedelta(minutes=walkabout.duration_minutes),
+        is_today=to_local(walkabout.scheduled_start).date() == today,
+        on_team=is_on_team(walkabout, user),
+        can_schedule=programme_views.can_schedule(user),
     )
 
 
@@ -114,17 +159,30 @@ def edit(walkabout_id: int):
     clashes, status = [], 200
     if request.method == "GET":
         local = to_local(walkabout.scheduled_start)
-        form.process(data={
-            "ward_id": walkabout.ward_id, "lead_id": walkabout.lead_id, "day": local.date(),
-            "at": local.time(), "duration_minutes": walkabout.duration_minutes, "focus": walkabout.focus,
-            "guests": walkabout.guests, "attendee_ids": [person.id for person in walkabout.attendees],
-            "version": walkabout.version,
-        })
+        form.process(
+            data={
+                "ward_id": walkabout.ward_id,
+                "lead_id": walkabout.lead_id,
+                "day": local.date(),
+                "at": local.time(),
+                "duration_minutes": walkabout.duration_minutes,
+                "focus": walkabout.focus,
+                "guests": walkabout.guests,
+                "attendee_ids": [person.id for person in walkabout.attendees],
+                "version": walkabout.version,
+            }
+        )
     elif form.validate_on_submit():
         try:
-            reschedule_walkabout(session, user, walkabout, details_from(form),
-                                 expected_version=form_version(form), reason=form.reason.data,
-                                 confirm_clashes=form.confirm_clashes.data)
+            reschedule_walkabout(
+                session,
+                user,
+                walkabout,
+                details_from(form),
+                expected_version=form_version(form),
+                reason=form.reason.data,
+                confirm_clashes=form.confirm_clashes.data,
+            )
             session.commit()
             flash("Walkabout updated.", "success")
             return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
@@ -153,7 +211,9 @@ def cancel(walkabout_id: int):
         form.version.data = str(walkabout.version)
     elif form.validate_on_submit():
         try:
-            cancel_walkabout(session, user, walkabout, reason=form.reason.data, expected_version=form_version(form))
+            cancel_walkabout(
+                session, user, walkabout, reason=form.reason.data, expected_version=form_version(form)
+            )
             session.commit()
             flash("Walkabout cancelled. Subscribed calendars will show it as cancelled.", "success")
             return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
@@ -174,7 +234,8 @@ def cancel(walkabout_id: int):
 def ics(walkabout_id: int):
     walkabout = _load(walkabout_id)
     body = calendar.build_calendar(
-        [walkabout], f"Walkabout: {walkabout.ward.name}",
+        [walkabout],
+        f"Walkabout: {walkabout.ward.name}",
         lambda one: url_for("walkabouts.show", walkabout_id=one.id, _external=True),
     )
     response = make_response(body)

@@ -4,10 +4,10 @@ import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from email_validator import EmailNotValidError, validate_email
-from zxcvbn import zxcvbn
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, func, select
+from zxcvbn import zxcvbn
 
 from ..db_types import utcnow
 from ..models import Role, User, UserRole
@@ -77,7 +77,11 @@ class SignInThrottled(ServiceError):
 
 
 def authenticate(
-    session: Session, email: str, password: str, address: str | None, policy: SignInPolicy,
+    session: Session,
+    email: str,
+    password: str,
+    address: str | None,
+    policy: SignInPolicy,
     lookup: Session | None = None,
 ) -> User:
     """The active user with this email and password, or ServiceError.
@@ -100,12 +104,8 @@ def authenticate(
         lookup.rollback()  # end the read before writing
     user = session.get(User, found.id) if found is not None and lookup is not None else found
     if not (valid and user and user.active):
-        throttle.record_failure(
-            session, account, policy.free_failures_per_account, policy.max_block_seconds
-        )
-        throttle.record_failure(
-            session, origin, policy.free_failures_per_address, policy.max_block_seconds
-        )
+        throttle.record_failure(session, account, policy.free_failures_per_account, policy.max_block_seconds)
+        throttle.record_failure(session, origin, policy.free_failures_per_address, policy.max_block_seconds)
         raise ServiceError(SIGN_IN_FAILED)
     throttle.clear(session, account)
     if _hasher.check_needs_rehash(user.password_hash):
@@ -172,9 +172,7 @@ def set_password(session: Session, actor: User | None, user: User, password: str
     audit.record(session, actor, user, verb)
 
 
-def change_own_password(
-    session: Session, user: User, current: str, new: str, min_length: int
-) -> None:
+def change_own_password(session: Session, user: User, current: str, new: str, min_length: int) -> None:
     if not verify_password(user.password_hash, current):
         raise WrongCurrentPassword("Your current password is not right.")
     check_password_rules(new, min_length, user.email)

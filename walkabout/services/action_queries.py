@@ -44,8 +44,10 @@ STATUS_FILTERS = {
     "all": "All",
 }
 BAND_ORDER = sa.case(
-    (Action.priority == RiskBand.EXTREME, 0), (Action.priority == RiskBand.HIGH, 1),
-    (Action.priority == RiskBand.MODERATE, 2), else_=3,
+    (Action.priority == RiskBand.EXTREME, 0),
+    (Action.priority == RiskBand.HIGH, 1),
+    (Action.priority == RiskBand.MODERATE, 2),
+    else_=3,
 )
 CLOSED_LAST = sa.case((col(Action.status).in_((ActionStatus.COMPLETED, ActionStatus.VERIFIED)), 1), else_=0)
 
@@ -66,6 +68,7 @@ class ActionFilters:
     @classmethod
     def from_args(cls, args) -> "ActionFilters":
         """From the query string; unknown or malformed values fall back to the defaults."""
+
         def number(name):
             value = args.get(name, "")
             return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
@@ -76,8 +79,11 @@ class ActionFilters:
         return cls(
             mine=args.get("mine") == "1",
             status=status if status in STATUS_FILTERS else "active",
-            ward=number("ward"), site=number("site"), owner=number("owner"),
-            overdue=args.get("overdue") == "1", due_week=args.get("due") == "week",
+            ward=number("ward"),
+            site=number("site"),
+            owner=number("owner"),
+            overdue=args.get("overdue") == "1",
+            due_week=args.get("due") == "week",
             band=band if band in {b.value for b in RiskBand} else None,
             sort=sort if sort in SORTS else "due",
             page=number("page") or 1,
@@ -85,11 +91,18 @@ class ActionFilters:
 
     def query_args(self, **changes) -> dict:
         """The query-string arguments for these filters (for links and pagination)."""
-        values = {"mine": "1" if self.mine else None, "status": self.status if self.status != "active" else None,
-                  "ward": self.ward, "site": self.site, "owner": self.owner,
-                  "overdue": "1" if self.overdue else None, "due": "week" if self.due_week else None,
-                  "band": self.band, "sort": self.sort if self.sort != "due" else None,
-                  "page": self.page if self.page > 1 else None}
+        values = {
+            "mine": "1" if self.mine else None,
+            "status": self.status if self.status != "active" else None,
+            "ward": self.ward,
+            "site": self.site,
+            "owner": self.owner,
+            "overdue": "1" if self.overdue else None,
+            "due": "week" if self.due_week else None,
+            "band": self.band,
+            "sort": self.sort if self.sort != "due" else None,
+            "page": self.page if self.page > 1 else None,
+        }
         values.update(changes)
         return {key: value for key, value in values.items() if value is not None}
 
@@ -136,9 +149,11 @@ def _scope(session: Session, user: User, filters: ActionFilters) -> list:
 
 
 def _joined(statement):
-    return (statement.join(Concern, Concern.id == Action.concern_id)
-            .join(Walkabout, Walkabout.id == Concern.walkabout_id)
-            .join(Ward, Ward.id == Walkabout.ward_id))
+    return (
+        statement.join(Concern, Concern.id == Action.concern_id)
+        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+        .join(Ward, Ward.id == Walkabout.ward_id)
+    )
 
 
 def _status_conditions(filters: ActionFilters, today: date) -> list:
@@ -154,8 +169,9 @@ def _status_conditions(filters: ActionFilters, today: date) -> list:
     return conditions
 
 
-def list_actions(session: Session, user: User, filters: ActionFilters, today: date,
-                 per_page: int = 25) -> ActionPage:
+def list_actions(
+    session: Session, user: User, filters: ActionFilters, today: date, per_page: int = 25
+) -> ActionPage:
     scope = _scope(session, user, filters)
     where = scope + _status_conditions(filters, today)
     total = session.exec(_joined(select(func.count(Action.id))).where(*where)).one()
@@ -170,21 +186,35 @@ def list_actions(session: Session, user: User, filters: ActionFilters, today: da
     pages = max(1, -(-total // per_page))
     filters.page = min(filters.page, pages)
     actions = session.exec(
-        _joined(select(Action)).where(*where).order_by(*order)
-        .offset((filters.page - 1) * per_page).limit(per_page)
+        _joined(select(Action))
+        .where(*where)
+        .order_by(*order)
+        .offset((filters.page - 1) * per_page)
+        .limit(per_page)
         .options(
             selectinload(Action.owner),
-            selectinload(Action.concern).selectinload(Concern.walkabout)
-            .selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Action.concern)
+            .selectinload(Concern.walkabout)
+            .selectinload(Walkabout.ward)
+            .selectinload(Ward.site),
         )
     ).all()
-    counts = session.exec(_joined(select(
-        func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES)),
-        func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES), Action.due_date < today),
-        func.count(Action.id).filter(Action.status == ActionStatus.COMPLETED),
-    )).where(*scope, col(Action.status).in_((*OPEN_STATUSES, ActionStatus.COMPLETED)))).one()
-    return ActionPage(actions=list(actions), total=total, page=filters.page, per_page=per_page,
-                      summary=ActionSummary(*counts))
+    counts = session.exec(
+        _joined(
+            select(
+                func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES)),
+                func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES), Action.due_date < today),
+                func.count(Action.id).filter(Action.status == ActionStatus.COMPLETED),
+            )
+        ).where(*scope, col(Action.status).in_((*OPEN_STATUSES, ActionStatus.COMPLETED)))
+    ).one()
+    return ActionPage(
+        actions=list(actions),
+        total=total,
+        page=filters.page,
+        per_page=per_page,
+        summary=ActionSummary(*counts),
+    )
 
 
 @dataclass
@@ -197,39 +227,57 @@ class Choice:
 
 def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Choice], list[Choice]]:
     """Wards, sites and owners for the filter form (only wards the user sees), as light rows."""
-    wards_query = (select(Ward.id, Ward.name, Site.id, Site.name).join(Site, Site.id == Ward.site_id)
-                   .where(Ward.active).order_by(Ward.name, Site.name))
+    wards_query = (
+        select(Ward.id, Ward.name, Site.id, Site.name)
+        .join(Site, Site.id == Ward.site_id)
+        .where(Ward.active)
+        .order_by(Ward.name, Site.name)
+    )
     if not sees_all_wards(user):
         wards_query = wards_query.where(col(Ward.id).in_(managed_ward_ids(session, user)))
     wards = [Choice(*row) for row in session.exec(wards_query).all()]
-    sites = sorted({ward.site_id: Choice(ward.site_id, ward.site_name) for ward in wards}.values(),
-                   key=lambda site: site.name)
+    sites = sorted(
+        {ward.site_id: Choice(ward.site_id, ward.site_name) for ward in wards}.values(),
+        key=lambda site: site.name,
+    )
     owner_ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
-    owners = [Choice(*row) for row in session.exec(
-        select(User.id, User.name).where(User.active, col(User.id).in_(owner_ids)).order_by(User.name, User.id)
-    ).all()]
+    owners = [
+        Choice(*row)
+        for row in session.exec(
+            select(User.id, User.name)
+            .where(User.active, col(User.id).in_(owner_ids))
+            .order_by(User.name, User.id)
+        ).all()
+    ]
     return wards, sites, owners
 
 
 def possible_owners(session: Session) -> list[User]:
     """Active users who may own an action (ward managers and executives)."""
     ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
-    return list(session.exec(
-        select(User).where(User.active, col(User.id).in_(ids))
-        .options(selectinload(User.role_rows)).order_by(User.name, User.id)
-    ).all())
+    return list(
+        session.exec(
+            select(User)
+            .where(User.active, col(User.id).in_(ids))
+            .options(selectinload(User.role_rows))
+            .order_by(User.name, User.id)
+        ).all()
+    )
 
 
 def load_action(session: Session, action_id: int) -> Action:
     """One action with its concern, walkabout, ward and people, or NotFound."""
     action = session.exec(
-        select(Action).where(Action.id == action_id, col(Action.deleted_at).is_(None))
+        select(Action)
+        .where(Action.id == action_id, col(Action.deleted_at).is_(None))
         .options(
             selectinload(Action.owner),
             selectinload(Action.concern).selectinload(Concern.category),
             selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.lead),
-            selectinload(Action.concern).selectinload(Concern.walkabout)
-            .selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Action.concern)
+            .selectinload(Concern.walkabout)
+            .selectinload(Walkabout.ward)
+            .selectinload(Ward.site),
         )
     ).first()
     if action is None or action.concern.deleted_at is not None:
@@ -239,7 +287,8 @@ def load_action(session: Session, action_id: int) -> Action:
 
 def load_concern(session: Session, concern_id: int) -> Concern:
     concern = session.exec(
-        select(Concern).where(Concern.id == concern_id, col(Concern.deleted_at).is_(None))
+        select(Concern)
+        .where(Concern.id == concern_id, col(Concern.deleted_at).is_(None))
         .options(
             selectinload(Concern.category),
             selectinload(Concern.walkabout).selectinload(Walkabout.lead),
@@ -253,10 +302,13 @@ def load_concern(session: Session, concern_id: int) -> Concern:
 
 
 def concern_photo_ids(session: Session, concern_id: int) -> list[int]:
-    return list(session.exec(
-        select(Photo.id).where(Photo.concern_id == concern_id, col(Photo.deleted_at).is_(None))
-        .order_by(Photo.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Photo.id)
+            .where(Photo.concern_id == concern_id, col(Photo.deleted_at).is_(None))
+            .order_by(Photo.id)
+        ).all()
+    )
 
 
 @dataclass
@@ -270,11 +322,14 @@ class Timeline:
 
 def timeline(session: Session, action: Action) -> Timeline:
     """The action's updates (newest first) with their photos, and its audit trail."""
-    updates = list(session.exec(
-        select(ActionUpdate).where(ActionUpdate.action_id == action.id)
-        .options(selectinload(ActionUpdate.author))
-        .order_by(col(ActionUpdate.created_at).desc(), col(ActionUpdate.id).desc())
-    ).all())
+    updates = list(
+        session.exec(
+            select(ActionUpdate)
+            .where(ActionUpdate.action_id == action.id)
+            .options(selectinload(ActionUpdate.author))
+            .order_by(col(ActionUpdate.created_at).desc(), col(ActionUpdate.id).desc())
+        ).all()
+    )
     photos: dict[int, list[int]] = {}
     if updates:
         rows = session.exec(
@@ -284,12 +339,18 @@ def timeline(session: Session, action: Action) -> Timeline:
         ).all()
         for update_id, photo_id in rows:
             photos.setdefault(update_id, []).append(photo_id)
-    events = list(session.exec(
-        select(AuditEvent).where(AuditEvent.entity_type == "action", AuditEvent.entity_id == action.id)
-        .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc())
-    ).all())
+    events = list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "action", AuditEvent.entity_id == action.id)
+            .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc())
+        ).all()
+    )
     actor_ids = {event.actor_id for event in events if event.actor_id}
-    actors = {user.id: user for user in session.exec(select(User).where(col(User.id).in_(actor_ids))).all()} \
-        if actor_ids else {}
+    actors = (
+        {user.id: user for user in session.exec(select(User).where(col(User.id).in_(actor_ids))).all()}
+        if actor_ids
+        else {}
+    )
     slips = sum(1 for u in updates if u.old_due_date and u.new_due_date and u.new_due_date > u.old_due_date)
     return Timeline(updates=updates, photos=photos, audit=events, actors=actors, slips=slips)

@@ -170,8 +170,11 @@ def refresh_concern_status(session: Session, actor: User | None, concern: Concer
         select(Action.status).where(Action.concern_id == concern.id, col(Action.deleted_at).is_(None))
     ).all()
     if not statuses:
-        target = ConcernStatus.NO_ACTION_NEEDED if concern.status == ConcernStatus.NO_ACTION_NEEDED \
+        target = (
+            ConcernStatus.NO_ACTION_NEEDED
+            if concern.status == ConcernStatus.NO_ACTION_NEEDED
             else ConcernStatus.OPEN
+        )
     elif all(status == ActionStatus.VERIFIED for status in statuses):
         target = ConcernStatus.RESOLVED
     else:
@@ -186,8 +189,9 @@ def refresh_concern_status(session: Session, actor: User | None, concern: Concer
         audit.record(session, actor, concern, "status_changed", changes)
 
 
-def mark_no_action_needed(session: Session, actor: User, concern: Concern, reason: str,
-                          version: int | None = None) -> None:
+def mark_no_action_needed(
+    session: Session, actor: User, concern: Concern, reason: str, version: int | None = None
+) -> None:
     _require_open_concern(concern)
     if version is not None and int(version) != concern.version:
         raise Conflict("Someone else changed this concern since you opened it. Check it and try again.")
@@ -204,44 +208,86 @@ def mark_no_action_needed(session: Session, actor: User, concern: Concern, reaso
 # --- the verbs ------------------------------------------------------------------
 
 
-def create_action(session: Session, actor: User, concern: Concern, *, description: str,
-                  owner_id: int | None, due_date: date | None, today: date) -> Action:
+def create_action(
+    session: Session,
+    actor: User,
+    concern: Concern,
+    *,
+    description: str,
+    owner_id: int | None,
+    due_date: date | None,
+    today: date,
+) -> Action:
     """The single way an action is created (assign page, one-tap ward fix, other screens)."""
     _require_open_concern(concern)
     description = _text(description, "what needs doing", 2000)
     owner = check_owner(session, owner_id)
     due = check_due_date(due_date, today)
-    action = Action(concern_id=concern.id, description=description, owner_id=owner.id, due_date=due,
-                    priority=priority_for(concern), created_by_id=actor.id)
+    action = Action(
+        concern_id=concern.id,
+        description=description,
+        owner_id=owner.id,
+        due_date=due,
+        priority=priority_for(concern),
+        created_by_id=actor.id,
+    )
     session.add(action)
     session.flush()
-    session.add(ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.CREATED,
-                             to_status=ActionStatus.OPEN, new_due_date=due))
-    audit.record(session, actor, action, "created", {
-        "concern_id": concern.id, "description": description, "owner_id": owner.id,
-        "due_date": due, "priority": action.priority,
-    })
+    session.add(
+        ActionUpdate(
+            action_id=action.id,
+            author_id=actor.id,
+            kind=ActionUpdateKind.CREATED,
+            to_status=ActionStatus.OPEN,
+            new_due_date=due,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        action,
+        "created",
+        {
+            "concern_id": concern.id,
+            "description": description,
+            "owner_id": owner.id,
+            "due_date": due,
+            "priority": action.priority,
+        },
+    )
     refresh_concern_status(session, actor, concern)
     return action
 
 
 def ward_managers_of(session: Session, ward_id: int) -> list[User]:
-    return list(session.exec(
-        select(User).join(WardManager, WardManager.user_id == User.id)
-        .where(WardManager.ward_id == ward_id, User.active).order_by(User.name, User.id)
-    ).all())
+    return list(
+        session.exec(
+            select(User)
+            .join(WardManager, WardManager.user_id == User.id)
+            .where(WardManager.ward_id == ward_id, User.active)
+            .order_by(User.name, User.id)
+        ).all()
+    )
 
 
-def assign_to_ward_manager(session: Session, actor: User, concern: Concern, today: date,
-                           due_days: dict[str, int] | None = None) -> Action:
+def assign_to_ward_manager(
+    session: Session, actor: User, concern: Concern, today: date, due_days: dict[str, int] | None = None
+) -> Action:
     """One tap for "the ward can fix this itself": the ward's manager, the band's due date."""
     managers = ward_managers_of(session, concern.walkabout.ward_id)
     if not managers:
         raise ServiceError("This ward has no active ward manager; choose an owner below.")
     text = concern.text.strip()
     description = "Fix on the ward: " + (text if len(text) <= 1900 else text[:1899] + "…")
-    return create_action(session, actor, concern, description=description, owner_id=managers[0].id,
-                         due_date=default_due_date(concern, today, due_days), today=today)
+    return create_action(
+        session,
+        actor,
+        concern,
+        description=description,
+        owner_id=managers[0].id,
+        due_date=default_due_date(concern, today, due_days),
+        today=today,
+    )
 
 
 def post_update(session: Session, actor: User, action: Action, text: str, version: int | None) -> None:
@@ -259,8 +305,15 @@ def post_update(session: Session, actor: User, action: Action, text: str, versio
     audit.record(session, actor, action, "progress_update", changes)
 
 
-def change_due_date(session: Session, actor: User, action: Action, new_due: date | None, reason: str,
-                    version: int | None, today: date) -> None:
+def change_due_date(
+    session: Session,
+    actor: User,
+    action: Action,
+    new_due: date | None,
+    reason: str,
+    version: int | None,
+    today: date,
+) -> None:
     """Move the due date with a reason (a later date counts as a slip)."""
     check_version(action, version)
     if action.is_closed:
@@ -271,31 +324,64 @@ def change_due_date(session: Session, actor: User, action: Action, new_due: date
     reason = _text(reason, "the reason for the new due date", 1000)
     old = action.due_date
     action.due_date = new_due
-    session.add(ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.DUE_DATE_CHANGE,
-                             text=reason, old_due_date=old, new_due_date=new_due))
+    session.add(
+        ActionUpdate(
+            action_id=action.id,
+            author_id=actor.id,
+            kind=ActionUpdateKind.DUE_DATE_CHANGE,
+            text=reason,
+            old_due_date=old,
+            new_due_date=new_due,
+        )
+    )
     _touch(action)
-    audit.record(session, actor, action, "due_date_changed",
-                 {"due_date": [old, new_due], "reason": reason, "slip": new_due > old})
+    audit.record(
+        session,
+        actor,
+        action,
+        "due_date_changed",
+        {"due_date": [old, new_due], "reason": reason, "slip": new_due > old},
+    )
 
 
-def complete(session: Session, actor: User, action: Action, closure_note: str, version: int | None,
-             photo: ProcessedPhoto | None = None) -> None:
+def complete(
+    session: Session,
+    actor: User,
+    action: Action,
+    closure_note: str,
+    version: int | None,
+    photo: ProcessedPhoto | None = None,
+) -> None:
     """Mark done with a closure note (what was done) and an optional evidence photo."""
     check_version(action, version)
     note = _text(closure_note, "a closure note saying what was done", 5000)
     previous = _move(action, ActionStatus.COMPLETED)
     now = utcnow()
     action.closure_note, action.completed_at, action.completed_by_id = note, now, actor.id
-    update = ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.STATUS_CHANGE,
-                          text=note, from_status=previous, to_status=ActionStatus.COMPLETED)
+    update = ActionUpdate(
+        action_id=action.id,
+        author_id=actor.id,
+        kind=ActionUpdateKind.STATUS_CHANGE,
+        text=note,
+        from_status=previous,
+        to_status=ActionStatus.COMPLETED,
+    )
     session.add(update)
     session.flush()
     if photo is not None:
         session.add(Photo(action_update_id=update.id, uploaded_by_id=actor.id, **photo.fields))
     _touch(action)
-    audit.record(session, actor, action, "completed", {
-        "status": [previous, ActionStatus.COMPLETED], "closure_note": note, "photo": photo is not None,
-    })
+    audit.record(
+        session,
+        actor,
+        action,
+        "completed",
+        {
+            "status": [previous, ActionStatus.COMPLETED],
+            "closure_note": note,
+            "photo": photo is not None,
+        },
+    )
     refresh_concern_status(session, actor, action.concern)
 
 
@@ -308,10 +394,20 @@ def verify(session: Session, actor: User, action: Action, note: str | None, vers
         raise ServiceError("Keep the verification note under 2000 characters.")
     previous = _move(action, ActionStatus.VERIFIED)
     action.verified_at, action.verified_by_id = utcnow(), actor.id
-    session.add(ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.STATUS_CHANGE,
-                             text=note, from_status=previous, to_status=ActionStatus.VERIFIED))
+    session.add(
+        ActionUpdate(
+            action_id=action.id,
+            author_id=actor.id,
+            kind=ActionUpdateKind.STATUS_CHANGE,
+            text=note,
+            from_status=previous,
+            to_status=ActionStatus.VERIFIED,
+        )
+    )
     _touch(action)
-    audit.record(session, actor, action, "verified", {"status": [previous, ActionStatus.VERIFIED], "note": note})
+    audit.record(
+        session, actor, action, "verified", {"status": [previous, ActionStatus.VERIFIED], "note": note}
+    )
     refresh_concern_status(session, actor, action.concern)
 
 
@@ -323,9 +419,18 @@ def reopen(session: Session, actor: User, action: Action, reason: str, version: 
     previous = _move(action, ActionStatus.REOPENED)
     action.verified_at = action.verified_by_id = None
     action.completed_at = action.completed_by_id = None
-    session.add(ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.STATUS_CHANGE,
-                             text=reason, from_status=previous, to_status=ActionStatus.REOPENED))
+    session.add(
+        ActionUpdate(
+            action_id=action.id,
+            author_id=actor.id,
+            kind=ActionUpdateKind.STATUS_CHANGE,
+            text=reason,
+            from_status=previous,
+            to_status=ActionStatus.REOPENED,
+        )
+    )
     _touch(action)
-    audit.record(session, actor, action, "reopened", {"status": [previous, ActionStatus.REOPENED],
-                                                      "reason": reason})
+    audit.record(
+        session, actor, action, "reopened", {"status": [previous, ActionStatus.REOPENED], "reason": reason}
+    )
     refresh_concern_status(session, actor, action.concern)

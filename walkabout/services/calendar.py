@@ -69,8 +69,9 @@ def walkabout_event(walkabout: Walkabout, url: str | None = None) -> Event:
     return event
 
 
-def build_calendar(walkabouts: list[Walkabout], name: str, url_for_walkabout=None,
-                   method: str = "PUBLISH") -> bytes:
+def build_calendar(
+    walkabouts: list[Walkabout], name: str, url_for_walkabout=None, method: str = "PUBLISH"
+) -> bytes:
     """A VCALENDAR of `walkabouts`, as bytes: PUBLISH for feeds and downloads,
     REQUEST or CANCEL for an emailed invitation."""
     calendar = Calendar()
@@ -95,18 +96,31 @@ def feed_user(session: Session, token: str) -> User | None:
 
 
 def feed_walkabouts(session: Session, user: User) -> list[Walkabout]:
-    """The user's walkabouts (lead, attendee or their wards' visits) from a year ago on, cancelled included."""
+    """The user's walkabouts (lead, attendee or their wards' visits) from a year ago on.
+
+    Cancelled ones are included, so calendars strike them out.
+    """
     attending = select(WalkaboutAttendee.walkabout_id).where(WalkaboutAttendee.user_id == user.id)
     managed = select(WardManager.ward_id).where(WardManager.user_id == user.id)
-    return list(session.exec(
-        select(Walkabout)
-        .where(Walkabout.scheduled_start >= utcnow() - FEED_HISTORY)
-        .where(or_(Walkabout.lead_id == user.id, col(Walkabout.id).in_(attending),
-                   col(Walkabout.ward_id).in_(managed)))
-        .options(selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead),
-                 selectinload(Walkabout.attendees))
-        .order_by(Walkabout.scheduled_start)
-    ).all())
+    return list(
+        session.exec(
+            select(Walkabout)
+            .where(Walkabout.scheduled_start >= utcnow() - FEED_HISTORY)
+            .where(
+                or_(
+                    Walkabout.lead_id == user.id,
+                    col(Walkabout.id).in_(attending),
+                    col(Walkabout.ward_id).in_(managed),
+                )
+            )
+            .options(
+                selectinload(Walkabout.ward).selectinload(Ward.site),
+                selectinload(Walkabout.lead),
+                selectinload(Walkabout.attendees),
+            )
+            .order_by(Walkabout.scheduled_start)
+        ).all()
+    )
 
 
 def rotate_token(session: Session, user: User) -> str:

@@ -32,7 +32,7 @@ ADHOC_SCOPE = "adhoc_walkabout"
 CLOSED_MESSAGES = {
     WalkaboutStatus.PLANNED: "This walkabout has not been started yet. Start it first.",
     WalkaboutStatus.COMPLETED: "This walkabout is completed, so nothing more can be logged. "
-                               "Executives can add a late note on the read-back page.",
+    "Executives can add a late note on the read-back page.",
     WalkaboutStatus.CANCELLED: "This walkabout was cancelled, so nothing can be logged.",
 }
 
@@ -115,8 +115,13 @@ def start_adhoc(session: Session, user: User, ward_id: int | None, key: str | No
     claim = idempotency.claim(session, user, key, ADHOC_SCOPE) if key else None
     now = utcnow()
     walkabout = Walkabout(
-        ward_id=ward.id, lead_id=user.id, scheduled_start=now, is_adhoc=True,
-        status=WalkaboutStatus.IN_PROGRESS, started_at=now, created_by_id=user.id,
+        ward_id=ward.id,
+        lead_id=user.id,
+        scheduled_start=now,
+        is_adhoc=True,
+        status=WalkaboutStatus.IN_PROGRESS,
+        started_at=now,
+        created_by_id=user.id,
     )
     session.add(walkabout)
     session.flush()
@@ -149,15 +154,18 @@ def complete(
     if summary and len(summary) > MAX_SUMMARY:
         raise ServiceError(f"Keep the summary under {MAX_SUMMARY:,} characters.")
     now = utcnow()
-    changes = audit.diff(walkabout, {
-        "status": WalkaboutStatus.COMPLETED,
-        "completed_at": now,
-        "summary_notes": summary,
-        "staff_participation": participation or None,
-        "feedback_given": feedback_given,
-        "feedback_given_at": now if feedback_given else None,
-        "feedback_notes": (feedback_notes or "").strip()[:2000] or None,
-    })
+    changes = audit.diff(
+        walkabout,
+        {
+            "status": WalkaboutStatus.COMPLETED,
+            "completed_at": now,
+            "summary_notes": summary,
+            "staff_participation": participation or None,
+            "feedback_given": feedback_given,
+            "feedback_given_at": now if feedback_given else None,
+            "feedback_notes": (feedback_notes or "").strip()[:2000] or None,
+        },
+    )
     _touch(walkabout)
     audit.record(session, user, walkabout, "completed", changes)
 
@@ -186,20 +194,26 @@ def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str)
 
 def prompt_script(session: Session) -> PromptScript:
     rows = session.exec(
-        select(PromptQuestion).where(PromptQuestion.active).order_by(PromptQuestion.sort_order, PromptQuestion.id)
+        select(PromptQuestion)
+        .where(PromptQuestion.active)
+        .order_by(PromptQuestion.sort_order, PromptQuestion.id)
     ).all()
     by_kind = {kind: [row.text for row in rows if row.kind == kind] for kind in PromptKind}
-    return PromptScript(by_kind[PromptKind.OPENING], by_kind[PromptKind.QUESTION], by_kind[PromptKind.CLOSING])
+    return PromptScript(
+        by_kind[PromptKind.OPENING], by_kind[PromptKind.QUESTION], by_kind[PromptKind.CLOSING]
+    )
 
 
 def active_categories(session: Session) -> list[Category]:
-    return list(session.exec(select(Category).where(Category.active).order_by(Category.sort_order, Category.name)))
+    return list(
+        session.exec(select(Category).where(Category.active).order_by(Category.sort_order, Category.name))
+    )
 
 
 def adhoc_wards(session: Session) -> list[Ward]:
-    return list(session.exec(
-        select(Ward).where(Ward.active).options(selectinload(Ward.site)).order_by(Ward.name)
-    ))
+    return list(
+        session.exec(select(Ward).where(Ward.active).options(selectinload(Ward.site)).order_by(Ward.name))
+    )
 
 
 def staff_roles() -> list[str]:

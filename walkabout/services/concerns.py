@@ -84,10 +84,14 @@ def validated(session: Session, data: ConcernInput) -> dict:
         missing = "consequence" if consequence is None else "likelihood"
         raise ConcernInvalid(missing, f"Choose a {missing} too, or neither.")
     return {
-        "text": text, "kind": kind, "category_id": data.category_id,
-        "likelihood": likelihood, "consequence": consequence,
+        "text": text,
+        "kind": kind,
+        "category_id": data.category_id,
+        "likelihood": likelihood,
+        "consequence": consequence,
         "risk_score": risk_score(likelihood, consequence),
-        "raised_by_role": role, "immediate_action": action,
+        "raised_by_role": role,
+        "immediate_action": action,
         "ward_can_fix": bool(data.ward_can_fix) and kind == ConcernKind.CONCERN,
     }
 
@@ -145,7 +149,11 @@ def get_concern(session: Session, walkabout: Walkabout, concern_id: int, deleted
 
 
 def update_concern(
-    session: Session, user: User, concern: Concern, data: ConcernInput, version: int | None,
+    session: Session,
+    user: User,
+    concern: Concern,
+    data: ConcernInput,
+    version: int | None,
     photo: bytes | None = None,
 ) -> None:
     require_capture(concern.walkabout, user)
@@ -178,13 +186,19 @@ def restore_concern(session: Session, user: User, concern: Concern) -> None:
 
 def live_concerns(session: Session, walkabout_id: int, newest_first: bool = True) -> list[Concern]:
     """The walkabout's concerns (not deleted) with category and photos, in two queries."""
-    order = (Concern.created_at.desc(), Concern.id.desc()) if newest_first else (Concern.created_at, Concern.id)
-    return list(session.exec(
-        select(Concern)
-        .where(Concern.walkabout_id == walkabout_id, Concern.deleted_at.is_(None))
-        .options(joinedload(Concern.category), PHOTO_IDS_ONLY)
-        .order_by(*order)
-    ).unique().all())
+    order = (
+        (Concern.created_at.desc(), Concern.id.desc()) if newest_first else (Concern.created_at, Concern.id)
+    )
+    return list(
+        session.exec(
+            select(Concern)
+            .where(Concern.walkabout_id == walkabout_id, Concern.deleted_at.is_(None))
+            .options(joinedload(Concern.category), PHOTO_IDS_ONLY)
+            .order_by(*order)
+        )
+        .unique()
+        .all()
+    )
 
 
 def _check_version(concern: Concern, version: int | None) -> None:

@@ -49,8 +49,15 @@ def revoke(session: Session, actor: User, ward: Ward) -> None:
 def qr_svg(url: str) -> bytes:
     """An SVG QR code of `url` (dark modules on white, no script)."""
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, xmldecl=True, svgns=True,
-                                    title="QR code of the ward's You said, we did page")
+    segno.make(url, error="m").save(
+        out,
+        kind="svg",
+        scale=8,
+        border=2,
+        xmldecl=True,
+        svgns=True,
+        title="QR code of the ward's You said, we did page",
+    )
     return out.getvalue()
 
 
@@ -84,7 +91,9 @@ def ward_by_token(session: Session, token: str) -> Ward:
     return ward
 
 
-def public_page(session: Session, token: str, today: date, zone, days: int = 180, limit: int = 50) -> PublicPage:
+def public_page(
+    session: Session, token: str, today: date, zone, days: int = 180, limit: int = 50
+) -> PublicPage:
     """The ward's recent concerns, anonymous: what staff said, what was done, where it stands.
 
     Leaves out everything internal: names, roles of who spoke, risk scores,
@@ -93,12 +102,17 @@ def public_page(session: Session, token: str, today: date, zone, days: int = 180
     ward = ward_by_token(session, token)
     since = today - timedelta(days=days)
     concerns = session.exec(
-        select(Concern).join(Walkabout, Walkabout.id == Concern.walkabout_id)
-        .where(Walkabout.ward_id == ward.id, Concern.kind == ConcernKind.CONCERN,
-               col(Concern.deleted_at).is_(None),
-               Concern.created_at >= datetime.combine(since, time.min, tzinfo=zone))
+        select(Concern)
+        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+        .where(
+            Walkabout.ward_id == ward.id,
+            Concern.kind == ConcernKind.CONCERN,
+            col(Concern.deleted_at).is_(None),
+            Concern.created_at >= datetime.combine(since, time.min, tzinfo=zone),
+        )
         .options(selectinload(Concern.category), selectinload(Concern.actions))
-        .order_by(col(Concern.created_at).desc(), col(Concern.id).desc()).limit(limit)
+        .order_by(col(Concern.created_at).desc(), col(Concern.id).desc())
+        .limit(limit)
     ).all()
     items = [_item(concern, zone) for concern in concerns]
     return PublicPage(ward_name=ward.name, site_name=ward.site.name, items=items, since=since)
@@ -106,10 +120,14 @@ def public_page(session: Session, token: str, today: date, zone, days: int = 180
 
 def _item(concern: Concern, zone) -> PublicItem:
     actions = [a for a in concern.actions if a.deleted_at is None]
-    done = [a.closure_note or a.description for a in actions
-            if a.status in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)]
-    doing = [a.description for a in actions
-             if a.status not in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)]
+    done = [
+        a.closure_note or a.description
+        for a in actions
+        if a.status in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+    ]
+    doing = [
+        a.description for a in actions if a.status not in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+    ]
     if concern.status == ConcernStatus.NO_ACTION_NEEDED:
         status = "No further action needed"
         if concern.no_action_reason:
@@ -122,17 +140,32 @@ def _item(concern: Concern, zone) -> PublicItem:
         status = "In progress"
     else:
         status = "Being looked at"
-    return PublicItem(raised_on=concern.created_at.astimezone(zone).date(),
-                      category=concern.category.name if concern.category else None, said=concern.text,
-                      status=status, done_on_the_day=concern.immediate_action, what_we_did=done,
-                      what_we_are_doing=doing)
+    return PublicItem(
+        raised_on=concern.created_at.astimezone(zone).date(),
+        category=concern.category.name if concern.category else None,
+        said=concern.text,
+        status=status,
+        done_on_the_day=concern.immediate_action,
+        what_we_did=done,
+        what_we_are_doing=doing,
+    )
 
 
 # --- feedback delivered ---------------------------------------------------------
 
 
-def record_delivery(session: Session, actor: User, ward: Ward, *, delivered_on: date, method: str | None,
-                    notes: str | None, walkabout_id: int | None, today: date, zone) -> FeedbackDelivery:
+def record_delivery(
+    session: Session,
+    actor: User,
+    ward: Ward,
+    *,
+    delivered_on: date,
+    method: str | None,
+    notes: str | None,
+    walkabout_id: int | None,
+    today: date,
+    zone,
+) -> FeedbackDelivery:
     if delivered_on is None:
         raise ServiceError("Give the date the feedback was delivered.")
     if delivered_on > today:
@@ -149,28 +182,50 @@ def record_delivery(session: Session, actor: User, ward: Ward, *, delivered_on: 
         if walkabout is None or walkabout.ward_id != ward.id:
             raise ServiceError("Choose a walkabout on this ward.")
     when = datetime.combine(delivered_on, time(12, 0), tzinfo=zone) if delivered_on != today else None
-    delivery = FeedbackDelivery(ward_id=ward.id, walkabout_id=walkabout_id, method=method or None,
-                                notes=notes, delivered_by_id=actor.id,
-                                delivered_at=when or datetime.now(zone))
+    delivery = FeedbackDelivery(
+        ward_id=ward.id,
+        walkabout_id=walkabout_id,
+        method=method or None,
+        notes=notes,
+        delivered_by_id=actor.id,
+        delivered_at=when or datetime.now(zone),
+    )
     session.add(delivery)
-    audit.record(session, actor, delivery, "created", {
-        "ward_id": ward.id, "walkabout_id": walkabout_id, "delivered_on": delivered_on, "method": method,
-    })
+    audit.record(
+        session,
+        actor,
+        delivery,
+        "created",
+        {
+            "ward_id": ward.id,
+            "walkabout_id": walkabout_id,
+            "delivered_on": delivered_on,
+            "method": method,
+        },
+    )
     return delivery
 
 
 def recent_walkabouts(session: Session, ward_id: int, limit: int = 12) -> list[Walkabout]:
-    return list(session.exec(
-        select(Walkabout).where(Walkabout.ward_id == ward_id, Walkabout.status == WalkaboutStatus.COMPLETED)
-        .order_by(col(Walkabout.scheduled_start).desc()).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(Walkabout)
+            .where(Walkabout.ward_id == ward_id, Walkabout.status == WalkaboutStatus.COMPLETED)
+            .order_by(col(Walkabout.scheduled_start).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def deliveries(session: Session, ward_id: int, limit: int = 20) -> list[FeedbackDelivery]:
-    return list(session.exec(
-        select(FeedbackDelivery).where(FeedbackDelivery.ward_id == ward_id)
-        .order_by(col(FeedbackDelivery.delivered_at).desc(), col(FeedbackDelivery.id).desc()).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(FeedbackDelivery)
+            .where(FeedbackDelivery.ward_id == ward_id)
+            .order_by(col(FeedbackDelivery.delivered_at).desc(), col(FeedbackDelivery.id).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 @dataclass
@@ -186,12 +241,24 @@ def wards_overview(session: Session, ward_ids: set[int] | None) -> list[WardFeed
     if ward_ids is not None:
         query = query.where(col(Ward.id).in_(ward_ids))
     wards = list(session.exec(query).all())
-    stats = {ward_id: (last, count) for ward_id, last, count in session.exec(
-        select(FeedbackDelivery.ward_id, func.max(FeedbackDelivery.delivered_at), func.count(FeedbackDelivery.id))
-        .group_by(FeedbackDelivery.ward_id)
-    ).all()}
-    return [WardFeedbackRow(ward=ward, last_delivered=stats.get(ward.id, (None, 0))[0],
-                            deliveries=stats.get(ward.id, (None, 0))[1]) for ward in wards]
+    stats = {
+        ward_id: (last, count)
+        for ward_id, last, count in session.exec(
+            select(
+                FeedbackDelivery.ward_id,
+                func.max(FeedbackDelivery.delivered_at),
+                func.count(FeedbackDelivery.id),
+            ).group_by(FeedbackDelivery.ward_id)
+        ).all()
+    }
+    return [
+        WardFeedbackRow(
+            ward=ward,
+            last_delivered=stats.get(ward.id, (None, 0))[0],
+            deliveries=stats.get(ward.id, (None, 0))[1],
+        )
+        for ward in wards
+    ]
 
 
 def people(session: Session, ids: set[int]) -> dict[int, User]:
@@ -199,4 +266,3 @@ def people(session: Session, ids: set[int]) -> dict[int, User]:
     if not ids:
         return {}
     return {user.id: user for user in session.exec(select(User).where(col(User.id).in_(ids))).all()}
-

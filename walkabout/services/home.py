@@ -43,10 +43,14 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
     # What the user owns, and for ward managers what belongs to their wards.
     mine = Action.owner_id == user.id
     if user.has_role(Role.WARD_MANAGER):
-        mine = or_(mine, col(Action.concern_id).in_(
-            select(Concern.id).join(Walkabout, Walkabout.id == Concern.walkabout_id)
-            .where(col(Walkabout.ward_id).in_(managed_ward_ids(session, user)))
-        ))
+        mine = or_(
+            mine,
+            col(Action.concern_id).in_(
+                select(Concern.id)
+                .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+                .where(col(Walkabout.ward_id).in_(managed_ward_ids(session, user)))
+            ),
+        )
     actions = session.exec(
         select(Action)
         .where(mine)
@@ -57,7 +61,7 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
             selectinload(Action.concern)
             .selectinload(Concern.walkabout)
             .selectinload(Walkabout.ward)
-            .selectinload(Ward.site)
+            .selectinload(Ward.site),
         )
         .order_by(Action.due_date, Action.id)
     ).all()

@@ -46,57 +46,93 @@ def _ward_managers(session: Session, ward_ids: set[int]) -> dict[int, list[int]]
 def plan_events(session: Session, now: datetime) -> None:
     """Invitations (new, changed, cancelled walkabouts), summaries and new-action notices."""
     changed = session.exec(
-        select(Walkabout).where(Walkabout.updated_at >= now - RECENT, Walkabout.scheduled_start >= now - RECENT)
+        select(Walkabout)
+        .where(Walkabout.updated_at >= now - RECENT, Walkabout.scheduled_start >= now - RECENT)
         .options(selectinload(Walkabout.attendees))
     ).all()
     for walkabout in changed:
         for user_id in _team(walkabout):
-            enqueue(session, kind=kinds.INVITATION, recipient_id=user_id, due_at=now,
-                    dedupe_key=f"invitation:{walkabout.id}:{user_id}:{walkabout.calendar_sequence}",
-                    subject_type="walkabout", subject_id=walkabout.id)
+            enqueue(
+                session,
+                kind=kinds.INVITATION,
+                recipient_id=user_id,
+                due_at=now,
+                dedupe_key=f"invitation:{walkabout.id}:{user_id}:{walkabout.calendar_sequence}",
+                subject_type="walkabout",
+                subject_id=walkabout.id,
+            )
 
     completed = session.exec(
-        select(Walkabout).where(Walkabout.completed_at >= now - RECENT,
-                                Walkabout.status == WalkaboutStatus.COMPLETED)
+        select(Walkabout).where(
+            Walkabout.completed_at >= now - RECENT, Walkabout.status == WalkaboutStatus.COMPLETED
+        )
     ).all()
     managers = _ward_managers(session, {w.ward_id for w in completed})
     for walkabout in completed:
         for user_id in managers.get(walkabout.ward_id, []):
-            enqueue(session, kind=kinds.SUMMARY, recipient_id=user_id, due_at=now,
-                    dedupe_key=f"summary:{walkabout.id}:{user_id}", subject_type="walkabout",
-                    subject_id=walkabout.id)
+            enqueue(
+                session,
+                kind=kinds.SUMMARY,
+                recipient_id=user_id,
+                due_at=now,
+                dedupe_key=f"summary:{walkabout.id}:{user_id}",
+                subject_type="walkabout",
+                subject_id=walkabout.id,
+            )
 
     for action in session.exec(
-        select(Action).where(Action.created_at >= now - RECENT, col(Action.deleted_at).is_(None),
-                             col(Action.status).in_(OPEN_STATUSES))
+        select(Action).where(
+            Action.created_at >= now - RECENT,
+            col(Action.deleted_at).is_(None),
+            col(Action.status).in_(OPEN_STATUSES),
+        )
     ).all():
         if action.owner_id != action.created_by_id:  # nobody needs telling what they assigned themselves
-            enqueue(session, kind=kinds.NEW_ACTION, recipient_id=action.owner_id, due_at=now,
-                    dedupe_key=f"new_action:{action.id}:{action.owner_id}", subject_type="action",
-                    subject_id=action.id)
+            enqueue(
+                session,
+                kind=kinds.NEW_ACTION,
+                recipient_id=action.owner_id,
+                due_at=now,
+                dedupe_key=f"new_action:{action.id}:{action.owner_id}",
+                subject_type="action",
+                subject_id=action.id,
+            )
 
 
 def plan_reminders(session: Session, now: datetime) -> None:
     """The ward's managers a week before, the team the day before."""
     upcoming = session.exec(
-        select(Walkabout).where(Walkabout.status == WalkaboutStatus.PLANNED,
-                                Walkabout.scheduled_start > now,
-                                Walkabout.scheduled_start <= now + timedelta(days=8))
+        select(Walkabout)
+        .where(
+            Walkabout.status == WalkaboutStatus.PLANNED,
+            Walkabout.scheduled_start > now,
+            Walkabout.scheduled_start <= now + timedelta(days=8),
+        )
         .options(selectinload(Walkabout.attendees))
     ).all()
     managers = _ward_managers(session, {w.ward_id for w in upcoming})
     for walkabout in upcoming:
         stamp = int(walkabout.scheduled_start.timestamp())
         for user_id in managers.get(walkabout.ward_id, []):
-            enqueue(session, kind=kinds.REMINDER_WARD, recipient_id=user_id,
-                    due_at=walkabout.scheduled_start - timedelta(days=7),
-                    dedupe_key=f"reminder_ward:{walkabout.id}:{user_id}:{stamp}",
-                    subject_type="walkabout", subject_id=walkabout.id)
+            enqueue(
+                session,
+                kind=kinds.REMINDER_WARD,
+                recipient_id=user_id,
+                due_at=walkabout.scheduled_start - timedelta(days=7),
+                dedupe_key=f"reminder_ward:{walkabout.id}:{user_id}:{stamp}",
+                subject_type="walkabout",
+                subject_id=walkabout.id,
+            )
         for user_id in _team(walkabout):
-            enqueue(session, kind=kinds.REMINDER_TEAM, recipient_id=user_id,
-                    due_at=walkabout.scheduled_start - timedelta(days=1),
-                    dedupe_key=f"reminder_team:{walkabout.id}:{user_id}:{stamp}",
-                    subject_type="walkabout", subject_id=walkabout.id)
+            enqueue(
+                session,
+                kind=kinds.REMINDER_TEAM,
+                recipient_id=user_id,
+                due_at=walkabout.scheduled_start - timedelta(days=1),
+                dedupe_key=f"reminder_team:{walkabout.id}:{user_id}:{stamp}",
+                subject_type="walkabout",
+                subject_id=walkabout.id,
+            )
 
 
 def plan_digests(session: Session, now: datetime, zone: ZoneInfo) -> None:
@@ -106,8 +142,13 @@ def plan_digests(session: Session, now: datetime, zone: ZoneInfo) -> None:
         return
     owners = {action.owner_id for action in overdue_actions(session, local.date())}
     for owner_id in owners:
-        enqueue(session, kind=kinds.OVERDUE_DIGEST, recipient_id=owner_id, due_at=now,
-                dedupe_key=f"overdue_digest:{owner_id}:{local.date().isoformat()}")
+        enqueue(
+            session,
+            kind=kinds.OVERDUE_DIGEST,
+            recipient_id=owner_id,
+            due_at=now,
+            dedupe_key=f"overdue_digest:{owner_id}:{local.date().isoformat()}",
+        )
 
 
 def plan_escalations(session: Session, now: datetime, zone: ZoneInfo) -> None:
@@ -117,17 +158,26 @@ def plan_escalations(session: Session, now: datetime, zone: ZoneInfo) -> None:
     if local.weekday() == 0 and local.time() < DIGEST_TIME:
         return
     year, week, _ = monday.isocalendar()
-    leads = {action.concern.walkabout.lead_id
-             for action in overdue_actions(session, local.date(), older_than_days=ESCALATION_OVERDUE_DAYS)}
+    leads = {
+        action.concern.walkabout.lead_id
+        for action in overdue_actions(session, local.date(), older_than_days=ESCALATION_OVERDUE_DAYS)
+    }
     for lead_id in leads:
-        enqueue(session, kind=kinds.ESCALATION, recipient_id=lead_id, due_at=now,
-                dedupe_key=f"escalation:{lead_id}:{year}-W{week:02d}")
+        enqueue(
+            session,
+            kind=kinds.ESCALATION,
+            recipient_id=lead_id,
+            due_at=now,
+            dedupe_key=f"escalation:{lead_id}:{year}-W{week:02d}",
+        )
 
 
 def board_secretaries(session: Session) -> list[int]:
-    return list(session.exec(
-        select(User.id).join(UserRole).where(UserRole.role == Role.BOARD_SECRETARY, User.active)
-    ).all())
+    return list(
+        session.exec(
+            select(User.id).join(UserRole).where(UserRole.role == Role.BOARD_SECRETARY, User.active)
+        ).all()
+    )
 
 
 def previous_month(now: datetime, zone: ZoneInfo) -> str | None:
@@ -140,7 +190,6 @@ def previous_month(now: datetime, zone: ZoneInfo) -> str | None:
     return f"{last_month:%Y-%m}"
 
 
-
 def plan_board_pack(app, now: datetime, zone: ZoneInfo) -> None:
     """From the 1st at 07:00: last month's pack generated, archived and queued to board secretaries."""
     from ..db import session_scope
@@ -151,7 +200,9 @@ def plan_board_pack(app, now: datetime, zone: ZoneInfo) -> None:
         return
     with session_scope(app) as session:
         queued = session.exec(
-            select(SentNotification.id).where(col(SentNotification.dedupe_key).startswith(f"board_pack:{month}:"))
+            select(SentNotification.id).where(
+                col(SentNotification.dedupe_key).startswith(f"board_pack:{month}:")
+            )
         ).first()
     if queued is not None:
         return
@@ -159,8 +210,14 @@ def plan_board_pack(app, now: datetime, zone: ZoneInfo) -> None:
         return
     with session_scope(app) as session:
         for user_id in board_secretaries(session):
-            enqueue(session, kind=kinds.BOARD_PACK, recipient_id=user_id, due_at=now,
-                    dedupe_key=f"board_pack:{month}:{user_id}", subject_type="board_pack")
+            enqueue(
+                session,
+                kind=kinds.BOARD_PACK,
+                recipient_id=user_id,
+                due_at=now,
+                dedupe_key=f"board_pack:{month}:{user_id}",
+                subject_type="board_pack",
+            )
 
 
 def ensure_scheduled_pack(app, month: str) -> bool:
@@ -178,7 +235,8 @@ def ensure_scheduled_pack(app, month: str) -> bool:
 
     with session_scope(app) as session:
         own = session.exec(
-            select(BoardPack).options(defer(BoardPack.pdf))
+            select(BoardPack)
+            .options(defer(BoardPack.pdf))
             .where(BoardPack.month == month, col(BoardPack.requested_by_id).is_(None))
             .order_by(col(BoardPack.version).desc())
         ).first()
@@ -191,7 +249,10 @@ def ensure_scheduled_pack(app, month: str) -> bool:
         if own is not None and own.status in (BoardPackStatus.PENDING, BoardPackStatus.RUNNING):
             pack_id = own.id
         else:
-            top = session.exec(select(sa.func.max(BoardPack.version)).where(BoardPack.month == month)).one() or 0
+            top = (
+                session.exec(select(sa.func.max(BoardPack.version)).where(BoardPack.month == month)).one()
+                or 0
+            )
             pack = BoardPack(month=month, version=top + 1, status=BoardPackStatus.PENDING)
             session.add(pack)
             session.flush()

@@ -27,16 +27,32 @@ from ..notify.compose import Skip, compose
 log = logging.getLogger(__name__)
 
 
-def enqueue(session: Session, *, kind: kinds.Kind, recipient_id: int, dedupe_key: str, due_at: datetime,
-            subject_type: str | None = None, subject_id: int | None = None) -> None:
+def enqueue(
+    session: Session,
+    *,
+    kind: kinds.Kind,
+    recipient_id: int,
+    dedupe_key: str,
+    due_at: datetime,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+) -> None:
     """Queue a message once: a row with the same key already queued or sent wins."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
         insert(SentNotification)
-        .values(dedupe_key=dedupe_key, kind=kind.key, recipient_id=recipient_id, due_at=due_at,
-                subject_type=subject_type, subject_id=subject_id,
-                status=NotificationStatus.PENDING.value, attempts=0, created_at=utcnow())
+        .values(
+            dedupe_key=dedupe_key,
+            kind=kind.key,
+            recipient_id=recipient_id,
+            due_at=due_at,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            status=NotificationStatus.PENDING.value,
+            attempts=0,
+            created_at=utcnow(),
+        )
         .on_conflict_do_nothing(index_elements=[SentNotification.dedupe_key])
     )
 
@@ -63,7 +79,9 @@ def _dispatch(app: Flask, backend, now: datetime, limit: int) -> DispatchResult:
             select(SentNotification.id)
             .where(SentNotification.status == NotificationStatus.PENDING)
             .where(SentNotification.due_at <= now)
-            .where(or_(col(SentNotification.next_attempt_at).is_(None), SentNotification.next_attempt_at <= now))
+            .where(
+                or_(col(SentNotification.next_attempt_at).is_(None), SentNotification.next_attempt_at <= now)
+            )
             .order_by(SentNotification.due_at, SentNotification.id)
             .limit(limit)
         ).all()
@@ -72,7 +90,9 @@ def _dispatch(app: Flask, backend, now: datetime, limit: int) -> DispatchResult:
             with session_scope(app) as session:
                 note = session.exec(
                     select(SentNotification)
-                    .where(SentNotification.id == note_id, SentNotification.status == NotificationStatus.PENDING)
+                    .where(
+                        SentNotification.id == note_id, SentNotification.status == NotificationStatus.PENDING
+                    )
                     .with_for_update(skip_locked=True)
                 ).first()
                 if note is not None:
@@ -85,8 +105,9 @@ def _dispatch(app: Flask, backend, now: datetime, limit: int) -> DispatchResult:
     return result
 
 
-def _deliver(app: Flask, session: Session, note: SentNotification, backend, now: datetime,
-             result: DispatchResult) -> None:
+def _deliver(
+    app: Flask, session: Session, note: SentNotification, backend, now: datetime, result: DispatchResult
+) -> None:
     recipient = session.get(User, note.recipient_id) if note.recipient_id else None
     reason = _skip_reason(session, note, recipient)
     message = None
@@ -135,7 +156,7 @@ def _schedule_retry(app: Flask, note: SentNotification, now: datetime, error: st
     if note.attempts >= app.config["NOTIFY_MAX_ATTEMPTS"]:
         note.status = NotificationStatus.FAILED
     else:
-        note.next_attempt_at = now + timedelta(minutes=2 ** note.attempts)  # 2, 4, 8, 16 minutes
+        note.next_attempt_at = now + timedelta(minutes=2**note.attempts)  # 2, 4, 8, 16 minutes
 
 
 def _record_failure(app: Flask, note_id: int, now: datetime, error: str) -> None:
@@ -181,17 +202,22 @@ def set_preferences(session: Session, user: User, enabled: set[str]) -> None:
 
 
 def inbox(session: Session, user_id: int, limit: int = 50) -> list[SentNotification]:
-    return list(session.exec(
-        select(SentNotification)
-        .where(SentNotification.recipient_id == user_id, SentNotification.status == NotificationStatus.SENT)
-        .order_by(col(SentNotification.sent_at).desc(), col(SentNotification.id).desc())
-        .limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(SentNotification)
+            .where(
+                SentNotification.recipient_id == user_id, SentNotification.status == NotificationStatus.SENT
+            )
+            .order_by(col(SentNotification.sent_at).desc(), col(SentNotification.id).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def unread_count(session: Session, user_id: int) -> int:
     return session.exec(
-        select(func.count()).select_from(SentNotification)
+        select(func.count())
+        .select_from(SentNotification)
         .where(SentNotification.recipient_id == user_id, SentNotification.status == NotificationStatus.SENT)
         .where(col(SentNotification.read_at).is_(None))
     ).one()
@@ -208,10 +234,16 @@ def mark_all_read(session: Session, user_id: int, now: datetime) -> None:
 
 def problems(session: Session, limit: int = 100) -> list[SentNotification]:
     """Failed messages and ones waiting to be retried, for the admin page."""
-    return list(session.exec(
-        select(SentNotification)
-        .where(or_(SentNotification.status == NotificationStatus.FAILED,
-                   (SentNotification.status == NotificationStatus.PENDING) & (SentNotification.attempts > 0)))
-        .order_by(col(SentNotification.id).desc())
-        .limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(SentNotification)
+            .where(
+                or_(
+                    SentNotification.status == NotificationStatus.FAILED,
+                    (SentNotification.status == NotificationStatus.PENDING) & (SentNotification.attempts > 0),
+                )
+            )
+            .order_by(col(SentNotification.id).desc())
+            .limit(limit)
+        ).all()
+    )

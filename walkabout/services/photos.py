@@ -35,8 +35,14 @@ class ProcessedPhoto:
     @property
     def fields(self) -> dict:
         """Column values for a `Photo` row."""
-        return {"data": self.data, "thumbnail": self.thumbnail, "width": self.width,
-                "height": self.height, "byte_size": len(self.data), "content_type": "image/jpeg"}
+        return {
+            "data": self.data,
+            "thumbnail": self.thumbnail,
+            "width": self.width,
+            "height": self.height,
+            "byte_size": len(self.data),
+            "content_type": "image/jpeg",
+        }
 
 
 def process_upload(raw: bytes) -> ProcessedPhoto:
@@ -71,9 +77,9 @@ def _open_checked(raw: bytes) -> Image.Image:
     except PhotoRejected:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoRejected("That file is not a photo we can read (use JPEG, PNG, WebP or HEIC).")
+        raise PhotoRejected("That file is not a photo we can read (use JPEG, PNG, WebP or HEIC).") from None
     except (OSError, SyntaxError, ValueError):
-        raise PhotoRejected("That photo file is damaged or incomplete.")
+        raise PhotoRejected("That photo file is damaged or incomplete.") from None
     return image
 
 

@@ -20,7 +20,9 @@ def ward_counts(session: Session) -> dict[int, int]:
 
 def wards(session: Session, active_only: bool = False, site_id: int | None = None) -> list[Ward]:
     query = (
-        select(Ward).join(Site).options(selectinload(Ward.site), selectinload(Ward.managers))
+        select(Ward)
+        .join(Site)
+        .options(selectinload(Ward.site), selectinload(Ward.managers))
         .order_by(col(Ward.active).desc(), Site.name, Ward.name)
     )
     if active_only:
@@ -32,9 +34,14 @@ def wards(session: Session, active_only: bool = False, site_id: int | None = Non
 
 def manager_candidates(session: Session) -> list[User]:
     """Active users holding the ward manager role."""
-    return list(session.exec(
-        select(User).join(UserRole).where(UserRole.role == Role.WARD_MANAGER, User.active).order_by(User.name)
-    ).all())
+    return list(
+        session.exec(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.WARD_MANAGER, User.active)
+            .order_by(User.name)
+        ).all()
+    )
 
 
 def save_site(session: Session, actor: User, site: Site | None, *, name: str, active: bool) -> Site:
@@ -56,8 +63,15 @@ def save_site(session: Session, actor: User, site: Site | None, *, name: str, ac
 
 
 def save_ward(
-    session: Session, actor: User, ward: Ward | None, *, name: str, site_id: int, specialty: str | None,
-    manager_ids: list[int], active: bool,
+    session: Session,
+    actor: User,
+    ward: Ward | None,
+    *,
+    name: str,
+    site_id: int,
+    specialty: str | None,
+    manager_ids: list[int],
+    active: bool,
 ) -> Ward:
     """Create or edit a ward with its managers (who must be active ward managers)."""
     name = name.strip()
@@ -74,7 +88,12 @@ def save_ward(
     if clash is not None and (ward is None or clash != ward.id):
         raise ServiceError(f"{site.name} already has a ward called {name}.")
     managers = _managers(session, manager_ids)
-    values = {"name": name, "site_id": site.id, "specialty": (specialty or "").strip() or None, "active": active}
+    values = {
+        "name": name,
+        "site_id": site.id,
+        "specialty": (specialty or "").strip() or None,
+        "active": active,
+    }
     if ward is None:
         ward = Ward(**values)
         ward.managers = managers
@@ -98,7 +117,8 @@ def _managers(session: Session, manager_ids: list[int]) -> list[User]:
     if not ids:
         return []
     users = {
-        user.id: user for user in session.exec(
+        user.id: user
+        for user in session.exec(
             select(User).where(col(User.id).in_(ids)).options(selectinload(User.role_rows))
         ).all()
     }

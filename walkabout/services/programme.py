@@ -5,13 +5,22 @@ Public entry points are single functions (`schedule_walkabout`,
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, or_, select
 
 from ..db_types import utcnow
-from ..models import Role, User, UserRole, Walkabout, WalkaboutAttendee, WalkaboutReschedule, WalkaboutStatus, Ward
+from ..models import (
+    Role,
+    User,
+    UserRole,
+    Walkabout,
+    WalkaboutAttendee,
+    WalkaboutReschedule,
+    WalkaboutStatus,
+    Ward,
+)
 from ..timeutil import format_datetime, to_local, trust_zone
 from . import Conflict, ServiceError, audit
 
@@ -51,9 +60,11 @@ def local_start(day: date, at: time) -> datetime:
     """The aware UTC instant of a trust-local date and time; refuses times skipped by clock changes."""
     zone = trust_zone()
     local = datetime.combine(day, at, tzinfo=zone)
-    instant = local.astimezone(timezone.utc)
+    instant = local.astimezone(UTC)
     if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise ServiceError(f"{at:%H:%M} does not exist on {day:%d/%m/%Y}: the clocks go forward. Choose another time.")
+        raise ServiceError(
+            f"{at:%H:%M} does not exist on {day:%d/%m/%Y}: the clocks go forward. Choose another time."
+        )
     return instant
 
 
@@ -123,7 +134,9 @@ def find_clashes(
         select(Walkabout)
         .where(Walkabout.status != WalkaboutStatus.CANCELLED)
         .where(Walkabout.scheduled_start >= earliest, Walkabout.scheduled_start <= latest)
-        .where(or_(Walkabout.lead_id == lead_id, Walkabout.ward_id == ward_id, col(Walkabout.id).in_(attending)))
+        .where(
+            or_(Walkabout.lead_id == lead_id, Walkabout.ward_id == ward_id, col(Walkabout.id).in_(attending))
+        )
         .options(selectinload(Walkabout.ward))
         .order_by(Walkabout.scheduled_start)
     ).all()
@@ -156,7 +169,9 @@ def schedule_walkabout(
     """Create one planned walkabout (raises ClashWarning unless clashes are confirmed)."""
     resolved = resolved or resolve(session, details)
     if check_clashes and not confirm_clashes:
-        clashes = find_clashes(session, resolved.lead.id, resolved.ward.id, [(details.start, details.duration_minutes)])
+        clashes = find_clashes(
+            session, resolved.lead.id, resolved.ward.id, [(details.start, details.duration_minutes)]
+        )
         if clashes:
             raise ClashWarning(clashes)
     walkabout = Walkabout(
@@ -171,10 +186,19 @@ def schedule_walkabout(
     )
     walkabout.attendees = list(resolved.attendees)
     session.add(walkabout)
-    audit.record(session, actor, walkabout, "scheduled", {
-        "ward_id": walkabout.ward_id, "lead_id": walkabout.lead_id, "start": walkabout.scheduled_start,
-        "attendee_ids": [user.id for user in resolved.attendees], "series_id": series_id,
-    })
+    audit.record(
+        session,
+        actor,
+        walkabout,
+        "scheduled",
+        {
+            "ward_id": walkabout.ward_id,
+            "lead_id": walkabout.lead_id,
+            "start": walkabout.scheduled_start,
+            "attendee_ids": [user.id for user in resolved.attendees],
+            "series_id": series_id,
+        },
+    )
     return walkabout
 
 
@@ -199,18 +223,33 @@ def reschedule_walkabout(
     resolved = resolve(session, details, check_start=moved)
     if moved and not _clean(reason):
         raise ServiceError("Give a reason for moving the walkabout (it is kept in its history).")
-    if not confirm_clashes and (moved or resolved.ward.id != walkabout.ward_id or resolved.lead.id != walkabout.lead_id
-                                or details.duration_minutes != walkabout.duration_minutes):
-        clashes = find_clashes(session, resolved.lead.id, resolved.ward.id,
-                               [(details.start, details.duration_minutes)], exclude_ids={walkabout.id})
+    if not confirm_clashes and (
+        moved
+        or resolved.ward.id != walkabout.ward_id
+        or resolved.lead.id != walkabout.lead_id
+        or details.duration_minutes != walkabout.duration_minutes
+    ):
+        clashes = find_clashes(
+            session,
+            resolved.lead.id,
+            resolved.ward.id,
+            [(details.start, details.duration_minutes)],
+            exclude_ids={walkabout.id},
+        )
         if clashes:
             raise ClashWarning(clashes)
     old_start = walkabout.scheduled_start
-    changes = audit.diff(walkabout, {
-        "ward_id": resolved.ward.id, "lead_id": resolved.lead.id, "scheduled_start": details.start,
-        "duration_minutes": details.duration_minutes, "focus": _clean(details.focus),
-        "guests": _clean(details.guests),
-    })
+    changes = audit.diff(
+        walkabout,
+        {
+            "ward_id": resolved.ward.id,
+            "lead_id": resolved.lead.id,
+            "scheduled_start": details.start,
+            "duration_minutes": details.duration_minutes,
+            "focus": _clean(details.focus),
+            "guests": _clean(details.guests),
+        },
+    )
     old_ids = sorted(user.id for user in walkabout.attendees)
     new_ids = sorted(user.id for user in resolved.attendees)
     if old_ids != new_ids:
@@ -219,8 +258,15 @@ def reschedule_walkabout(
     if not changes:
         return changes
     if moved:
-        session.add(WalkaboutReschedule(walkabout_id=walkabout.id, from_start=old_start, to_start=details.start,
-                                        reason=_clean(reason), by_id=actor.id))
+        session.add(
+            WalkaboutReschedule(
+                walkabout_id=walkabout.id,
+                from_start=old_start,
+                to_start=details.start,
+                reason=_clean(reason),
+                by_id=actor.id,
+            )
+        )
         changes["reason"] = _clean(reason)
     _bump(walkabout)
     audit.record(session, actor, walkabout, "rescheduled" if moved else "updated", changes)
@@ -251,7 +297,9 @@ def _check_editable(walkabout: Walkabout, expected_version: int) -> None:
             "Check the latest details below and try again."
         )
     if walkabout.status != WalkaboutStatus.PLANNED:
-        raise ServiceError(f"Only planned walkabouts can be changed; this one is {walkabout.status.replace('_', ' ')}.")
+        raise ServiceError(
+            f"Only planned walkabouts can be changed; this one is {walkabout.status.replace('_', ' ')}."
+        )
 
 
 def _to_minute(value: datetime) -> datetime:
@@ -270,9 +318,14 @@ def _clean(text: str | None) -> str | None:
 
 def executives(session: Session) -> list[User]:
     """Active executives, for the lead choice."""
-    return list(session.exec(
-        select(User).join(UserRole).where(UserRole.role == Role.EXECUTIVE, User.active).order_by(User.name)
-    ).all())
+    return list(
+        session.exec(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.EXECUTIVE, User.active)
+            .order_by(User.name)
+        ).all()
+    )
 
 
 def is_on_team(walkabout: Walkabout, user: User) -> bool:

@@ -42,9 +42,15 @@ class ListFilters:
 
     def query_args(self, **overrides) -> dict:
         """URL parameters for these filters (for tabs, pages and hx-push-url)."""
-        args = {"tab": self.tab, "ward": self.ward_id, "site": self.site_id, "lead": self.lead_id,
-                "status": self.status.value if self.status else None, "mine": "1" if self.mine else "0",
-                "page": self.page if self.page > 1 else None}
+        args = {
+            "tab": self.tab,
+            "ward": self.ward_id,
+            "site": self.site_id,
+            "lead": self.lead_id,
+            "status": self.status.value if self.status else None,
+            "mine": "1" if self.mine else "0",
+            "page": self.page if self.page > 1 else None,
+        }
         args.update(overrides)
         return {key: value for key, value in args.items() if value not in (None, "")}
 
@@ -67,7 +73,9 @@ def _day_bounds(today: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(today + timedelta(days=1), time.min, tzinfo=trust_zone())
 
 
-def list_walkabouts(session: Session, user: User, filters: ListFilters, today: date, per_page: int) -> ListPage:
+def list_walkabouts(
+    session: Session, user: User, filters: ListFilters, today: date, per_page: int
+) -> ListPage:
     """One page of walkabouts the user may see, in a fixed number of queries."""
     query = select(Walkabout)
     ward_ids = visible_ward_ids(session, user)
@@ -76,7 +84,9 @@ def list_walkabouts(session: Session, user: User, filters: ListFilters, today: d
     if filters.ward_id:
         query = query.where(Walkabout.ward_id == filters.ward_id)
     if filters.site_id:
-        query = query.where(col(Walkabout.ward_id).in_(select(Ward.id).where(Ward.site_id == filters.site_id)))
+        query = query.where(
+            col(Walkabout.ward_id).in_(select(Ward.id).where(Ward.site_id == filters.site_id))
+        )
     if filters.lead_id:
         query = query.where(Walkabout.lead_id == filters.lead_id)
     if filters.status:
@@ -157,7 +167,9 @@ class BriefItem:
     category: str | None
 
 
-def pre_visit_brief(session: Session, walkabout: Walkabout, today: date) -> tuple[list[BriefItem], list[BriefItem]]:
+def pre_visit_brief(
+    session: Session, walkabout: Walkabout, today: date
+) -> tuple[list[BriefItem], list[BriefItem]]:
     """The ward's open actions and open concerns from earlier visits, newest first."""
     earlier = (
         select(Walkabout.id)
@@ -186,9 +198,14 @@ def pre_visit_brief(session: Session, walkabout: Walkabout, today: date) -> tupl
     zone = trust_zone()
     action_items = [
         BriefItem(
-            kind="action", id=action.id, text=action.description, raised_on=action.created_at,
-            due_date=action.due_date, days_overdue=max(0, (today - action.due_date).days),
-            age_days=(today - action.created_at.astimezone(zone).date()).days, owner=action.owner.name,
+            kind="action",
+            id=action.id,
+            text=action.description,
+            raised_on=action.created_at,
+            due_date=action.due_date,
+            days_overdue=max(0, (today - action.due_date).days),
+            age_days=(today - action.created_at.astimezone(zone).date()).days,
+            owner=action.owner.name,
             risk_score=action.concern.risk_score,
             category=action.concern.category.name if action.concern.category else None,
         )
@@ -196,9 +213,16 @@ def pre_visit_brief(session: Session, walkabout: Walkabout, today: date) -> tupl
     ]
     concern_items = [
         BriefItem(
-            kind="concern", id=concern.id, text=concern.text, raised_on=concern.created_at, due_date=None,
-            days_overdue=0, age_days=(today - concern.created_at.astimezone(zone).date()).days, owner=None,
-            risk_score=concern.risk_score, category=concern.category.name if concern.category else None,
+            kind="concern",
+            id=concern.id,
+            text=concern.text,
+            raised_on=concern.created_at,
+            due_date=None,
+            days_overdue=0,
+            age_days=(today - concern.created_at.astimezone(zone).date()).days,
+            owner=None,
+            risk_score=concern.risk_score,
+            category=concern.category.name if concern.category else None,
         )
         for concern in concerns
     ]
@@ -207,11 +231,13 @@ def pre_visit_brief(session: Session, walkabout: Walkabout, today: date) -> tupl
 
 def history(session: Session, walkabout: Walkabout) -> list[WalkaboutReschedule]:
     """Reschedules, newest first, with who moved it."""
-    return list(session.exec(
-        select(WalkaboutReschedule)
-        .where(WalkaboutReschedule.walkabout_id == walkabout.id)
-        .order_by(col(WalkaboutReschedule.created_at).desc(), col(WalkaboutReschedule.id).desc())
-    ).all())
+    return list(
+        session.exec(
+            select(WalkaboutReschedule)
+            .where(WalkaboutReschedule.walkabout_id == walkabout.id)
+            .order_by(col(WalkaboutReschedule.created_at).desc(), col(WalkaboutReschedule.id).desc())
+        ).all()
+    )
 
 
 def user_names(session: Session, ids: set[int]) -> dict[int, str]:

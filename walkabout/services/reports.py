@@ -47,15 +47,22 @@ def months_with_data(session: Session, zone, today: date) -> list[MonthRow]:
             entry[0] += 1
             entry[1] += status == WalkaboutStatus.COMPLETED
     latest = latest_ready_packs(session)
-    return [MonthRow(key, date.fromisoformat(key + "-01").strftime("%B %Y"), planned, held, latest.get(key))
-            for key, (planned, held) in sorted(counts.items(), reverse=True)]
+    return [
+        MonthRow(key, date.fromisoformat(key + "-01").strftime("%B %Y"), planned, held, latest.get(key))
+        for key, (planned, held) in sorted(counts.items(), reverse=True)
+    ]
 
 
 def latest_ready_packs(session: Session) -> dict[str, BoardPack]:
-    newest = (select(BoardPack.month, sa.func.max(BoardPack.version).label("version"))
-              .where(BoardPack.status == BoardPackStatus.READY).group_by(BoardPack.month).subquery())
+    newest = (
+        select(BoardPack.month, sa.func.max(BoardPack.version).label("version"))
+        .where(BoardPack.status == BoardPackStatus.READY)
+        .group_by(BoardPack.month)
+        .subquery()
+    )
     packs = session.exec(
-        select(BoardPack).options(defer(BoardPack.pdf))
+        select(BoardPack)
+        .options(defer(BoardPack.pdf))
         .join(newest, sa.and_(newest.c.month == BoardPack.month, newest.c.version == BoardPack.version))
     ).all()
     return {pack.month: pack for pack in packs}
@@ -63,10 +70,14 @@ def latest_ready_packs(session: Session) -> dict[str, BoardPack]:
 
 def archive(session: Session, limit: int = 200) -> list[BoardPack]:
     """Issued and in-progress packs, newest first, without their PDF bytes."""
-    return list(session.exec(
-        select(BoardPack).options(defer(BoardPack.pdf))
-        .order_by(col(BoardPack.month).desc(), col(BoardPack.version).desc()).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(BoardPack)
+            .options(defer(BoardPack.pdf))
+            .order_by(col(BoardPack.month).desc(), col(BoardPack.version).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def requesters(session: Session, packs: list[BoardPack]) -> dict[int, str]:
@@ -98,8 +109,11 @@ def latest_ready_pack(session: Session, month: str, version: int | None = None) 
         query = query.where(BoardPack.version == version)
     pack = session.exec(query.order_by(col(BoardPack.version).desc())).first()
     if pack is None:
-        raise NotFound(f"No board pack has been generated for {date.fromisoformat(month + '-01'):%B %Y} yet."
-                       if version is None else f"There is no version {version} of that board pack.")
+        raise NotFound(
+            f"No board pack has been generated for {date.fromisoformat(month + '-01'):%B %Y} yet."
+            if version is None
+            else f"There is no version {version} of that board pack."
+        )
     return pack
 
 
@@ -110,9 +124,12 @@ def request_board_pack(session: Session, user: User, period: Period) -> tuple[Bo
     """
     month = period.month_key
     in_flight = session.exec(
-        select(BoardPack).options(defer(BoardPack.pdf))
-        .where(BoardPack.month == month,
-               col(BoardPack.status).in_((BoardPackStatus.PENDING, BoardPackStatus.RUNNING)))
+        select(BoardPack)
+        .options(defer(BoardPack.pdf))
+        .where(
+            BoardPack.month == month,
+            col(BoardPack.status).in_((BoardPackStatus.PENDING, BoardPackStatus.RUNNING)),
+        )
         .order_by(col(BoardPack.version).desc())
     ).first()
     if in_flight is not None:
@@ -144,8 +161,11 @@ class FollowUp:
 def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
     """What the ward's follow-up summary shows; NotFound if unseen, Conflict until completed."""
     walkabout = session.exec(
-        select(Walkabout).where(Walkabout.id == walkabout_id).options(
-            selectinload(Walkabout.ward).selectinload(Ward.site), selectinload(Walkabout.lead),
+        select(Walkabout)
+        .where(Walkabout.id == walkabout_id)
+        .options(
+            selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Walkabout.lead),
             selectinload(Walkabout.attendees),
             selectinload(Walkabout.concerns).selectinload(Concern.category),
             selectinload(Walkabout.concerns).selectinload(Concern.photos),
@@ -156,28 +176,38 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
     if walkabout is None or (allowed is not None and walkabout.ward_id not in allowed):
         raise NotFound("That walkabout does not exist, or it is not on one of your wards.")
     if walkabout.status != WalkaboutStatus.COMPLETED:
-        raise Conflict("The follow-up summary is available once the walkabout is completed. "
-                       f"This one is {walkabout.status.replace('_', ' ')}.")
-    concerns = sorted((c for c in walkabout.concerns if c.deleted_at is None),
-                      key=lambda c: (-(c.risk_score or 0), c.created_at))
+        raise Conflict(
+            "The follow-up summary is available once the walkabout is completed. "
+            f"This one is {walkabout.status.replace('_', ' ')}."
+        )
+    concerns = sorted(
+        (c for c in walkabout.concerns if c.deleted_at is None),
+        key=lambda c: (-(c.risk_score or 0), c.created_at),
+    )
     grouped: dict[str, list[Concern]] = {}
     for concern in concerns:
         if concern.kind == "concern":
             name = concern.category.name if concern.category else "Uncategorised"
             grouped.setdefault(name, []).append(concern)
     earlier = session.exec(
-        select(Walkabout).where(Walkabout.ward_id == walkabout.ward_id, Walkabout.id != walkabout.id,
-                                Walkabout.status == WalkaboutStatus.COMPLETED,
-                                Walkabout.scheduled_start < walkabout.scheduled_start)
-        .order_by(col(Walkabout.scheduled_start).desc()).limit(EARLIER_VISITS)
+        select(Walkabout)
+        .where(
+            Walkabout.ward_id == walkabout.ward_id,
+            Walkabout.id != walkabout.id,
+            Walkabout.status == WalkaboutStatus.COMPLETED,
+            Walkabout.scheduled_start < walkabout.scheduled_start,
+        )
+        .order_by(col(Walkabout.scheduled_start).desc())
+        .limit(EARLIER_VISITS)
         .options(selectinload(Walkabout.concerns).selectinload(Concern.actions))
     ).all()
     return FollowUp(
         walkabout=walkabout,
         concerns_by_category=sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0])),
         good_practice=[c for c in concerns if c.kind == "good_practice"],
-        actions=sorted((a for c in concerns for a in c.actions if a.deleted_at is None),
-                       key=lambda a: (a.due_date, a.id)),
+        actions=sorted(
+            (a for c in concerns for a in c.actions if a.deleted_at is None), key=lambda a: (a.due_date, a.id)
+        ),
         earlier=list(earlier),
         photo_ids={p.id for c in concerns for p in c.photos if p.deleted_at is None},
     )

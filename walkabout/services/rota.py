@@ -6,7 +6,7 @@ same plan), so the page shows it and accepting recomputes and saves it at once.
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
@@ -47,8 +47,9 @@ def propose_rota(session: Session, request: RotaRequest, today: date) -> list[Ro
         raise ServiceError("Visit each ward between 1 and 52 times a year.")
     if not request.weekdays:
         raise ServiceError("Choose at least one day of the week.")
-    leads = [user for user in executives(session)
-             if not request.executive_ids or user.id in request.executive_ids]
+    leads = [
+        user for user in executives(session) if not request.executive_ids or user.id in request.executive_ids
+    ]
     if request.executive_ids and len(leads) != len(set(request.executive_ids)):
         raise ServiceError("One of the chosen executives does not exist or is no longer active.")
     if not leads:
@@ -74,8 +75,10 @@ def propose_rota(session: Session, request: RotaRequest, today: date) -> list[Ro
             target = request.first_day + timedelta(days=int(offset + k * interval))
             slot = _place(ward, target, request, leads, busy_lead, busy_ward, load, zone)
             if slot is None:
-                raise ServiceError(f"No free day found for {ward.name} near {target:%d %b %Y}. "
-                                   "Add executives or days of the week.")
+                raise ServiceError(
+                    f"No free day found for {ward.name} near {target:%d %b %Y}. "
+                    "Add executives or days of the week."
+                )
             slots.append(slot)
     slots.sort(key=lambda slot: (slot.start, slot.ward.name))
     return slots
@@ -89,7 +92,7 @@ def _place(ward, target, request, leads, busy_lead, busy_ward, load, zone) -> Ro
         free = [lead for lead in leads if (lead.id, day) not in busy_lead]
         if not free:
             continue
-        start = datetime.combine(day, request.at, tzinfo=zone).astimezone(timezone.utc)
+        start = datetime.combine(day, request.at, tzinfo=zone).astimezone(UTC)
         if start < utcnow():
             continue
         lead = min(free, key=lambda user: (load[user.id], user.name))
@@ -121,10 +124,21 @@ def accept_rota(session: Session, actor: User, request: RotaRequest, today: date
     slots = propose_rota(session, request, today)
     created = []
     for slot in slots:
-        details = WalkaboutDetails(ward_id=slot.ward.id, lead_id=slot.lead.id, start=slot.start,
-                                   duration_minutes=request.duration_minutes)
-        created.append(schedule_walkabout(session, actor, details, check_clashes=False,
-                                          resolved=Resolved(ward=slot.ward, lead=slot.lead, attendees=[])))
+        details = WalkaboutDetails(
+            ward_id=slot.ward.id,
+            lead_id=slot.lead.id,
+            start=slot.start,
+            duration_minutes=request.duration_minutes,
+        )
+        created.append(
+            schedule_walkabout(
+                session,
+                actor,
+                details,
+                check_clashes=False,
+                resolved=Resolved(ward=slot.ward, lead=slot.lead, attendees=[]),
+            )
+        )
     return created
 
 
@@ -132,4 +146,3 @@ def lead_loads(slots: list[RotaSlot]) -> list[tuple[User, int]]:
     counts = Counter(slot.lead.id for slot in slots)
     leads = {slot.lead.id: slot.lead for slot in slots}
     return sorted(((leads[i], n) for i, n in counts.items()), key=lambda pair: (-pair[1], pair[0].name))
-

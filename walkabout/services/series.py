@@ -6,7 +6,7 @@ short month falls on that month's last day. A series is created all or nothing.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from itertools import islice
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
@@ -103,7 +103,7 @@ def occurrences(recurrence: Recurrence) -> list[datetime]:
         raise ServiceError("That series has no dates. Check the first date, the pattern and the end.")
     zone = trust_zone()
     # A wall time skipped by the clocks going forward lands an hour later (fold=0), as calendars do.
-    return [moment.replace(tzinfo=zone).astimezone(timezone.utc) for moment in local_times]
+    return [moment.replace(tzinfo=zone).astimezone(UTC) for moment in local_times]
 
 
 def create_series(
@@ -119,34 +119,48 @@ def create_series(
     details.start = starts[0]
     resolved = resolve(session, details)
     if not confirm_clashes:
-        clashes = find_clashes(session, resolved.lead.id, resolved.ward.id,
-                               [(start, details.duration_minutes) for start in starts])
+        clashes = find_clashes(
+            session,
+            resolved.lead.id,
+            resolved.ward.id,
+            [(start, details.duration_minutes) for start in starts],
+        )
         if clashes:
             raise ClashWarning(clashes)
     rule_text = str(recurrence.rule()).splitlines()[-1].removeprefix("RRULE:")
     series = WalkaboutSeries(
-        ward_id=resolved.ward.id, lead_id=resolved.lead.id, rule=rule_text, first_start=starts[0],
-        duration_minutes=details.duration_minutes, focus=_clean(details.focus), created_by_id=actor.id,
+        ward_id=resolved.ward.id,
+        lead_id=resolved.lead.id,
+        rule=rule_text,
+        first_start=starts[0],
+        duration_minutes=details.duration_minutes,
+        focus=_clean(details.focus),
+        created_by_id=actor.id,
     )
     session.add(series)
     audit.record(session, actor, series, "created", {"rule": rule_text, "occurrences": len(starts)})
     walkabouts = []
     for start in starts:
         one = WalkaboutDetails(**{**details.__dict__, "start": start})
-        walkabouts.append(schedule_walkabout(session, actor, one, series_id=series.id, resolved=resolved,
-                                             check_clashes=False))
+        walkabouts.append(
+            schedule_walkabout(
+                session, actor, one, series_id=series.id, resolved=resolved, check_clashes=False
+            )
+        )
     return series, walkabouts
 
 
 def future_occurrences(session: Session, series: WalkaboutSeries) -> list[Walkabout]:
     """Planned occurrences from now on: the ones a series edit changes."""
-    return list(session.exec(
-        select(Walkabout)
-        .where(Walkabout.series_id == series.id, Walkabout.status == WalkaboutStatus.PLANNED)
-        .where(Walkabout.scheduled_start >= utcnow())
-        .options(selectinload(Walkabout.attendees), selectinload(Walkabout.ward))
-        .order_by(Walkabout.scheduled_start)
-    ).all())
+    return list(
+        session.exec(
+            select(Walkabout)
+            .where(Walkabout.series_id == series.id, Walkabout.status == WalkaboutStatus.PLANNED)
+            .where(Walkabout.scheduled_start >= utcnow())
+            .options(selectinload(Walkabout.attendees), selectinload(Walkabout.ward))
+            .order_by(Walkabout.scheduled_start)
+        ).all()
+    )
 
 
 def update_series(
@@ -167,8 +181,10 @@ def update_series(
     Raises Conflict when the series changed since the form was opened (`expected_version`).
     """
     if series.version != expected_version:
-        raise Conflict("This series was changed by someone else since you opened it. The form now shows "
-                       "the latest details; check them and save again.")
+        raise Conflict(
+            "This series was changed by someone else since you opened it. The form now shows "
+            "the latest details; check them and save again."
+        )
     upcoming = future_occurrences(session, series)
     if not upcoming:
         raise ServiceError("This series has no planned walkabouts left to change.")
@@ -176,42 +192,73 @@ def update_series(
     plans = []
     for walkabout in upcoming:
         local_day = walkabout.scheduled_start.astimezone(zone).date()
-        start = datetime.combine(local_day, at, tzinfo=zone).astimezone(timezone.utc)
+        start = datetime.combine(local_day, at, tzinfo=zone).astimezone(UTC)
         plans.append((walkabout, start))
     moved = any(start != walkabout.scheduled_start for walkabout, start in plans)
     if moved and not _clean(reason):
         raise ServiceError("Give a reason for moving the walkabouts (it is kept in their history).")
     first = upcoming[0]
-    resolved = resolve(session, WalkaboutDetails(
-        ward_id=series.ward_id, lead_id=lead_id, start=plans[0][1], duration_minutes=duration_minutes,
-    ), check_start=False)
+    resolved = resolve(
+        session,
+        WalkaboutDetails(
+            ward_id=series.ward_id,
+            lead_id=lead_id,
+            start=plans[0][1],
+            duration_minutes=duration_minutes,
+        ),
+        check_start=False,
+    )
     if any(start < utcnow() for _, start in plans):
         raise ServiceError("The new time would put the next walkabout in the past. Choose a later time.")
     if not confirm_clashes:
-        clashes = find_clashes(session, resolved.lead.id, series.ward_id,
-                               [(start, duration_minutes) for _, start in plans],
-                               exclude_ids={walkabout.id for walkabout, _ in plans})
+        clashes = find_clashes(
+            session,
+            resolved.lead.id,
+            series.ward_id,
+            [(start, duration_minutes) for _, start in plans],
+            exclude_ids={walkabout.id for walkabout, _ in plans},
+        )
         if clashes:
             raise ClashWarning(clashes)
     changed = 0
     for walkabout, start in plans:
         old_start = walkabout.scheduled_start
-        changes = audit.diff(walkabout, {"lead_id": resolved.lead.id, "scheduled_start": start,
-                                         "duration_minutes": duration_minutes, "focus": _clean(focus)})
+        changes = audit.diff(
+            walkabout,
+            {
+                "lead_id": resolved.lead.id,
+                "scheduled_start": start,
+                "duration_minutes": duration_minutes,
+                "focus": _clean(focus),
+            },
+        )
         if not changes:
             continue
         if start != old_start:
-            session.add(WalkaboutReschedule(walkabout_id=walkabout.id, from_start=old_start, to_start=start,
-                                            reason=_clean(reason), by_id=actor.id))
+            session.add(
+                WalkaboutReschedule(
+                    walkabout_id=walkabout.id,
+                    from_start=old_start,
+                    to_start=start,
+                    reason=_clean(reason),
+                    by_id=actor.id,
+                )
+            )
         _bump(walkabout)
         audit.record(session, actor, walkabout, "series_updated", changes)
         changed += 1
-    series_changes = audit.diff(series, {"lead_id": resolved.lead.id, "duration_minutes": duration_minutes,
-                                         "focus": _clean(focus)})
+    series_changes = audit.diff(
+        series, {"lead_id": resolved.lead.id, "duration_minutes": duration_minutes, "focus": _clean(focus)}
+    )
     if changed or series_changes:
         series.version += 1
-        audit.record(session, actor, series, "updated", {**series_changes, "occurrences_changed": changed,
-                                                         "from": first.scheduled_start})
+        audit.record(
+            session,
+            actor,
+            series,
+            "updated",
+            {**series_changes, "occurrences_changed": changed, "from": first.scheduled_start},
+        )
     return changed
 
 
@@ -229,13 +276,14 @@ def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries
 
 
 def series_walkabouts(session: Session, series: WalkaboutSeries) -> list[Walkabout]:
-    return list(session.exec(
-        select(Walkabout).where(Walkabout.series_id == series.id).order_by(Walkabout.scheduled_start)
-    ).all())
+    return list(
+        session.exec(
+            select(Walkabout).where(Walkabout.series_id == series.id).order_by(Walkabout.scheduled_start)
+        ).all()
+    )
 
 
 def default_count_for_year(pattern: str, interval: int) -> int:
     """How many occurrences fill a year."""
     per_year = 52 if pattern == "weekly" else 12
     return max(1, per_year // max(1, interval))
-
