@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= walkabout-demo
 export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
-.PHONY: run test test-postgres bench browser poppler vendor install clean
+.PHONY: run test test-postgres bench browser poppler vendor install lint format clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -17,6 +17,22 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# Pinned npm tools (package-lock.json): ESLint now, front-end builds later.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Lint and format checks, as CI runs them (`make format` rewrites instead).
+lint: install node_modules/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	node_modules/.bin/eslint static/js
+
+format: install node_modules/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	node_modules/.bin/eslint --fix static/js
 
 vendor: install
 	$(BIN)/python scripts/fetch_htmx.py
@@ -57,4 +73,4 @@ bench: vendor browser
 	WALKABOUT_ENV=test $(BIN)/python -m bench.budgets $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache
+	rm -rf $(VENV) static/vendor node_modules test-artifacts .pytest_cache

@@ -1,8 +1,5 @@
 """Migrations, configuration safety, packaging and the home page's queries."""
 
-import subprocess
-import sys
-import zipfile
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -94,34 +91,6 @@ def test_sqlite_is_set_up_for_safe_concurrent_writes(app):
         assert pragma("journal_mode") == "wal"
         assert pragma("busy_timeout") >= 5000
         assert pragma("foreign_keys") == 1
-
-
-def test_wheel_carries_templates_static_and_migrations(tmp_path):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-    )
-    wheel = next(tmp_path.glob("walkabout-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in (
-        "walkabout/templates/base.html",
-        "walkabout/templates/auth/login.html",
-        "walkabout/static/css/app.css",
-        "walkabout/migrations/env.py",
-        "walkabout/migrations/versions/0001_initial_schema.py",
-    ):
-        assert expected in names
 
 
 def test_home_page_queries_do_not_grow_with_rows(app, client, factory, count_queries):

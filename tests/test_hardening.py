@@ -36,14 +36,18 @@ def test_https_deployments_send_hsts(database_url):
     assert "max-age=31536000" in app.test_client().get("/login").headers["Strict-Transport-Security"]
 
 
-def test_csp_allows_the_cdn_only_when_htmx_is_not_local(database_url):
-    local = make_app(database_url, create_tables=False, HTMX_LOCAL=True)
-    cdn = make_app(database_url, create_tables=False, HTMX_LOCAL=False)
-    assert "unpkg.com" not in local.test_client().get("/login").headers["Content-Security-Policy"]
-    assert (
-        "script-src 'self' https://unpkg.com"
-        in cdn.test_client().get("/login").headers["Content-Security-Policy"]
-    )
+def test_csp_allows_only_this_sites_scripts(client):
+    csp = client.get("/login").headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "https:" not in csp
+
+
+def test_a_missing_front_end_build_stops_start_up(database_url, monkeypatch):
+    from walkabout import assets
+    from walkabout.config import ConfigError
+
+    monkeypatch.setattr(assets, "HTMX_LOCAL", "vendor/not-built.js")
+    with pytest.raises(ConfigError, match="make vendor"):
+        make_app(database_url, create_tables=False)
 
 
 def test_idle_sessions_end(app, client, factory):
