@@ -91,12 +91,16 @@ def main() -> None:
     started = time.time()
     results: dict = {}
 
-    if "throughput" in parts:
-        path = ARTIFACTS / "throughput.json"
+    # PostgreSQL beside SQLite with --full only, to keep the quick run short.
+    for db in ("sqlite", "postgres") if options.full else ("sqlite",):
+        if "throughput" not in parts:
+            break
+        name = "throughput" if db == "sqlite" else f"throughput-{db}"
+        path = ARTIFACTS / f"{name}.json"
         path.unlink(missing_ok=True)
         seconds = "15" if options.full else "5"
-        script("throughput", "-m", "bench.throughput", "--seconds", seconds, "--json", str(path))
-        results["throughput"] = load_json(path)
+        script(name, "-m", "bench.throughput", "--db", db, "--seconds", seconds, "--json", str(path))
+        results[name] = load_json(path)
     if "cpu" in parts:
         path = ARTIFACTS / "cpu.json"
         path.unlink(missing_ok=True)
@@ -128,15 +132,16 @@ def main() -> None:
 
 def print_table(r: dict, elapsed: float) -> None:
     rows = []  # (budget, measured, baseline ratio, verdict)
-    pages = r.get("throughput")
-    if pages:
+    runs = [r[name] for name in ("throughput", "throughput-postgres") if r.get(name)]
+    for pages in runs:
+        db = "PostgreSQL" if pages.get("db") == "postgres" else "SQLite"
         for page in PAGES:
             f = pages["pages"][page.key]
             errors = f", wrk errors {f['errors']}" if f["errors"] else ""
             rows.append(
                 (
-                    f"{page.label}, {pages['scale']} trust: >= {page.share:.0%} of bare hello-world req/s, "
-                    f"p95 < {page.p95_ms:g} ms at 8 connections",
+                    f"{page.label}, {pages['scale']} trust, {db}: >= {page.share:.0%} of bare "
+                    f"hello-world req/s, p95 < {page.p95_ms:g} ms at 8 connections",
                     f"{f['rps']:.0f} req/s, p50/p95/p99 {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms "
                     f"(hello {f['hello_rps']:.0f} req/s){errors}",
                     f"{f['share']:.1%} of hello-world",
@@ -146,7 +151,7 @@ def print_table(r: dict, elapsed: float) -> None:
         c = pages["concern"]
         rows.append(
             (
-                "logging a concern: one request, server time < 15 ms",
+                f"logging a concern, {db}: one request, server time < 15 ms",
                 f"server time p50 {c['server_p50']:.1f} ms, p95 {c['server_p95']:.1f} ms (one client, "
                 f"{pages['scale']} trust; round trip p50 {c['round_trip_p50']:.1f} ms)",
                 f"{c['round_trip_p50'] / c['hello_round_trip_p50']:.0f}x bare hello-world round trip "
@@ -245,7 +250,7 @@ def print_table(r: dict, elapsed: float) -> None:
         f"{os.cpu_count()} cores, load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} at the end, "
         f"{elapsed:.0f} s"
     )
-    if pages:
+    for pages in runs:
         during = " -> ".join(f"{x[0]:.1f}" for x in pages["load"])
         print(f"Pages: {pages['settings']}; load average (1 min) over the wrk rounds {during}")
     if cpu:

@@ -1,8 +1,10 @@
 """Each page's throughput and latency against a bare hello-world, with wrk.
 
-    .venv/bin/python -m bench.throughput [--seconds 5] [--rounds 2] [--scale large] [--json PATH]
+    .venv/bin/python -m bench.throughput [--seconds 5] [--rounds 2] [--scale large] [--db sqlite|postgres]
+                                         [--json PATH]
 
-Seeds the demo trust (large by default) into a fresh SQLite database and serves it with gunicorn
+Seeds the demo trust (large by default) into a fresh SQLite database (or, with --db postgres, a
+fresh database on the local PostgreSQL server, dropped after) and serves it with gunicorn
 (2 sync workers, production settings, plain HTTP on 127.0.0.1). A second gunicorn with the same
 settings, on another port, serves bench/hello.py: a bare Flask app, sent no cookie. The demo
 executive starts today's walkabout and logs five concerns on it (the capture page measured), and
@@ -32,6 +34,7 @@ from pathlib import Path
 
 from .common import MANAGER, ROOT, bench_env, csrf, gunicorn, prepare, sign_in_and_start
 from .soak import Client
+from .soak_data import postgres_database
 from .targets import PAGES
 
 LUA = ROOT / "bench" / "percentiles.lua"
@@ -91,9 +94,15 @@ def median_of(runs: list[dict], key: str) -> float:
 
 
 def run(options) -> dict:
+    """Seed, serve, measure; returns the figures. --db postgres: a fresh database on the local server."""
+    with postgres_database(options.db) as url:
+        return _run(options, url)
+
+
+def _run(options, postgres_url: str | None) -> dict:
     instance = Path(tempfile.mkdtemp(prefix="walkabout-bench-"))
     env = dict(
-        bench_env(instance, f"sqlite:///{instance}/bench.db"),
+        bench_env(instance, postgres_url or f"sqlite:///{instance}/bench.db"),
         WALKABOUT_ENV="production",
         SECRET_KEY=secrets.token_hex(32),
         WALKABOUT_LOG_FORMAT="json",
@@ -179,11 +188,13 @@ def run(options) -> dict:
         )
         pages[page.key] = figures
     return {
+        "db": options.db,
         "scale": options.scale,
         "seed_seconds": seeded,
         "settings": (
             f"wrk -t{options.threads} -c{options.connections}, {options.seconds:g} s a run, "
-            f"{options.rounds} rounds, gunicorn {workers} sync workers, SQLite"
+            f"{options.rounds} rounds, gunicorn {workers} sync workers, "
+            + ("PostgreSQL" if postgres_url else "SQLite")
         ),
         "load": load,
         "pages": pages,
@@ -240,6 +251,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="each wrk run (default 5)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--scale", default="large", choices=["small", "large", "xlarge"])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, both servers")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
