@@ -53,7 +53,7 @@ test-postgres: vendor browser poppler
 	bash scripts/postgres-test-up.sh
 	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 
-# The budgets of DESIGN.md section 7 in one table (under 10 minutes; BENCH_ARGS=--full for the long runs,
+# The budgets of DESIGN.md section 7 in one table (quick: aimed at under 10 minutes; BENCH_ARGS=--full for the long runs,
 # BENCH_ARGS="--only throughput cpu" or "--skip soak faults" to pick parts).
 # Loads only 127.0.0.1; the soak and fault runs use SQLite and the local PostgreSQL server.
 BENCH_ARGS ?=

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.budgets [--full] [--skip NAME ...]
 
-Quick by default (under ten minutes on a quiet 2-core machine); --full uses the long settings
+Quick by default (aimed at under ten minutes on a quiet 2-core machine); --full uses the long settings
 (15 s per wrk run, 100 requests a page in process, the 60-second soaks). Each script's own output
 is kept in test-artifacts/bench/<name>.txt, the figures in test-artifacts/bench/budgets.json. The
 baseline is measured in the same run: a bare Flask hello-world (bench/hello.py) on its own
