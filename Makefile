@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= walkabout-demo
 export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
-.PHONY: run test test-postgres bench browser poppler wrk vendor install clean
+.PHONY: run test test-postgres bench browser poppler vendor install clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -43,6 +43,7 @@ poppler:
 	@command -v pdftoppm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
 
 # Debian's wrk drives the throughput benchmark (make bench).
+.PHONY: wrk
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
