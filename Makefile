@@ -58,6 +58,11 @@ browser:
 poppler:
 	@command -v pdftoppm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
 
+# Debian's wrk drives the throughput benchmark (make bench).
+.PHONY: wrk
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
 test: vendor browser poppler
 	WALKABOUT_ENV=test $(BIN)/pytest
 
@@ -65,10 +70,11 @@ test-postgres: vendor browser poppler
 	bash scripts/postgres-test-up.sh
 	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 
-# The budgets of DESIGN.md section 7 in one table (a few minutes; BENCH_ARGS=--full for the long runs).
+# The budgets of DESIGN.md section 7 in one table (quick: aimed at under 10 minutes; BENCH_ARGS=--full for the long runs,
+# BENCH_ARGS="--only throughput cpu" or "--skip soak faults" to pick parts).
 # Loads only 127.0.0.1; the soak and fault runs use SQLite and the local PostgreSQL server.
 BENCH_ARGS ?=
-bench: vendor browser
+bench: vendor browser wrk
 	bash scripts/postgres-test-up.sh
 	WALKABOUT_ENV=test $(BIN)/python -m bench.budgets $(BENCH_ARGS)
 

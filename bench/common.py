@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 PASSWORD = "walkabout-demo"
 EXECUTIVE = "executive@example.org"
+MANAGER = "manager@example.org"
 
 
 def free_port() -> int:
@@ -45,20 +46,30 @@ def bench_env(instance: Path, database_url: str) -> dict:
     )
 
 
-def prepare(env: dict) -> None:
-    """Migrate the database of `env` and seed the (small) demo trust into it."""
+def prepare(env: dict, scale: str = "small") -> float:
+    """Migrate the database of `env` and seed the demo trust of `scale` into it; returns the seconds
+    the seeding took."""
     flask = [str(BIN / "flask"), "--app", "walkabout"]
     subprocess.run([*flask, "db-upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+    started = time.perf_counter()
     subprocess.run(
-        [*flask, "seed-demo", "--password", PASSWORD], env=env, check=True, cwd=ROOT, capture_output=True
+        [*flask, "seed-demo", "--scale", scale, "--password", PASSWORD],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
     )
+    return time.perf_counter() - started
 
 
 @contextmanager
-def gunicorn(env: dict, workers: int = 4):
-    """gunicorn with `workers` sync workers on 127.0.0.1; yields (base URL, the master's Popen)."""
+def gunicorn(
+    env: dict, workers: int = 4, app: str = "bench.wsgi:app", ready: str = "/healthz", log: str = "gunicorn"
+):
+    """gunicorn serving `app` with `workers` sync workers on 127.0.0.1, its output in
+    <instance>/<log>.log; yields (base URL, the master's Popen) once `ready` answers."""
     port = free_port()
-    log = (Path(env["WALKABOUT_INSTANCE_PATH"]) / "gunicorn.log").open("ab")
+    output = (Path(env["WALKABOUT_INSTANCE_PATH"]) / f"{log}.log").open("ab")
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -68,28 +79,28 @@ def gunicorn(env: dict, workers: int = 4):
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "bench.wsgi:app",
+            app,
         ],
         env=env,
         cwd=ROOT,
-        stdout=log,
-        stderr=log,
+        stdout=output,
+        stderr=output,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                urllib.request.urlopen(base + ready, timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)
         else:
-            sys.exit("gunicorn did not start")
+            sys.exit(f"gunicorn did not start {app}")
         yield base, server
     finally:
         server.terminate()
         server.wait(timeout=30)
-        log.close()
+        output.close()
 
 
 def children(pid: int) -> list[int]:

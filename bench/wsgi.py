@@ -1,15 +1,10 @@
-"""Bench-only WSGI entry: the real app plus a hello-world endpoint as the baseline.
+"""The app as gunicorn serves it in the bench scripts.
 
-    gunicorn -w 4 -b 127.0.0.1:8765 bench.wsgi:app
+    gunicorn -w 2 -b 127.0.0.1:8765 bench.wsgi:app
 
-Never used by the product; the extra route exists only in this process.
+Nothing is added to it: the throughput baseline is a separate app, bench/hello.py.
 """
 
 from walkabout import create_app
 
 app = create_app()
-
-
-@app.get("/bench/hello")
-def hello():
-    return "Hello, world!"

@@ -38,7 +38,7 @@ def db_revision(message: str) -> None:
 
 @click.command("seed-demo")
 @click.option("--password", default="walkabout-demo", show_default=True, help="Password of every demo user.")
-@click.option("--scale", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@click.option("--scale", type=click.Choice(["small", "large", "xlarge"]), default="small", show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo(password: str, scale: str, if_empty: bool) -> None:
     """Fill the database with a realistic demo trust."""

@@ -50,6 +50,9 @@ SCALES = {
     # sites, wards, extra executives, days of history, walkabouts a week, concerns per walkabout
     "small": dict(sites=2, wards=12, executives=3, history_days=180, per_week=2.0, concerns=(3, 7)),
     "large": dict(sites=4, wards=120, executives=10, history_days=3650, per_week=2.9, concerns=(6, 14)),
+    # 3x large (about 60,000 actions), for benchmarks of cost against data size: per ward and per
+    # person it looks like the large trust, there is just three times as much of it.
+    "xlarge": dict(sites=12, wards=360, executives=30, history_days=3650, per_week=8.7, concerns=(6, 14)),
 }
 
 SITE_NAMES = [
@@ -57,6 +60,14 @@ SITE_NAMES = [
     "St Anne's Hospital",
     "Northgate Community Hospital",
     "Millbrook Women's and Children's Hospital",
+    "Eastfield Hospital",
+    "Harbour View Hospital",
+    "Kingsmead Hospital",
+    "Oakwood Rehabilitation Centre",
+    "Westbrook General Hospital",
+    "Fairhaven Community Hospital",
+    "Ashby Royal Infirmary",
+    "Linford Mental Health Unit",
 ]
 WARD_NAMES = [
     "Beech",
@@ -383,8 +394,11 @@ class _Seeder:
         days, day = [], start
         chance = self.scale["per_week"] / 5
         while day <= self.today + timedelta(days=56):
-            if day.weekday() < 5 and self.rng.random() < chance:
-                days.append(day)
+            if day.weekday() < 5:
+                # Over five a week, several a day; one draw a day keeps the smaller trusts as they were.
+                count = int(chance)
+                count += self.rng.random() < chance - count
+                days.extend([day] * count)
             day += timedelta(days=1)
         if self.today not in days:
             days.append(self.today)
@@ -393,9 +407,11 @@ class _Seeder:
     def _walkabouts(self, wards: list[dict], executives: list[int], managers: dict[int, int]) -> None:
         walkabouts, attendees, reschedules = [], [], []
         concerns, actions, updates = [], [], []
-        for number, day in enumerate(self._walkabout_days()):
-            ward = wards[number % len(wards)] if day != self.today else wards[0]
-            lead = executives[number % len(executives)] if day != self.today else executives[0]
+        days = self._walkabout_days()
+        demo = days.index(self.today)  # today's first: the demo executive's, on the demo manager's ward
+        for number, day in enumerate(days):
+            ward = wards[number % len(wards)] if number != demo else wards[0]
+            lead = executives[number % len(executives)] if number != demo else executives[0]
             start = self._local(day, self.rng.choice([10, 14, 14, 15]), self.rng.choice([0, 30]))
             walkabout_id = len(walkabouts) + 1
             row = dict(

@@ -1,0 +1,197 @@
+"""CPU per request of each page, in process, on the small, large and xlarge demo trusts.
+
+    .venv/bin/python -m bench.cpu [--requests 30] [--scales small large xlarge] [--json PATH]
+
+Each trust is seeded into a fresh SQLite database in its own child process (so one trust's
+caches and memory never reach the next), with the app's production settings. As in
+bench/throughput.py the demo executive starts today's walkabout and logs five concerns, and the
+demo ward manager signs in. Each page is then requested through the Flask test client: three
+warm-up requests, then --requests timed with time.process_time() (the process's CPU, SQLite's
+included since it runs in the process; a busy machine barely changes it, unlike the wall clock).
+Prints CPU ms per request and SQL statements per request for each trust, and the xlarge/small
+ratio against the budget (DESIGN.md section 7: list pages within 1.25x, the dashboard 1.5x).
+"""
+
+import argparse
+import gc
+import json
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from .common import BIN, EXECUTIVE, MANAGER, PASSWORD, ROOT, csrf
+from .targets import PAGES
+from .throughput import CONCERN
+
+SCALES = ("small", "large", "xlarge")
+
+
+def measure_scale(scale: str, requests: int) -> dict:
+    """In this process: seed `scale`, sign in, time every page. Returns the figures."""
+    from sqlalchemy import event
+
+    from walkabout import create_app, migrate
+    from walkabout.db import get_db
+
+    folder = Path(tempfile.mkdtemp(prefix="walkabout-bench-cpu-"))
+    os.environ["WALKABOUT_INSTANCE_PATH"] = str(folder)
+    app = create_app(
+        {
+            "ENV": "production",
+            "SECRET_KEY": secrets.token_hex(32),
+            "HTTPS": False,
+            "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        }
+    )
+    migrate.upgrade(app)
+    started = time.perf_counter()
+    seeded = app.test_cli_runner().invoke(args=["seed-demo", "--scale", scale, "--password", PASSWORD])
+    if seeded.exit_code:
+        raise RuntimeError(seeded.output)
+    seed_seconds = time.perf_counter() - started
+    executive, manager = sign_in(app, EXECUTIVE), sign_in(app, MANAGER)
+    home = executive.get("/").get_data(as_text=True)
+    walkabout = int(re.search(r'action="/walkabouts/(\d+)/start"', home).group(1))
+    executive.post(f"/walkabouts/{walkabout}/start", data={"csrf_token": csrf(home)})
+    token = csrf(executive.get(f"/walkabouts/{walkabout}/capture").get_data(as_text=True))
+    for _ in range(5):
+        logged = executive.post(
+            f"/walkabouts/{walkabout}/concerns",
+            data={**CONCERN, "csrf_token": token, "idempotency_key": uuid.uuid4().hex},
+            headers={"HX-Request": "true"},
+        )
+        if logged.status_code not in (200, 201):
+            raise RuntimeError(f"logging a concern answered {logged.status_code}")
+    statements = []
+    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
+    pages = {}
+    for page in PAGES:
+        client = manager if page.user == MANAGER else executive
+        url = page.url(walkabout)
+        for _ in range(3):
+            _get(client, url)
+        gc.collect()
+        statements.clear()
+        wall = []
+        cpu_started = time.process_time()
+        for _ in range(requests):
+            began = time.perf_counter()
+            _get(client, url)
+            wall.append((time.perf_counter() - began) * 1000)
+        cpu = (time.process_time() - cpu_started) * 1000 / requests
+        pages[page.key] = {
+            "cpu_ms": cpu,
+            "wall_p50_ms": statistics.median(wall),
+            "statements": len(statements) / requests,
+        }
+    with app.app_context():
+        get_db(app).engine.dispose()
+    shutil.rmtree(folder)
+    return {"scale": scale, "seed_seconds": seed_seconds, "pages": pages}
+
+
+def sign_in(app, email: str):
+    client = app.test_client()
+    token = csrf(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    if response.status_code != 303:
+        raise RuntimeError(f"signing in {email} answered {response.status_code}")
+    return client
+
+
+def _get(client, url: str) -> None:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code} {response.location or ''}")
+
+
+def run(scales: list[str], requests: int) -> dict:
+    """Each scale in a child process; returns the figures and the growth verdicts."""
+    results = {"requests": requests, "scales": {}, "load": [os.getloadavg()]}
+    for scale in scales:
+        started = time.perf_counter()
+        child = subprocess.run(
+            [str(BIN / "python"), "-m", "bench.cpu", "--one", scale, "--requests", str(requests)],
+            cwd=ROOT,
+            env=dict(os.environ, WALKABOUT_ENV="production"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if child.returncode:
+            sys.exit(f"bench.cpu --one {scale} failed:\n{child.stderr[-3000:]}")
+        results["scales"][scale] = json.loads(child.stdout.strip().splitlines()[-1])
+        results["load"].append(os.getloadavg())
+        print(
+            f"{scale}: seeded in {results['scales'][scale]['seed_seconds']:.1f} s, "
+            f"{time.perf_counter() - started:.0f} s in all",
+            flush=True,
+        )
+    if "small" in results["scales"] and "xlarge" in results["scales"]:
+        small, xlarge = results["scales"]["small"]["pages"], results["scales"]["xlarge"]["pages"]
+        results["growth"] = {
+            page.key: {
+                "ratio": xlarge[page.key]["cpu_ms"] / small[page.key]["cpu_ms"],
+                "budget": page.growth,
+                "ok": xlarge[page.key]["cpu_ms"] / small[page.key]["cpu_ms"] <= page.growth,
+            }
+            for page in PAGES
+        }
+    return results
+
+
+def print_table(results: dict) -> None:
+    scales = list(results["scales"])
+    load = " -> ".join(f"{x[0]:.1f}" for x in results["load"])
+    print(
+        f"\nCPU ms per request in process (Flask test client, {results['requests']} requests a page, "
+        f"SQLite); load average (1 min) {load}"
+    )
+    print(
+        f"{'page':<34}"
+        + "".join(f"{s + ' ms':>11}{'SQL':>5}" for s in scales)
+        + ("   xlarge/small  budget" if "growth" in results else "")
+    )
+    for page in PAGES:
+        cells = "".join(
+            f"{results['scales'][s]['pages'][page.key]['cpu_ms']:11.1f}"
+            f"{results['scales'][s]['pages'][page.key]['statements']:5.0f}"
+            for s in scales
+        )
+        growth = results.get("growth", {}).get(page.key)
+        verdict = (
+            f"   {growth['ratio']:11.2f}x  <= {growth['budget']:g}x: {'met' if growth['ok'] else 'NOT MET'}"
+            if growth
+            else ""
+        )
+        print(f"{page.label:<34}{cells}{verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=30, help="timed requests a page (default 30)")
+    parser.add_argument("--scales", nargs="+", default=list(SCALES), choices=SCALES)
+    parser.add_argument("--one", choices=SCALES, help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    options = parser.parse_args()
+    if options.one:
+        print(json.dumps(measure_scale(options.one, options.requests)))
+        return
+    results = run(options.scales, options.requests)
+    if options.json:
+        options.json.write_text(json.dumps(results, indent=1))
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
