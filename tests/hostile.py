@@ -148,7 +148,8 @@ def build_world(app, factory, users: dict | None = None) -> World:
             first_start=planned.scheduled_start,
         )
         photo = Photo(concern_id=concern.id, **process_upload(png()).fields)
-        pack = BoardPack(month="2026-10", status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
+        packs = session.exec(sa.select(sa.func.count()).select_from(BoardPack)).scalar()
+        pack = BoardPack(month="2026-10", version=packs + 1, status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
         session.add_all([series, photo, pack])
         session.flush()
         series_id, photo_id, pack_id = series.id, photo.id, pack.id

@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PUSHED_PAGES = {
     "actions/index.html": "/actions",
     "actions/_results.html": "/actions",
-    "walkabouts/_programme.html": "/walkabouts",
+    "walkabouts/_results.html": "/walkabouts",
     "coverage/index.html": "/coverage",
     "coverage/_table.html": "/coverage",
 }

@@ -317,9 +317,10 @@ def test_hostile_query_strings_never_500(module_app, people, endpoint, monkeypat
     poster = users.get(poster_key)
     state = sessions.setdefault(poster_key, {"client": app.test_client()})
     client = state["client"]
-    if poster is not None and not state.get("signed_in"):
-        assert login(client, poster.email).status_code == 303
-        state["signed_in"] = True
+    if "token" not in state:  # signed in once per poster, shared with the POST tests
+        if poster is not None:
+            assert login(client, poster.email).status_code == 303
+        state["token"] = csrf_token(client, "/" if poster is not None else "/login")
     monkeypatch.setattr(app.request_class, "parameter_storage_class", RecordingArgs)
     params = re.findall(r"<(?:\w+:)?(\w+)>", rule)
     own = {param: str(world.ids.get(GET_PATH_KEYS[param], "")) for param in params}
@@ -401,6 +402,9 @@ def test_control_characters_in_next_are_refused_at_sign_in(module_app, people, n
         query_string={"next": next_url},
         data={"email": users["S"].email, "password": Factory.PASSWORD, "csrf_token": token},
     )
+    if response.status_code == 400:  # NUL bytes are refused before any route runs
+        assert "\x00" in next_url
+        return
     assert response.status_code == 303
     location = response.headers["Location"]
     assert not any(ord(char) < 32 or ord(char) == 127 for char in location)

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, login_required
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
@@ -57,3 +57,13 @@ def roles_required(*roles: Role) -> Callable:
 def signed_in_user() -> User:
     """The signed-in User (for type checkers; routes are already protected)."""
     return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+# Who may use a route, defined once for every blueprint (named by who is in the group).
+signed_in = login_required  # any signed-in account, whatever its roles
+any_role = roles_required(*Role)
+executives = roles_required(Role.EXECUTIVE)
+admins = roles_required(Role.ADMIN)
+executives_and_managers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER)
+executives_and_admins = roles_required(Role.EXECUTIVE, Role.ADMIN)
+executives_and_secretaries = roles_required(Role.EXECUTIVE, Role.BOARD_SECRETARY)

@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
+from ..rules import PHOTO_LIMIT_LABEL
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
 from .walkabouts import database_id
 
@@ -88,7 +89,7 @@ class ConcernForm(FlaskForm):
     )
     immediate_action = TextAreaField("Action taken on the spot", validators=[Length(max=MAX_ACTION)])
     ward_can_fix = BooleanField("The ward can fix this itself")
-    photo = FileField("Photo", description="Optional. Up to 10 MB; location data is removed.")
+    photo = FileField("Photo", description=f"Optional. Up to {PHOTO_LIMIT_LABEL}; location data is removed.")
     idempotency_key = HiddenField()
     version = HiddenField()
 

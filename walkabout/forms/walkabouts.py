@@ -48,10 +48,11 @@ REPEAT_CHOICES = [
 
 def database_id(value) -> int:
     """Coerce a chosen record's id to int; not a number, or beyond any stored id, is refused."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("Choose one of the options.") from None
+    text = str(value)
+    digits = text.removeprefix("-")
+    if isinstance(value, bool) or not (digits.isascii() and digits.isdigit()):  # not "²", "٣", " 7"
+        raise ValueError("Choose one of the options.")
+    number = int(text)
     if abs(number) > MAX_DATABASE_ID:
         raise ValueError("Choose one of the options.")
     return number

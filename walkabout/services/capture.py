@@ -22,6 +22,7 @@ from ..models import (
     WalkaboutStatus,
     Ward,
 )
+from ..timeutil import format_datetime
 from . import Conflict, Forbidden, NotFound, ServiceError, audit, idempotency
 
 MAX_SUMMARY = 10000
@@ -181,8 +182,6 @@ def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str)
         raise ServiceError("Write the note first.")
     if len(text) > MAX_LATE_NOTE:
         raise ServiceError(f"Keep the note under {MAX_LATE_NOTE:,} characters.")
-    from ..timeutil import format_datetime
-
     entry = f"{format_datetime(utcnow())}, {user.name}: {text}"
     new_notes = f"{walkabout.late_notes}\n\n{entry}" if walkabout.late_notes else entry
     if len(new_notes) > MAX_SUMMARY:

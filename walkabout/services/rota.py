@@ -15,7 +15,7 @@ from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutStatus, Ward
 from ..timeutil import trust_zone
 from . import ServiceError
-from .programme import Resolved, WalkaboutDetails, executives, schedule_walkabout
+from .walkabouts import Resolved, WalkaboutDetails, executives, schedule_walkabout
 
 MAX_ROTA = 2000
 SEARCH_DAYS = 60

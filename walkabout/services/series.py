@@ -17,7 +17,7 @@ from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
 from ..timeutil import trust_zone
 from . import Conflict, ServiceError, audit
-from .programme import (
+from .walkabouts import (
     ClashWarning,
     WalkaboutDetails,
     _bump,

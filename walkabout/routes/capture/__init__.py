@@ -1,27 +1,39 @@
-"""The capture screen: start a walkabout, log concerns on a phone, read back, complete.
+"""The capture screen: start a walkabout and log concerns on a phone (pages.py); edit,
+delete and restore them, read back and complete (items.py).
 
 Each POST answers an htmx (or capture.js) request with a fragment and a plain
 form post with a 303; bad input re-renders the form with the message in place
-and the typed text kept.
+and the typed text kept. The blueprint and the helpers its views share live here.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import json
 
-from ..auth import roles_required, signed_in_user
-from ..db import get_session
-from ..errors import render_error
-from ..forms.capture import AdhocForm, ConcernForm
-from ..models import ConcernKind, Role, Walkabout, WalkaboutStatus
-from ..services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns, idempotency
-from ..services.photos import MAX_UPLOAD_BYTES, PhotoRejected
+from flask import Blueprint, abort, render_template, request
+
+from ... import rules
+from ...auth import signed_in_user
+from ...db import get_session
+from ...forms.capture import ConcernForm
+from ...models import ConcernKind, Walkabout, WalkaboutStatus
+from ...services import NotFound, capture, concerns, idempotency
+from ...urls import arg_int, wants_fragment
 
 bp = Blueprint("capture", __name__, url_prefix="/walkabouts")
-executive_only = roles_required(Role.EXECUTIVE)
+
+
+CAPTURE_RULES = json.dumps(
+    {
+        "bands": rules.RISK_BANDS,
+        "maxPhotoBytes": rules.MAX_PHOTO_BYTES,
+        "photoMaxSide": rules.PHOTO_MAX_SIDE,
+        "photoTooLarge": rules.PHOTO_TOO_LARGE,
+    }
+)
 
 
 @bp.context_processor
 def capture_globals():
-    return {"staff_roles": capture.staff_roles()}
+    return {"staff_roles": capture.staff_roles(), "capture_rules": CAPTURE_RULES}
 
 
 @bp.app_context_processor
@@ -29,8 +41,9 @@ def idempotency_globals():
     return {"new_idempotency_key": idempotency.new_key}
 
 
-def is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))
+def is_fragment_post() -> bool:
+    """An htmx (or capture.js) submission, answered with a fragment."""
+    return request.method == "POST" and wants_fragment()
 
 
 def load(walkabout_id: int) -> Walkabout:
@@ -63,7 +76,7 @@ def uploaded_photo(form: ConcernForm) -> bytes | None:
     upload = form.photo.data
     if upload is None or not getattr(upload, "filename", ""):
         return None
-    return upload.stream.read(MAX_UPLOAD_BYTES + 1)
+    return upload.stream.read(rules.MAX_PHOTO_BYTES + 1)
 
 
 def render_capture(
@@ -71,7 +84,7 @@ def render_capture(
 ):
     """The whole capture page, or only the form when an htmx submission failed."""
     user = signed_in_user()
-    if is_htmx() and request.method == "POST":
+    if is_fragment_post():
         return render_template(
             "capture/_form.html", walkabout=walkabout, form=form, form_message=form_message, show_form=True
         ), status
@@ -95,94 +108,10 @@ def render_capture(
 
 
 def _recently_deleted(walkabout: Walkabout):
-    raw = request.args.get("undo", "")
-    if not raw.isdigit():
+    concern_id = arg_int("undo")
+    if concern_id is None:
         return None
     try:
-        return concerns.get_concern(get_session(), walkabout, int(raw), deleted=True)
+        return concerns.get_concern(get_session(), walkabout, concern_id, deleted=True)
     except NotFound:
         return None
-
-
-@bp.post("/<int:walkabout_id>/start")
-@executive_only
-def start(walkabout_id: int):
-    walkabout = load(walkabout_id)
-    session = get_session()
-    try:
-        capture.start(session, signed_in_user(), walkabout)
-    except Forbidden as error:
-        return render_error(403, str(error))
-    except ServiceError as error:
-        flash(str(error), "error")
-        return redirect(url_for("home.index"), code=303)
-    session.commit()
-    return redirect(url_for("capture.capture_page", walkabout_id=walkabout.id), code=303)
-
-
-@bp.post("/adhoc")
-@executive_only
-def start_adhoc():
-    form = AdhocForm()
-    session = get_session()
-    if not form.validate_on_submit():
-        flash("Choose a ward to start an ad-hoc walkabout.", "error")
-        return redirect(url_for("home.index"), code=303)
-    try:
-        walkabout = capture.start_adhoc(
-            session, signed_in_user(), form.ward_id.data, idempotency.clean_key(form.idempotency_key.data)
-        )
-    except ServiceError as error:
-        flash(str(error), "error")
-        return redirect(url_for("home.index"), code=303)
-    session.commit()
-    return redirect(url_for("capture.capture_page", walkabout_id=walkabout.id), code=303)
-
-
-@bp.get("/<int:walkabout_id>/capture")
-@executive_only
-def capture_page(walkabout_id: int):
-    walkabout = load(walkabout_id)
-    return render_capture(walkabout, concern_form(formdata=None, idempotency_key=idempotency.new_key()))
-
-
-@bp.post("/<int:walkabout_id>/concerns")
-@executive_only
-def log_concern(walkabout_id: int):
-    walkabout = load(walkabout_id)
-    form = concern_form()
-    if not form.validate_on_submit():
-        return render_capture(walkabout, form, 400)
-    session = get_session()
-    try:
-        concern, created = concerns.log_concern(
-            session,
-            signed_in_user(),
-            walkabout,
-            concern_input(form),
-            uploaded_photo(form),
-            idempotency.clean_key(form.idempotency_key.data),
-        )
-    except concerns.ConcernInvalid as error:
-        getattr(form, error.field).errors.append(str(error))
-        return render_capture(walkabout, form, 400)
-    except PhotoRejected as error:
-        form.photo.errors.append(str(error))
-        return render_capture(walkabout, form, 400)
-    except Forbidden as error:
-        return render_capture(walkabout, form, 403, str(error))
-    except Conflict as error:
-        return render_capture(walkabout, form, 409, str(error))
-    session.commit()
-    if is_htmx():
-        concern = concerns.get_concern(session, walkabout, concern.id)
-        return render_template(
-            "capture/_concern.html", concern=concern, walkabout=walkabout, editable=True
-        ), 201 if created else 200
-    flash("Saved." if created else "Already saved.", "success")
-    return redirect(
-        url_for("capture.capture_page", walkabout_id=walkabout.id, _anchor=f"concern-{concern.id}"), code=303
-    )
-
-
-from . import capture_items  # noqa: E402,F401  (edit, delete, read-back and complete routes)
