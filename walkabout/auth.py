@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from .db import get_session
 from .models import Role, User
+from .urls import ascii_int
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -24,11 +25,12 @@ login_manager.session_protection = "basic"
 def load_user(user_id: str) -> User | None:
     """Load by "<id>:<session token>"; a rotated token or inactive user signs out."""
     ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
+    number = ascii_int(ident)
+    if number is None or not token:
         return None
     user = (
         get_session()
-        .exec(select(User).where(User.id == int(ident)).options(selectinload(User.role_rows)))
+        .exec(select(User).where(User.id == number).options(selectinload(User.role_rows)))
         .first()
     )
     if user is None or not user.active or user.session_token != token:

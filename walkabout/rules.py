@@ -9,6 +9,11 @@ from wtforms.validators import DataRequired, Length, Optional
 RISK_BANDS: tuple[tuple[int, str], ...] = ((3, "low"), (6, "moderate"), (12, "high"), (25, "extreme"))
 RISK_SCALE = (1, 5)  # likelihood and consequence each run 1..5
 
+
+def score_out_of_range(what: str) -> str:
+    return f"Choose a {what} from {RISK_SCALE[0]} to {RISK_SCALE[1]}."
+
+
 # Days to fix an action, by the concern's risk band (ACTION_DUE_DAYS overrides them).
 ACTION_DUE_DAYS = {"extreme": 7, "high": 14, "moderate": 30, "low": 60}
 MAX_DUE_DAYS_AHEAD = 3 * 365
@@ -48,6 +53,17 @@ class TextRule:
             return self.too_long(len(value))
         return None
 
+
+# Concerns and completing a walkabout
+CONCERN_TEXT = TextRule("what was said", 5000)
+RAISED_BY_ROLE = TextRule("the role", 120)
+IMMEDIATE_ACTION = TextRule("the action taken on the spot", 2000)
+SUMMARY_NOTES = TextRule("the summary", 10000)
+FEEDBACK_NOTES = TextRule("what was fed back", 2000)
+OTHER_ROLE = TextRule("the other role", 120)
+LATE_NOTE = TextRule("the note", 2000)
+MAX_PARTICIPANTS = 200  # staff of one role at one walkabout
+PARTICIPANTS_OUT_OF_RANGE = f"Use a number from 0 to {MAX_PARTICIPANTS}."
 
 # Actions
 ACTION_DESCRIPTION = TextRule("what needs doing", 2000)
