@@ -52,3 +52,14 @@ def test_a_refusal_with_a_place_to_go_is_flashed_there(app):
         assert response.status_code == 303 and response.headers["Location"] == "/back"
         assert get_flashed_messages(with_categories=True) == [("error", "Refused half-way.")]
     assert site_names(app) == []
+
+
+ASCII_CASES = [("7", 7), ("0", None), ("2147483647", 2147483647), ("2147483648", None), ("-1", None)]
+UNICODE_CASES = [("²", None), ("٣", None), ("\uff11", None), (" 7", None), ("7\n", None), ("1e3", None)]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [*ASCII_CASES, *UNICODE_CASES, ("", None), (None, None)])
+def test_numbers_from_the_query_string_are_ascii_digits_only(raw, expected):
+    from walkabout.urls import ascii_int
+
+    assert ascii_int(raw) == expected

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..urls import MAX_DATABASE_ID
+from ..urls import ascii_int
 from .users import CheckboxesField
 
 
@@ -49,13 +49,10 @@ REPEAT_CHOICES = [
 def database_id(value) -> int:
     """Coerce a chosen record's id to int; not a number, or beyond any stored id, is refused."""
     text = str(value)
-    digits = text.removeprefix("-")
-    if isinstance(value, bool) or not (digits.isascii() and digits.isdigit()):  # not "²", "٣", " 7"
+    number = None if isinstance(value, bool) else ascii_int(text.removeprefix("-"), low=0)
+    if number is None:  # not a number, "²", "٣", " 7", or beyond any stored id
         raise ValueError("Choose one of the options.")
-    number = int(text)
-    if abs(number) > MAX_DATABASE_ID:
-        raise ValueError("Choose one of the options.")
-    return number
+    return -number if text.startswith("-") else number
 
 
 def optional_int(value):
