@@ -222,11 +222,11 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = _when()
 
 
-# --- the programme -----------------------------------------------------------
+# --- walkabouts and series -----------------------------------------------------------
 
 
 class WalkaboutSeries(SQLModel, table=True):
-    """A recurring programme; its occurrences are ordinary walkabouts."""
+    """A recurring series; its occurrences are ordinary walkabouts."""
 
     __tablename__ = "walkabout_series"
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""Forms of the programme: schedule (one or a series), edit, cancel, series edit, rota."""
+"""Forms of walkabouts: schedule (one or a series), edit, cancel, series edit, rota."""
 
 from flask_wtf import FlaskForm
 from wtforms import (

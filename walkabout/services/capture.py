@@ -101,7 +101,7 @@ def start(session: Session, user: User, walkabout: Walkabout) -> None:
 
 
 def start_adhoc(session: Session, user: User, ward_id: int | None, key: str | None = None) -> Walkabout:
-    """A walkabout not in the programme, on `ward_id`, led by `user` and in progress now."""
+    """A walkabout not scheduled beforehand, on `ward_id`, led by `user` and in progress now."""
     if not user.has_role(Role.EXECUTIVE):
         raise Forbidden("Only executives start walkabouts.")
     if key:

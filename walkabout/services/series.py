@@ -1,4 +1,4 @@
-"""Recurring programmes: an RFC 5545 rule (python-dateutil's rrule) expanded into real walkabouts.
+"""Recurring series: an RFC 5545 rule (python-dateutil's rrule) expanded into real walkabouts.
 
 Occurrences are computed in the trust's wall-clock time, so "14:00 every 2nd
 Tuesday" stays 14:00 across clock changes, and a monthly date past the end of a

@@ -1,4 +1,4 @@
-"""Read side of the programme: the filtered, paginated list, one walkabout, its pre-visit brief."""
+"""Read side of walkabouts: the filtered, paginated list, one walkabout, its pre-visit brief."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
