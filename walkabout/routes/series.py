@@ -25,6 +25,17 @@ def plural(count: int) -> str:
     return f"{count} future walkabout{'s' if count != 1 else ''}"
 
 
+def saved_values(series: WalkaboutSeries, upcoming: list, at_otherwise: time) -> dict:
+    """The edit form's values as stored (the time of the next occurrence, else `at_otherwise`)."""
+    return {
+        "lead_id": series.lead_id,
+        "at": to_local(upcoming[0].scheduled_start).time() if upcoming else at_otherwise,
+        "duration_minutes": series.duration_minutes,
+        "focus": series.focus,
+        "version": str(series.version),
+    }
+
+
 @bp.route("/series/<int:series_id>", methods=["GET", "POST"])
 @executives_and_admins
 def show(series_id: int):
@@ -38,16 +49,7 @@ def show(series_id: int):
     upcoming = future_occurrences(session, series)
     clashes, status = [], 200
     if request.method == "GET":
-        at = to_local(upcoming[0].scheduled_start).time() if upcoming else to_local(series.first_start).time()
-        form.process(
-            data={
-                "lead_id": series.lead_id,
-                "at": at,
-                "duration_minutes": series.duration_minutes,
-                "focus": series.focus,
-                "version": str(series.version),
-            }
-        )
+        form.process(data=saved_values(series, upcoming, to_local(series.first_start).time()))
     elif form.validate_on_submit():
         try:
             return commit_and_redirect(
@@ -71,17 +73,7 @@ def show(series_id: int):
         except Conflict as error:
             series = session.get(WalkaboutSeries, series_id)
             upcoming = future_occurrences(session, series)
-            at = to_local(upcoming[0].scheduled_start).time() if upcoming else form.at.data
-            form.process(
-                data={
-                    "lead_id": series.lead_id,
-                    "at": at,
-                    "duration_minutes": series.duration_minutes,
-                    "focus": series.focus,
-                    "version": str(series.version),
-                    "reason": form.reason.data,
-                }
-            )
+            form.process(data=saved_values(series, upcoming, form.at.data) | {"reason": form.reason.data})
             flash(str(error), "error")
             status = 409
         except ServiceError as error:

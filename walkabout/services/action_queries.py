@@ -23,6 +23,7 @@ from ..models import (
     Walkabout,
     Ward,
 )
+from ..rules import RISK_BANDS
 from ..urls import ascii_int
 from . import NotFound
 from .access import managed_ward_ids, sees_all_wards
@@ -44,11 +45,9 @@ STATUS_FILTERS = {
     "verified": "Verified",
     "all": "All",
 }
-BAND_ORDER = sa.case(
-    (Action.priority == RiskBand.EXTREME, 0),
-    (Action.priority == RiskBand.HIGH, 1),
-    (Action.priority == RiskBand.MODERATE, 2),
-    else_=3,
+BAND_ORDER = sa.case(  # the highest band first
+    *[(Action.priority == RiskBand(band), rank) for rank, (_top, band) in enumerate(reversed(RISK_BANDS))],
+    else_=len(RISK_BANDS),
 )
 CLOSED_LAST = sa.case((col(Action.status).in_((ActionStatus.COMPLETED, ActionStatus.VERIFIED)), 1), else_=0)
 
