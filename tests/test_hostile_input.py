@@ -13,7 +13,7 @@ import re
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms.fields.core import UnboundField
@@ -346,6 +346,8 @@ def test_hostile_query_strings_never_500(module_app, people, endpoint, monkeypat
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+    @example(path=own, query=dict.fromkeys(names, "²"), htmx={})  # every argument a Unicode digit
+    @example(path=own, query=dict.fromkeys(names, "/\r\nX: 1"), htmx={"HX-Request": "true"})
     @given(
         path=paths,
         query=st.dictionaries(st.sampled_from(names), st.one_of(hostile, st.lists(hostile, max_size=2))),
