@@ -55,7 +55,7 @@ def _queue(count: int) -> list[int]:
     from walkabout.db import session_scope
     from walkabout.db_types import utcnow
     from walkabout.models import Action, ActionStatus, Concern, User
-    from walkabout.notify import kinds
+    from walkabout.services import notification_kinds as kinds
     from walkabout.services.notifications import enqueue
 
     app = create_app()

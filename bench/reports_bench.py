@@ -125,8 +125,8 @@ def main() -> None:
 
     from walkabout.db import session_scope
     from walkabout.models import Concern, User, Walkabout, WalkaboutStatus
+    from walkabout.periods import add_months
     from walkabout.reports.pdf import render_pdf
-    from walkabout.reports.periods import add_months
     from walkabout.reports.summary import summary_pdf
     from walkabout.services import reports as service
     from walkabout.timeutil import local_today

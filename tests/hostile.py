@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
 from walkabout.db import get_db, session_scope
-from walkabout.models import Role, WalkaboutSeries, WalkaboutStatus
+from walkabout.models import BoardPack, BoardPackStatus, Photo, Role, WalkaboutSeries, WalkaboutStatus
+from walkabout.services.photos import process_upload
+
+from .photo_samples import png
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -38,6 +41,11 @@ NUMBERS = [
     "1.5",
     "0x10",
     " 7 ",
+    "²",
+    "٣",
+    "\uff11\uff12",  # fullwidth
+    "\U0001d7d7",  # mathematical bold nine
+    "1\u200b",
 ]
 DATES = [
     "0000-00-00",
@@ -119,7 +127,8 @@ def build_people(factory) -> dict:
 
 
 def build_world(app, factory, users: dict | None = None) -> World:
-    """Two wards on two sites, each with walkabouts, a concern and an action; a series; `users`."""
+    """Two wards on two sites, each with walkabouts, a concern and an action; a series, a photo,
+    a board pack; `users`."""
     users = users or build_people(factory)
     ward = factory.ward(managers=(users["M"],))
     other_ward = factory.ward(managers=(users["M2"],))
@@ -138,9 +147,12 @@ def build_world(app, factory, users: dict | None = None) -> World:
             rule="FREQ=MONTHLY;COUNT=2",
             first_start=planned.scheduled_start,
         )
-        session.add(series)
+        photo = Photo(concern_id=concern.id, **process_upload(png()).fields)
+        packs = session.exec(sa.select(sa.func.count()).select_from(BoardPack)).scalar()
+        pack = BoardPack(month="2026-10", version=packs + 1, status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
+        session.add_all([series, photo, pack])
         session.flush()
-        series_id = series.id
+        series_id, photo_id, pack_id = series.id, photo.id, pack.id
     ids = {
         "site": ward.site_id,
         "other_site": other_ward.site_id,
@@ -155,6 +167,8 @@ def build_world(app, factory, users: dict | None = None) -> World:
         "action": action.id,
         "other_action": other_action.id,
         "series": series_id,
+        "photo": photo_id,
+        "pack": pack_id,
         "category": factory.category_id(),
     }
     return World(users=users, ids=ids)

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from walkabout.db import session_scope
 from walkabout.models import ActionStatus, ConcernKind, Role, WalkaboutStatus
-from walkabout.reports.periods import add_months
+from walkabout.periods import add_months
 
 ZONE = ZoneInfo("Europe/London")
 

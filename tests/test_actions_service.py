@@ -259,7 +259,7 @@ def test_bad_input_is_refused_and_changes_nothing(app, world):
         (dict(owner_id=secretary.id), "not a ward manager or executive"),
         (dict(owner_id=999_999), "Choose who owns"),
         (dict(description="  "), "what needs doing"),
-        (dict(description="x" * 2001), "under 2000"),
+        (dict(description="x" * 2001), "under 2,000"),
         (dict(due_date=None), "due date"),
     ]
     for overrides, message in cases:

@@ -10,10 +10,12 @@ POST route without an entry fails `test_every_post_route_has_a_form_entry`.
 
 import io
 import re
+from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms.fields.core import UnboundField
 
 from walkabout.forms import actions as action_forms
@@ -22,10 +24,19 @@ from walkabout.forms import capture as capture_forms
 from walkabout.forms import places as place_forms
 from walkabout.forms import users as user_forms
 from walkabout.forms import walkabouts as walkabout_forms
+from walkabout.models import Role
 
-from .conftest import csrf_token, login
+from .conftest import csrf_token, login, make_app
 from .factories import Factory
-from .hostile import build_people, build_world, form_data, plausible_values, shared_app, table_fingerprint
+from .hostile import (
+    build_people,
+    build_world,
+    form_data,
+    hostile_scalar,
+    plausible_values,
+    shared_app,
+    table_fingerprint,
+)
 
 MAX_EXAMPLES = 15  # per form; routes without fields get fewer
 MAX_EXAMPLES_NO_FIELDS = 4
@@ -208,3 +219,196 @@ def test_hostile_values_never_500_and_refusals_store_nothing(module_app, people,
             state["token"] = sign_in()  # signed out (logout, or the poster's account changed): sign in again
 
     post_hostile()
+
+
+# --- query strings: every GET route, with hostile values in the arguments it reads ---
+
+# path parameter of a GET route -> the world record it points at ("user:X" for a user's id)
+GET_PATH_KEYS = {
+    "walkabout_id": "in_progress",
+    "concern_id": "concern",
+    "action_id": "action",
+    "ward_id": "ward",
+    "site_id": "site",
+    "series_id": "series",
+    "user_id": "user:E2",
+    "photo_id": "photo",
+    "pack_id": "pack",
+    "month": "month",
+    "token": "token",
+    "name": "chart",
+    "filename": "static",
+}
+GET_EXAMPLES = 8
+# arguments every route may be sent (links carry them around), besides the ones it reads
+ALWAYS_SENT = ("next", "page", "ward", "site")
+PATH_EXTRAS = {
+    "token": ["not-a-real-token", "%00", "a" * 300, "<script>"],
+    "chart": ["walkabouts", "categories", "nope", "%0d%0a"],
+    "static": ["css/app.css"],
+}
+
+
+def get_routes(app) -> dict[str, str]:
+    return {
+        rule.endpoint: rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.endpoint != "static"
+    }
+
+
+def get_poster(endpoint: str) -> str:
+    """Someone the authorization matrix lets in (signed out only for the sign-in page)."""
+    from .test_authorization_matrix import PUBLIC, RULES
+
+    allowed = RULES[endpoint]
+    if endpoint == "auth.login":
+        return "none"
+    if allowed == PUBLIC:
+        return "E"
+    for role, poster in ((Role.EXECUTIVE, "E"), (Role.WARD_MANAGER, "M"), (Role.BOARD_SECRETARY, "S")):
+        if role in allowed:
+            return poster
+    return "A"
+
+
+class RecordingArgs(ImmutableMultiDict):
+    """Query arguments that remember which names the app asked for."""
+
+    asked: ClassVar[set[str]] = set()
+
+    def get(self, key, default=None, type=None):
+        RecordingArgs.asked.add(key)
+        return super().get(key, default, type)
+
+    def getlist(self, key, type=None):
+        RecordingArgs.asked.add(key)
+        return super().getlist(key, type)
+
+    def __getitem__(self, key):
+        RecordingArgs.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        RecordingArgs.asked.add(key)
+        return super().__contains__(key)
+
+
+def test_every_get_route_path_parameter_has_a_record(app):
+    for endpoint, rule in get_routes(app).items():
+        params = set(re.findall(r"<(?:\w+:)?(\w+)>", rule))
+        assert params <= set(GET_PATH_KEYS), f"{endpoint}: add its path parameters to GET_PATH_KEYS"
+
+
+def get_path_values(world, key: str):
+    if key in PATH_EXTRAS:
+        return st.sampled_from(PATH_EXTRAS[key])
+    return path_values(world, key)
+
+
+@pytest.mark.parametrize("endpoint", sorted(get_routes(make_app("sqlite://"))))
+def test_hostile_query_strings_never_500(module_app, people, endpoint, monkeypatch):
+    app = module_app
+    rule = get_routes(app)[endpoint]
+    users, sessions = people
+    world = build_world(app, Factory(app), users)
+    world.ids["token"] = "not-a-real-token"
+    poster_key = get_poster(endpoint)
+    poster = users.get(poster_key)
+    state = sessions.setdefault(poster_key, {"client": app.test_client()})
+    client = state["client"]
+    if "token" not in state:  # signed in once per poster, shared with the POST tests
+        if poster is not None:
+            assert login(client, poster.email).status_code == 303
+        state["token"] = csrf_token(client, "/" if poster is not None else "/login")
+    monkeypatch.setattr(app.request_class, "parameter_storage_class", RecordingArgs)
+    params = re.findall(r"<(?:\w+:)?(\w+)>", rule)
+    own = {param: str(world.ids.get(GET_PATH_KEYS[param], "")) for param in params}
+    own.update(
+        {
+            param: PATH_EXTRAS[GET_PATH_KEYS[param]][0]
+            for param in params
+            if GET_PATH_KEYS[param] in PATH_EXTRAS
+        }
+    )
+    if "user_id" in own:
+        own["user_id"] = str(users["E2"].id)
+    RecordingArgs.asked = set()
+    assert client.get(build_url(rule, own)).status_code < 500
+    names = sorted(RecordingArgs.asked | set(ALWAYS_SENT))
+    paths = st.fixed_dictionaries({param: get_path_values(world, GET_PATH_KEYS[param]) for param in params})
+    hostile = hostile_scalar(world.id_strings)
+
+    @settings(
+        max_examples=GET_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @example(path=own, query=dict.fromkeys(names, "²"), htmx={})  # every argument a Unicode digit
+    @example(path=own, query=dict.fromkeys(names, "/\r\nX: 1"), htmx={"HX-Request": "true"})
+    @given(
+        path=paths,
+        query=st.dictionaries(st.sampled_from(names), st.one_of(hostile, st.lists(hostile, max_size=2))),
+        htmx=st.sampled_from(
+            [{}, {"HX-Request": "true"}, {"HX-Request": "true", "HX-History-Restore-Request": "true"}]
+        ),
+    )
+    def get_hostile(path, query, htmx):
+        url = build_url(rule, path)
+        response = client.get(url, query_string=query, headers=htmx)
+        assert response.status_code < 500, f"GET {url} {query!r} answered {response.status_code}"
+
+    get_hostile()
+
+
+HOSTILE_QUERIES = [
+    ("E", "/actions?ward=²"),
+    ("E", "/actions?site=²"),
+    ("E", "/actions?owner=²"),
+    ("E", "/actions?page=²"),
+    ("E", "/walkabouts?ward=²"),
+    ("E", "/walkabouts?site=²&lead=²"),
+    ("E", "/walkabouts?page=²"),
+    ("E", "/walkabouts/new?ward=²"),
+    ("E", "/coverage?days=²"),
+    ("E", "/coverage?site=²"),
+    ("E", "/walkabouts/{in_progress}/capture?undo=²"),
+    ("A", "/admin/wards?site=²"),
+    ("A", "/admin/wards/new?site=²"),
+    ("S", "/reports/monthly/2026-10.pdf?version=²"),
+]
+
+
+@pytest.mark.parametrize(("poster", "query"), HOSTILE_QUERIES)
+@pytest.mark.parametrize("digit", ["²", "٣", "\uff11"])
+def test_unicode_digits_in_the_query_are_ignored_not_500(module_app, people, poster, query, digit):
+    users, _ = people
+    world = build_world(module_app, Factory(module_app), users)
+    client = module_app.test_client()
+    assert login(client, users[poster].email).status_code == 303
+    response = client.get(query.replace("²", digit).format(**world.ids))
+    assert response.status_code in (200, 404), response.status_code
+
+
+@pytest.mark.parametrize(
+    "next_url", ["/\r\nSet-Cookie: x=1", "/actions\n", "/%0d%0a", "/\x00", "/\x7f", "/a\tb"]
+)
+def test_control_characters_in_next_are_refused_at_sign_in(module_app, people, next_url):
+    users, _ = people
+    client = module_app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login",
+        query_string={"next": next_url},
+        data={"email": users["S"].email, "password": Factory.PASSWORD, "csrf_token": token},
+    )
+    if response.status_code == 400:  # NUL bytes are refused before any route runs
+        assert "\x00" in next_url
+        return
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert not any(ord(char) < 32 or ord(char) == 127 for char in location)
+    if any(ord(char) < 32 or ord(char) == 127 for char in next_url):
+        assert location == "/"

@@ -14,9 +14,10 @@ from sqlmodel import select
 
 from walkabout.db import session_scope
 from walkabout.models import NotificationStatus, Role, SentNotification, WalkaboutStatus
-from walkabout.notify import kinds
 from walkabout.notify.backends import OutboxBackend
-from walkabout.services.notifications import dispatch_due, enqueue
+from walkabout.notify.dispatch import dispatch_due
+from walkabout.services import notification_kinds as kinds
+from walkabout.services.notifications import enqueue
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -20,10 +20,11 @@ from walkabout.models import (
     WalkaboutAttendee,
     WalkaboutStatus,
 )
-from walkabout.notify import kinds
 from walkabout.notify.backends import OutboxBackend, SendError, SMTPBackend
+from walkabout.notify.dispatch import dispatch_due
 from walkabout.scheduler import daily_cycle, send_cycle
-from walkabout.services.notifications import dispatch_due, enqueue
+from walkabout.services import notification_kinds as kinds
+from walkabout.services.notifications import enqueue
 
 from .conftest import login
 
@@ -384,7 +385,7 @@ def test_action_closed_before_sending_is_skipped(app, factory, trust):
 def test_invitations_carry_the_calendar_file_and_follow_changes(app, factory, trust):
     from icalendar import Calendar
 
-    from walkabout.services import programme
+    from walkabout.services import walkabouts as walkabout_service
 
     lead, colleague, _manager, ward = trust
     walkabout = factory.walkabout(ward, lead, start=NOW + timedelta(days=20), updated_at=NOW)
@@ -402,7 +403,7 @@ def test_invitations_carry_the_calendar_file_and_follow_changes(app, factory, tr
 
     with session_scope(app) as session:
         row = session.get(Walkabout, walkabout.id)
-        programme.cancel_walkabout(
+        walkabout_service.cancel_walkabout(
             session, lead, row, reason="Ward closed for an outbreak", expected_version=row.version
         )
     later = NOW + timedelta(hours=1)

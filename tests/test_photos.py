@@ -87,3 +87,34 @@ def test_photos_are_served_only_to_users_who_see_the_ward(app, factory):
     client = app.test_client()
     login(client, executive.email)
     assert client.get("/photos/999999.jpg").status_code == 404
+
+
+def test_a_photo_of_a_deleted_concern_is_not_found(app, factory):
+    """Deleting a concern hides its photos and its actions' evidence photos from everyone."""
+    from walkabout.db_types import utcnow
+    from walkabout.models import ActionUpdate, ActionUpdateKind, Concern
+
+    executive = factory.user(Role.EXECUTIVE)
+    manager = factory.user(Role.WARD_MANAGER)
+    ward = factory.ward(managers=(manager,))
+    concern = factory.concern(factory.walkabout(ward, executive))
+    action = factory.action(concern, manager)
+    processed = process_upload(jpeg_with_gps(800, 600))
+    with session_scope(app) as session:
+        update = ActionUpdate(action_id=action.id, author_id=manager.id, kind=ActionUpdateKind.COMMENT)
+        session.add(update)
+        session.flush()
+        on_concern = Photo(concern_id=concern.id, **processed.fields)
+        on_update = Photo(action_update_id=update.id, **processed.fields)
+        session.add_all([on_concern, on_update])
+        session.flush()
+        photo_ids = (on_concern.id, on_update.id)
+    client = app.test_client()
+    login(client, executive.email)
+    assert [client.get(f"/photos/{pid}.jpg").status_code for pid in photo_ids] == [200, 200]
+
+    with session_scope(app) as session:
+        session.get(Concern, concern.id).deleted_at = utcnow()
+    for photo_id in photo_ids:
+        for path in (f"/photos/{photo_id}.jpg", f"/photos/{photo_id}/thumb.jpg"):
+            assert client.get(path).status_code == 404, path

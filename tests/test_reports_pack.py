@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from walkabout.db import session_scope
 from walkabout.models import BoardPack, BoardPackStatus
+from walkabout.periods import add_months, parse_month
 from walkabout.reports import figures as figures_module
-from walkabout.reports.periods import add_months, parse_month
 from walkabout.reports.runner import generate_board_pack, run_pending_board_packs
 from walkabout.services import reports as service
 

@@ -4,12 +4,13 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, login_required
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
 from .db import get_session
 from .models import Role, User
+from .urls import ascii_int
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -24,11 +25,12 @@ login_manager.session_protection = "basic"
 def load_user(user_id: str) -> User | None:
     """Load by "<id>:<session token>"; a rotated token or inactive user signs out."""
     ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
+    number = ascii_int(ident)
+    if number is None or not token:
         return None
     user = (
         get_session()
-        .exec(select(User).where(User.id == int(ident)).options(selectinload(User.role_rows)))
+        .exec(select(User).where(User.id == number).options(selectinload(User.role_rows)))
         .first()
     )
     if user is None or not user.active or user.session_token != token:
@@ -57,3 +59,13 @@ def roles_required(*roles: Role) -> Callable:
 def signed_in_user() -> User:
     """The signed-in User (for type checkers; routes are already protected)."""
     return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+# Who may use a route, defined once for every blueprint (named by who is in the group).
+signed_in = login_required  # any signed-in account, whatever its roles
+any_role = roles_required(*Role)
+executives = roles_required(Role.EXECUTIVE)
+admins = roles_required(Role.ADMIN)
+executives_and_managers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER)
+executives_and_admins = roles_required(Role.EXECUTIVE, Role.ADMIN)
+executives_and_secretaries = roles_required(Role.EXECUTIVE, Role.BOARD_SECRETARY)

@@ -9,6 +9,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from . import rules
+
 KNOWN_DEFAULT_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "test"}
 MIN_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
@@ -76,7 +78,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_BLOCK_SECONDS": 900,
         "PASSWORD_MIN_LENGTH": 12,
         # Actions: default days to the due date by risk band, list page size.
-        "ACTION_DUE_DAYS": {"extreme": 7, "high": 14, "moderate": 30, "low": 60},
+        "ACTION_DUE_DAYS": dict(rules.ACTION_DUE_DAYS),
         "ACTIONS_PER_PAGE": 25,
         # "You said, we did": how far back the public ward page reaches.
         "PUBLIC_FEEDBACK_DAYS": 180,

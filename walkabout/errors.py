@@ -1,8 +1,11 @@
 """One clear page for every error status; htmx requests get a small fragment."""
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .rules import PHOTO_LIMIT_LABEL
+from .urls import wants_fragment
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, check the form and try again."),
@@ -13,7 +16,10 @@ MESSAGES = {
     404: ("Page not found", "The page or record does not exist, or has been removed."),
     405: ("That is not allowed here", "This address does not accept that kind of request."),
     409: ("This was changed by someone else", "Reload the page to see the latest version."),
-    413: ("That file is too large", "Choose a smaller file (photos up to 10 MB) and try again."),
+    413: (
+        "That file is too large",
+        f"Choose a smaller file (photos up to {PHOTO_LIMIT_LABEL}) and try again.",
+    ),
     429: ("Too many attempts", "Wait a moment and try again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Please try again in a minute."),
 }
@@ -21,7 +27,7 @@ MESSAGES = {
 
 def render_error(status: int, detail: str | None = None):
     title, hint = MESSAGES.get(status, ("Something went wrong", ""))
-    template = "partials/error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    template = "partials/error.html" if wants_fragment() else "errors/error.html"
     return render_template(template, status=status, title=title, hint=detail or hint), status
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 from .db_types import UTCDateTime, enum_type, utcnow
+from .rules import RISK_BANDS
 
 # --- enums -------------------------------------------------------------------
 
@@ -101,13 +102,7 @@ def risk_band(score: int | None) -> RiskBand | None:
     """NHS 5x5 matrix band of a risk score (likelihood x consequence)."""
     if score is None:
         return None
-    if score <= 3:
-        return RiskBand.LOW
-    if score <= 6:
-        return RiskBand.MODERATE
-    if score <= 12:
-        return RiskBand.HIGH
-    return RiskBand.EXTREME
+    return next((RiskBand(band) for top, band in RISK_BANDS if score <= top), RiskBand.EXTREME)
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
@@ -227,11 +222,11 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = _when()
 
 
-# --- the programme -----------------------------------------------------------
+# --- walkabouts and series -----------------------------------------------------------
 
 
 class WalkaboutSeries(SQLModel, table=True):
-    """A recurring programme; its occurrences are ordinary walkabouts."""
+    """A recurring series; its occurrences are ordinary walkabouts."""
 
     __tablename__ = "walkabout_series"
     id: int | None = Field(default=None, primary_key=True)

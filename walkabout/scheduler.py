@@ -15,10 +15,12 @@ from flask import Flask
 
 from .db import session_scope
 from .db_types import utcnow
+from .models import BoardPackStatus
 from .notify.backends import get_backend
-from .reports.runner import run_pending_board_packs
+from .notify.dispatch import dispatch_due
+from .reports.runner import generate_board_pack, run_pending_board_packs
 from .services import notification_plans as plans
-from .services.notifications import dispatch_due
+from .services.reports import scheduler_pack
 
 log = logging.getLogger("walkabout.scheduler")
 
@@ -58,8 +60,25 @@ def daily_cycle(app: Flask, now=None) -> None:
         with session_scope(app) as session:
             plans.plan_digests(session, now, zone)
             plans.plan_escalations(session, now, zone)
-        plans.plan_board_pack(app, now, zone)
+        monthly_board_pack(app, now, zone)
     log.info("daily cycle at %s done", now.isoformat(timespec="seconds"))
+
+
+def monthly_board_pack(app: Flask, now, zone: ZoneInfo) -> None:
+    """From the 1st at 07:00: last month's pack built (the scheduler's own version),
+    archived and queued to the board secretaries, once."""
+    month = plans.previous_month(now, zone)
+    if month is None:
+        return
+    with session_scope(app) as session:
+        if plans.board_pack_queued(session, month):
+            return
+        pack = scheduler_pack(session, month)
+        pack_id, ready = pack.id, pack.status == BoardPackStatus.READY
+    if not ready and generate_board_pack(app, pack_id) != BoardPackStatus.READY:
+        return
+    with session_scope(app) as session:
+        plans.plan_board_pack(session, month, now)
 
 
 def _guarded(job, app: Flask) -> None:

@@ -1,16 +1,16 @@
 """Jinja filters and globals: trust-local dates, roles, navigation."""
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 from flask_login import current_user
 
 from . import timeutil
+from .db import get_session
 from .models import ROLE_LABELS, Role, risk_band
+from .rules import RISK_BANDS
+from .services.notifications import unread_count
 
 
 def unread_messages() -> int:
-    from .db import get_session
-    from .services.notifications import unread_count
-
     return unread_count(get_session(), current_user.id)
 
 
@@ -70,5 +70,5 @@ def init_app(app: Flask) -> None:
             "unread_messages": unread_messages,
             "trust_name": app.config["TRUST_NAME"],
             "Role": Role,
-            "is_htmx": has_request_context() and bool(request.headers.get("HX-Request")),
+            "risk_band_names": [band for _top, band in RISK_BANDS],
         }

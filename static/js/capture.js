@@ -9,13 +9,18 @@
   "use strict";
   var FIELDS = ["kind", "text", "category_id", "likelihood", "consequence", "raised_by_role",
                 "immediate_action", "ward_can_fix"];
-  var MAX_PHOTO = 10 * 1024 * 1024;
   var SHRINK_OVER = 400 * 1024;      // larger photos are reduced before being kept on the phone
   var KEEP_RAW_UNDER = 1500 * 1024;  // a photo that cannot be reduced is kept only if this small
-  var BANDS = [[3, "low"], [6, "moderate"], [12, "high"], [25, "extreme"]];
   var list, wid, user, flushing = false, busy = false, memoryPhotos = {};
 
   function $(sel, root) { return (root || document).querySelector(sel); }
+  /* Risk bands and photo limits come from the server (walkabout/rules.py), on the photo field. */
+  var rulesCache = null;
+  function rules() {
+    var el = rulesCache ? null : document.querySelector("[data-capture-rules]");
+    if (el) { rulesCache = JSON.parse(el.getAttribute("data-capture-rules")); }
+    return rulesCache;
+  }
   function formEl() { return document.getElementById("capture-form"); }
   function queueName() { return "walkabout:queue:" + user; }
   function draftName() { return "walkabout:draft:" + user + ":" + wid; }
@@ -104,11 +109,11 @@
     var out = $("[data-score-result]", form);
     var good = form.elements.kind && form.elements.kind.value === "good_practice";
     form.classList.toggle("is-good-practice", !!good);
-    if (!out || !form.elements.likelihood) { return; }
+    if (!out || !form.elements.likelihood || !rules()) { return; }
     var l = +form.elements.likelihood.value, c = +form.elements.consequence.value;
     out.textContent = "";
     if (!l || !c) { out.textContent = "Risk score: choose both to see it"; return; }
-    var score = l * c, band = BANDS.filter(function (b) { return score <= b[0]; })[0][1];
+    var score = l * c, band = rules().bands.filter(function (b) { return score <= b[0]; })[0][1];
     var b = document.createElement("b");
     b.className = "risk risk-" + band;
     b.textContent = score + " " + band;
@@ -227,7 +232,7 @@
 
   function shrink(file) {
     return createImageBitmap(file).then(function (bitmap) {
-      var scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+      var scale = Math.min(1, rules().photoMaxSide / Math.max(bitmap.width, bitmap.height));
       var canvas = document.createElement("canvas");
       canvas.width = Math.round(bitmap.width * scale);
       canvas.height = Math.round(bitmap.height * scale);
@@ -317,8 +322,8 @@
     var fields = readFields(form), key = form.elements.idempotency_key.value || newKey();
     var file = form.elements.photo && form.elements.photo.files[0];
     form.elements.idempotency_key.value = key;
-    if (file && file.size > MAX_PHOTO) {
-      setStatus(form, "That photo is larger than 10 MB. Take it again at a lower resolution.");
+    if (file && file.size > rules().maxPhotoBytes) {
+      setStatus(form, rules().photoTooLarge);
       return;
     }
     var button = $("button[type=submit]", form);
@@ -387,8 +392,8 @@
       var form = e.target.form;
       if (form && /^(likelihood|consequence|kind)$/.test(e.target.name)) { showScore(form); }
       if (form && e.target.name === "photo" && e.target.files[0]) {
-        var big = e.target.files[0].size > MAX_PHOTO;
-        photoNote(form, big ? "This photo is larger than 10 MB. Take it again at a lower resolution."
+        var big = e.target.files[0].size > rules().maxPhotoBytes;
+        photoNote(form, big ? rules().photoTooLarge
                   : navigator.onLine ? "" : "No network: the photo will be kept on this phone, reduced, and sent later.");
       }
     });

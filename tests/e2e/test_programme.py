@@ -42,7 +42,7 @@ def test_executive_plans_a_monthly_series_on_a_phone(live_server, page, factory)
     page.get_by_role("link", name="Upcoming").click()  # htmx swap, URL kept
     page.wait_for_url(f"{live_server}/walkabouts?tab=upcoming*")
     expect(page.get_by_role("heading", name="12 walkabouts")).to_be_visible()
-    items = page.locator("#programme .list-item")
+    items = page.locator("#walkabout-results .list-item")
     assert items.count() == 12
     assert "Beech Ward" in items.first.inner_text() and "Falls prevention" in items.first.inner_text()
     assert_no_horizontal_scroll(page)

@@ -4,9 +4,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import HiddenInput
 
+from .. import rules
 from ..services.feedback import DELIVERY_METHODS
 from .walkabouts import database_id, optional_int
 
@@ -29,7 +30,7 @@ class VersionedForm(FlaskForm):
 class AssignForm(FlaskForm):
     description = TextAreaField(
         "What needs doing",
-        validators=[DataRequired("Write what needs doing."), Length(max=2000)],
+        validators=rules.ACTION_DESCRIPTION.validators(),
         description=SHOWN_TO_STAFF,
     )
     owner_id = SelectField(
@@ -49,22 +50,20 @@ class AssignForm(FlaskForm):
 class NoActionForm(VersionedForm):
     reason = TextAreaField(
         "Why no action is needed",
-        validators=[DataRequired("Write why no action is needed."), Length(max=1000)],
+        validators=rules.NO_ACTION_REASON.validators(),
         description=SHOWN_TO_STAFF,
     )
 
 
 class ProgressForm(VersionedForm):
-    text = TextAreaField(
-        "Progress update", validators=[DataRequired("Write the progress update."), Length(max=5000)]
-    )
+    text = TextAreaField("Progress update", validators=rules.PROGRESS_UPDATE.validators())
 
 
 class DueDateForm(VersionedForm):
     due_date = DateField("New due date", validators=[InputRequired("Give the new due date.")])
     reason = TextAreaField(
         "Reason for the change",
-        validators=[DataRequired("Write the reason for the new due date."), Length(max=1000)],
+        validators=rules.DUE_DATE_REASON.validators(),
         description="Moving the date later counts as a slip in the board pack.",
     )
 
@@ -72,20 +71,18 @@ class DueDateForm(VersionedForm):
 class CompleteForm(VersionedForm):
     closure_note = TextAreaField(
         "Closure note: what was done",
-        validators=[DataRequired("Write a closure note saying what was done."), Length(max=5000)],
+        validators=rules.CLOSURE_NOTE.validators(),
         description=SHOWN_TO_STAFF,
     )
     photo = FileField("Evidence photo (optional)")
 
 
 class VerifyForm(VersionedForm):
-    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)])
+    note = TextAreaField("Note (optional)", validators=rules.VERIFY_NOTE.validators(required=False))
 
 
 class ReopenForm(VersionedForm):
-    reason = TextAreaField(
-        "Why it is reopened", validators=[DataRequired("Write why the action is reopened."), Length(max=2000)]
-    )
+    reason = TextAreaField("Why it is reopened", validators=rules.REOPEN_REASON.validators())
 
 
 class DeliveryForm(FlaskForm):
@@ -100,4 +97,4 @@ class DeliveryForm(FlaskForm):
     walkabout_id = SelectField(
         "Walkabout it follows (optional)", coerce=optional_int, validators=[Optional()]
     )
-    notes = TextAreaField("Notes (optional)", validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField("Notes (optional)", validators=rules.DELIVERY_NOTES.validators(required=False))

@@ -12,11 +12,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
+from .. import rules
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
-from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
+from ..rules import PHOTO_LIMIT_LABEL
+from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS
 from .walkabouts import database_id
 
 
@@ -35,7 +37,7 @@ class ScoreField(RadioField):
             choices=[SelectChoice(n, f"{n} {text}") for n, text in labels.items()],
             coerce=optional_int,
             validate_choice=False,
-            validators=[Optional(), NumberRange(1, 5, message=f"Choose a {what} from 1 to 5.")],
+            validators=[Optional(), NumberRange(*rules.RISK_SCALE, message=rules.score_out_of_range(what))],
             **kwargs,
         )
 
@@ -74,21 +76,20 @@ class ConcernForm(FlaskForm):
     )
     text = TextAreaField(
         "What was said",
-        validators=[
-            InputRequired("Write what was said."),
-            Length(max=MAX_TEXT, message=f"Keep it under {MAX_TEXT:,} characters."),
-        ],
+        validators=rules.CONCERN_TEXT.validators(),
     )
     category_id = ChoiceIdField("Category", "Choose a category from the list.")
     likelihood = ScoreField("Likelihood", LIKELIHOOD_LABELS, "likelihood")
     consequence = ScoreField("Consequence", CONSEQUENCE_LABELS, "consequence")
     raised_by_role = StringField(
         "Raised by (role, never a name)",
-        validators=[Length(max=MAX_ROLE)],
+        validators=rules.RAISED_BY_ROLE.validators(required=False),
     )
-    immediate_action = TextAreaField("Action taken on the spot", validators=[Length(max=MAX_ACTION)])
+    immediate_action = TextAreaField(
+        "Action taken on the spot", validators=rules.IMMEDIATE_ACTION.validators(required=False)
+    )
     ward_can_fix = BooleanField("The ward can fix this itself")
-    photo = FileField("Photo", description="Optional. Up to 10 MB; location data is removed.")
+    photo = FileField("Photo", description=f"Optional. Up to {PHOTO_LIMIT_LABEL}; location data is removed.")
     idempotency_key = HiddenField()
     version = HiddenField()
 
@@ -99,15 +100,23 @@ class ConcernForm(FlaskForm):
 
 
 class CompleteForm(FlaskForm):
-    summary_notes = TextAreaField("Summary notes", validators=[Length(max=10000)])
-    other_role = StringField("Other role", validators=[Length(max=120)])
-    other_count = IntegerField("How many", validators=[Optional(), NumberRange(0, 200)])
+    summary_notes = TextAreaField("Summary notes", validators=rules.SUMMARY_NOTES.validators(required=False))
+    other_role = StringField("Other role", validators=rules.OTHER_ROLE.validators(required=False))
+    other_count = IntegerField(
+        "How many",
+        validators=[
+            Optional(),
+            NumberRange(0, rules.MAX_PARTICIPANTS, message=rules.PARTICIPANTS_OUT_OF_RANGE),
+        ],
+    )
     feedback_given = RadioField(
         "Was feedback given to staff today?",
         choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
         validators=[InputRequired("Say whether feedback was given to staff.")],
     )
-    feedback_notes = TextAreaField("What was fed back", validators=[Length(max=2000)])
+    feedback_notes = TextAreaField(
+        "What was fed back", validators=rules.FEEDBACK_NOTES.validators(required=False)
+    )
     version = HiddenField()
 
 
@@ -125,7 +134,10 @@ def _add_staff_fields() -> None:
             name,
             IntegerField(
                 role,
-                validators=[Optional(), NumberRange(0, 200, message="Use a number from 0 to 200.")],
+                validators=[
+                    Optional(),
+                    NumberRange(0, rules.MAX_PARTICIPANTS, message=rules.PARTICIPANTS_OUT_OF_RANGE),
+                ],
             ),
         )
 
@@ -134,7 +146,7 @@ _add_staff_fields()
 
 
 class LateNoteForm(FlaskForm):
-    note = TextAreaField("Late note", validators=[InputRequired("Write the note first."), Length(max=2000)])
+    note = TextAreaField("Late note", validators=rules.LATE_NOTE.validators())
 
 
 class AdhocForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Forms of the programme: schedule (one or a series), edit, cancel, series edit, rota."""
+"""Forms of walkabouts: schedule (one or a series), edit, cancel, series edit, rota."""
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..urls import MAX_DATABASE_ID
+from ..urls import ascii_int
 from .users import CheckboxesField
 
 
@@ -48,13 +48,11 @@ REPEAT_CHOICES = [
 
 def database_id(value) -> int:
     """Coerce a chosen record's id to int; not a number, or beyond any stored id, is refused."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("Choose one of the options.") from None
-    if abs(number) > MAX_DATABASE_ID:
+    text = str(value)
+    number = None if isinstance(value, bool) else ascii_int(text.removeprefix("-"), low=0)
+    if number is None:  # not a number, "²", "٣", " 7", or beyond any stored id
         raise ValueError("Choose one of the options.")
-    return number
+    return -number if text.startswith("-") else number
 
 
 def optional_int(value):

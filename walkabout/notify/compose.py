@@ -6,7 +6,7 @@ or reassigned, a digest with nothing overdue: all are skipped, not sent.
 """
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 
 from ..models import (
     Action,
-    ActionStatus,
+    BoardPack,
+    BoardPackStatus,
     Concern,
     SentNotification,
     User,
@@ -25,9 +26,14 @@ from ..models import (
     WalkaboutStatus,
     Ward,
 )
+from ..reports.summary import summary_pdf
+from ..services import NotFound
+from ..services.action_queries import overdue_actions
+from ..services.actions import OPEN_STATUSES
+from ..services.calendar import build_calendar
+from ..services.notification_plans import ESCALATION_OVERDUE_DAYS
+from ..services.reports import follow_up
 from ..timeutil import format_datetime as local_datetime
-
-OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
 
 
 class Skip(Exception):
@@ -183,33 +189,6 @@ def new_action(session, note, recipient, now, config):
     return subject, "new_action", {"action": action}, []
 
 
-def overdue_actions(
-    session: Session,
-    today: date,
-    owner_id: int | None = None,
-    lead_id: int | None = None,
-    older_than_days: int = 0,
-) -> list[Action]:
-    """Open actions past due (in the trust's calendar), for an owner or a walkabout lead."""
-    query = (
-        select(Action)
-        .join(Concern)
-        .join(Walkabout)
-        .where(col(Action.status).in_(OPEN_STATUSES), col(Action.deleted_at).is_(None))
-        .where(Action.due_date < today - timedelta(days=older_than_days))
-        .options(
-            selectinload(Action.owner),
-            selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward),
-        )
-        .order_by(Action.due_date, Action.id)
-    )
-    if owner_id is not None:
-        query = query.where(Action.owner_id == owner_id)
-    if lead_id is not None:
-        query = query.where(Walkabout.lead_id == lead_id)
-    return list(session.exec(query).all())
-
-
 def overdue_digest(session, note, recipient, now, config):
     _user, day = key_parts(note)
     today = date.fromisoformat(day)
@@ -222,12 +201,12 @@ def overdue_digest(session, note, recipient, now, config):
 
 def escalation(session, note, recipient, now, config):
     today = now.astimezone(ZoneInfo(config["TIMEZONE"])).date()
-    actions = overdue_actions(session, today, lead_id=recipient.id, older_than_days=14)
+    days = ESCALATION_OVERDUE_DAYS
+    actions = overdue_actions(session, today, lead_id=recipient.id, older_than_days=days)
     if not actions:
-        raise Skip("no action is overdue by more than 14 days any more")
-    subject = (
-        f"Escalation: {len(actions)} action{'s' if len(actions) != 1 else ''} overdue by more than 14 days"
-    )
+        raise Skip(f"no action is overdue by more than {days} days any more")
+    plural = "s" if len(actions) != 1 else ""
+    subject = f"Escalation: {len(actions)} action{plural} overdue by more than {days} days"
     return subject, "escalation", {"actions": actions, "today": today}, []
 
 
@@ -258,8 +237,6 @@ BUILDERS = {
 
 
 def _latest_pack(session: Session, month: str):
-    from ..models import BoardPack, BoardPackStatus
-
     return session.exec(
         select(BoardPack)
         .where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
@@ -268,8 +245,6 @@ def _latest_pack(session: Session, month: str):
 
 
 def _walkabout_ics(walkabout: Walkabout, config: dict) -> bytes:
-    from ..services.calendar import build_calendar
-
     method = "CANCEL" if walkabout.status == WalkaboutStatus.CANCELLED else "REQUEST"
     return build_calendar(
         [walkabout],
@@ -283,10 +258,6 @@ def _summary_attachment(
     session: Session, walkabout: Walkabout, recipient: User
 ) -> list[tuple[str, str, bytes]]:
     """The follow-up summary PDF, as the recipient is allowed to see it."""
-    from ..reports.summary import summary_pdf
-    from ..services import NotFound
-    from ..services.reports import follow_up
-
     try:
         document = follow_up(session, recipient, walkabout.id)
     except NotFound:

@@ -7,9 +7,9 @@ from flask import current_app
 from sqlmodel import Session
 
 from ..db_types import utcnow
+from ..periods import Period, month_buckets
 from . import charts, details, figures, trends
 from .pdf import LockedFetcher, render_pdf
-from .periods import Period, month_buckets
 
 
 @dataclass

@@ -9,6 +9,8 @@ import re
 import pygal
 from pygal.style import Style
 
+from ..rules import RISK_BANDS
+
 # Greys and one blue that stay distinct when printed in black and white.
 INK = "#1d2433"
 PRINT_STYLE = Style(
@@ -103,6 +105,6 @@ def categories_chart(
             **size,
         )
     )
-    for band, label in (("low", "Low"), ("moderate", "Moderate"), ("high", "High"), ("extreme", "Extreme")):
-        chart.add(label, [row[band] for row in rows])
+    for _top, band in RISK_BANDS:
+        chart.add(band.capitalize(), [row[band] for row in rows])
     return _svg(chart)

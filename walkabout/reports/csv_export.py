@@ -11,7 +11,7 @@ import io
 from sqlmodel import Session, col, select
 
 from ..models import Action, Category, Concern, Site, User, Walkabout, Ward, risk_band
-from .periods import Period
+from ..periods import Period
 
 COLUMNS = [
     "record_type",

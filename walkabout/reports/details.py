@@ -20,8 +20,8 @@ from ..models import (
     WalkaboutStatus,
     Ward,
 )
+from ..periods import Period
 from .figures import band_case, cutoff, overdue_condition, overdue_day
-from .periods import Period
 
 TOP_THEMES = 3
 MAX_OVERDUE_ROWS = 20

@@ -28,16 +28,16 @@ from ..models import (
     Concern,
     ConcernKind,
     FeedbackDelivery,
-    RiskBand,
     Site,
     Walkabout,
     WalkaboutReschedule,
     WalkaboutStatus,
     Ward,
 )
-from .periods import Period
+from ..periods import Period
+from ..rules import RISK_BANDS
 
-BANDS = [band.value for band in RiskBand]
+BANDS = [band for _top, band in RISK_BANDS]
 CLOSED = (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
 NOT_VISITED_DAYS = 90
 
@@ -47,12 +47,11 @@ def count_if(condition) -> sa.ColumnElement:
 
 
 def band_case(score_column) -> sa.ColumnElement:
-    """The NHS 5x5 risk band of a score, in SQL (matches models.risk_band)."""
+    """The NHS 5x5 risk band of a score, in SQL (the same bands as models.risk_band)."""
+    *lower, (_top, highest) = RISK_BANDS
     return sa.case(
-        (score_column <= 3, "low"),
-        (score_column <= 6, "moderate"),
-        (score_column <= 12, "high"),
-        (score_column.is_not(None), "extreme"),
+        *[(score_column <= top, band) for top, band in lower],
+        (score_column.is_not(None), highest),
         else_=None,
     )
 

@@ -20,9 +20,9 @@ from sqlmodel import col, select
 from ..db import session_scope
 from ..db_types import utcnow
 from ..models import BoardPack, BoardPackStatus, User
+from ..periods import Period, add_months
 from ..services import audit
 from . import boardpack
-from .periods import Period, add_months
 
 log = logging.getLogger(__name__)
 RUNNERS = ("thread", "scheduler")

@@ -4,8 +4,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ..models import Action, Concern, ConcernKind, Walkabout, WalkaboutStatus
+from ..periods import Period, bucket_label
 from .figures import CLOSED, count_if, cutoff, overdue_condition, overdue_day
-from .periods import Period, bucket_label
 
 
 def _in(column, bucket: Period):

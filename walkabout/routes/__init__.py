@@ -1,5 +1,9 @@
 """One blueprint per area; routes parse input, check permission, call a service,
-commit once and render the page (or the htmx fragment)."""
+commit once and render the page (or the htmx fragment).
+
+An area with several files is a package: its blueprint and shared helpers in
+`__init__.py`, its views in modules that attach to that blueprint (imported here,
+so the package itself never imports its own views)."""
 
 from flask import Flask
 
@@ -24,6 +28,8 @@ def register_blueprints(app: Flask) -> None:
         series,
         walkabouts,
     )
+    from .actions import assign, views  # noqa: F401  (importing attaches their routes)
+    from .capture import items, pages  # noqa: F401
 
     for module in (
         auth,

@@ -1,7 +1,9 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_login import login_required, login_user
+"""The signed-in person's own account: changing their password."""
 
-from ..auth import signed_in_user
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import login_user
+
+from ..auth import signed_in, signed_in_user
 from ..db import get_session
 from ..forms.auth import PasswordChangeForm
 from ..services import ServiceError, accounts
@@ -10,7 +12,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required
+@signed_in
 def password():
     form = PasswordChangeForm()
     status = 200

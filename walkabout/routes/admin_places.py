@@ -1,22 +1,23 @@
 """Admin: sites and wards (managers, active). Deactivated, never deleted."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
-from ..auth import roles_required, signed_in_user
+from ..auth import admins, signed_in_user
 from ..db import get_session
 from ..forms.places import SiteForm, WardForm
 from ..forms.walkabouts import as_choices
-from ..models import Role, Site, Ward
+from ..models import Site, Ward
 from ..services import ServiceError, places
+from ..urls import arg_int
+from .helpers import commit_and_redirect
 
 bp = Blueprint("admin_places", __name__, url_prefix="/admin")
-admin_only = roles_required(Role.ADMIN)
 
 
 @bp.get("/sites")
-@admin_only
+@admins
 def sites():
     session = get_session()
     return render_template(
@@ -28,13 +29,13 @@ def sites():
 
 
 @bp.route("/sites/new", methods=["POST"])
-@admin_only
+@admins
 def new_site():
     return _save_site(None)
 
 
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
-@admin_only
+@admins
 def edit_site(site_id: int):
     site = get_session().get(Site, site_id)
     if site is None:
@@ -49,12 +50,13 @@ def _save_site(site: Site | None):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                saved = places.save_site(
-                    session, signed_in_user(), site, name=form.name.data, active=form.active.data
+                return commit_and_redirect(
+                    lambda: places.save_site(
+                        session, signed_in_user(), site, name=form.name.data, active=form.active.data
+                    ),
+                    lambda saved: f"Saved {saved.name}.",
+                    url_for("admin_places.sites"),
                 )
-                session.commit()
-                flash(f"Saved {saved.name}.", "success")
-                return redirect(url_for("admin_places.sites"), code=303)
             except ServiceError as error:
                 form.name.errors.append(str(error))
         status = 400
@@ -62,11 +64,10 @@ def _save_site(site: Site | None):
 
 
 @bp.get("/wards")
-@admin_only
+@admins
 def wards():
     session = get_session()
-    site_arg = request.args.get("site", "")
-    site_id = int(site_arg) if site_arg.isdigit() and len(site_arg) < 10 else None
+    site_id = arg_int("site")
     return render_template(
         "admin/wards.html",
         wards=places.wards(session, site_id=site_id),
@@ -76,13 +77,13 @@ def wards():
 
 
 @bp.route("/wards/new", methods=["GET", "POST"])
-@admin_only
+@admins
 def new_ward():
     return _save_ward(None)
 
 
 @bp.route("/wards/<int:ward_id>", methods=["GET", "POST"])
-@admin_only
+@admins
 def edit_ward(ward_id: int):
     ward = (
         get_session()
@@ -119,22 +120,23 @@ def _save_ward(ward: Ward | None):
                 }
             )
         else:
-            form.site_id.data = request.args.get("site", type=int)
+            form.site_id.data = arg_int("site")
     elif form.validate_on_submit():
         try:
-            saved = places.save_ward(
-                session,
-                signed_in_user(),
-                ward,
-                name=form.name.data,
-                site_id=form.site_id.data,
-                specialty=form.specialty.data,
-                manager_ids=[i for i in form.manager_ids.data or [] if i is not None],
-                active=form.active.data,
+            return commit_and_redirect(
+                lambda: places.save_ward(
+                    session,
+                    signed_in_user(),
+                    ward,
+                    name=form.name.data,
+                    site_id=form.site_id.data,
+                    specialty=form.specialty.data,
+                    manager_ids=[i for i in form.manager_ids.data or [] if i is not None],
+                    active=form.active.data,
+                ),
+                lambda saved: f"Saved {saved.name}.",
+                url_for("admin_places.wards"),
             )
-            session.commit()
-            flash(f"Saved {saved.name}.", "success")
-            return redirect(url_for("admin_places.wards"), code=303)
         except ServiceError as error:
             form.form_errors.append(str(error))
             status = 400

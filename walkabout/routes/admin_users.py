@@ -1,15 +1,17 @@
+"""Admin: user accounts (roles, active, password reset). Deactivated, never deleted."""
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
-from ..auth import roles_required, signed_in_user
+from ..auth import admins, signed_in_user
 from ..db import get_session
 from ..forms.users import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import Role, User
 from ..services import ServiceError, accounts
+from .helpers import commit_and_redirect
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
-admin_only = roles_required(Role.ADMIN)
 
 
 def _load_user(user_id: int) -> User:
@@ -24,7 +26,7 @@ def _load_user(user_id: int) -> User:
 
 
 @bp.get("")
-@admin_only
+@admins
 def index():
     users = (
         get_session()
@@ -35,16 +37,17 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@admin_only
+@admins
 def new():
     form = UserCreateForm()
     if form.validate_on_submit():
         session = get_session()
-        try:
+
+        def create():
             accounts.check_password_rules(
                 form.password.data, current_app.config["PASSWORD_MIN_LENGTH"], form.email.data
             )
-            user = accounts.create_user(
+            return accounts.create_user(
                 session,
                 signed_in_user(),
                 email=form.email.data,
@@ -53,40 +56,42 @@ def new():
                 roles={Role(value) for value in form.roles.data},
                 password=form.password.data,
             )
+
+        try:
+            return commit_and_redirect(
+                create,
+                lambda user: f"{user.name} can now sign in as {user.email}.",
+                url_for("admin_users.index"),
+            )
         except ServiceError as error:
             flash(str(error), "error")
-        else:
-            session.commit()
-            flash(f"{user.name} can now sign in as {user.email}.", "success")
-            return redirect(url_for("admin_users.index"), code=303)
     status = 400 if form.is_submitted() else 200
     return render_template("admin/user_form.html", form=form, user=None), status
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
-@admin_only
+@admins
 def edit(user_id: int):
     user = _load_user(user_id)
     form = UserEditForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
         form.roles.data = sorted(role.value for role in user.roles)
     elif form.validate_on_submit():
-        session = get_session()
         try:
-            accounts.update_user(
-                session,
-                signed_in_user(),
-                user,
-                name=form.name.data,
-                job_title=form.job_title.data,
-                roles={Role(value) for value in form.roles.data},
+            return commit_and_redirect(
+                lambda: accounts.update_user(
+                    get_session(),
+                    signed_in_user(),
+                    user,
+                    name=form.name.data,
+                    job_title=form.job_title.data,
+                    roles={Role(value) for value in form.roles.data},
+                ),
+                lambda _: f"Saved {user.name}.",
+                url_for("admin_users.index"),
             )
         except ServiceError as error:
             flash(str(error), "error")
-        else:
-            session.commit()
-            flash(f"Saved {user.name}.", "success")
-            return redirect(url_for("admin_users.index"), code=303)
     status = 400 if form.is_submitted() else 200
     return (
         render_template("admin/user_form.html", form=form, user=user, reset_form=PasswordResetForm()),
@@ -95,39 +100,37 @@ def edit(user_id: int):
 
 
 @bp.post("/<int:user_id>/active")
-@admin_only
+@admins
 def set_active(user_id: int):
     user = _load_user(user_id)
     active = request.form.get("active") == "1"
-    session = get_session()
-    try:
-        accounts.set_active(session, signed_in_user(), user, active)
-    except ServiceError as error:
-        flash(str(error), "error")
-        return redirect(url_for("admin_users.edit", user_id=user.id), code=303)
-    session.commit()
-    flash(f"{user.name} is {'active' if active else 'deactivated and signed out'}.", "success")
-    return redirect(url_for("admin_users.index"), code=303)
+    return commit_and_redirect(
+        lambda: accounts.set_active(get_session(), signed_in_user(), user, active),
+        f"{user.name} is {'active' if active else 'deactivated and signed out'}.",
+        url_for("admin_users.index"),
+        failed_to=url_for("admin_users.edit", user_id=user.id),
+    )
 
 
 @bp.post("/<int:user_id>/password")
-@admin_only
+@admins
 def reset_password(user_id: int):
     user = _load_user(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
+
+        def reset():
             accounts.check_password_rules(
                 form.password.data, current_app.config["PASSWORD_MIN_LENGTH"], user.email
             )
-            accounts.set_password(session, signed_in_user(), user, form.password.data)
-        except ServiceError as error:
-            flash(str(error), "error")
-        else:
-            session.commit()
-            flash(f"New password set for {user.name}; their other sessions are signed out.", "success")
-            return redirect(url_for("admin_users.index"), code=303)
+            accounts.set_password(get_session(), signed_in_user(), user, form.password.data)
+
+        return commit_and_redirect(
+            reset,
+            f"New password set for {user.name}; their other sessions are signed out.",
+            url_for("admin_users.index"),
+            failed_to=url_for("admin_users.edit", user_id=user.id),
+        )
     else:
         flash("Enter a new password.", "error")
     return redirect(url_for("admin_users.edit", user_id=user.id), code=303)

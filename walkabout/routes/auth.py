@@ -1,6 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
+from ..auth import signed_in
 from ..db import get_db, get_session
 from ..forms.auth import LoginForm
 from ..services import ServiceError, accounts
@@ -54,7 +55,7 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
+@signed_in
 def logout():
     logout_user()
     flash("You are signed out.", "success")

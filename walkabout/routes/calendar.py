@@ -1,11 +1,11 @@
 """A user's private calendar feed, and creating or rotating its secret address."""
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
-from flask_login import login_required
+from flask import Blueprint, abort, make_response, render_template, url_for
 
-from ..auth import signed_in_user
+from ..auth import signed_in, signed_in_user
 from ..db import get_session
 from ..services import calendar
+from .helpers import commit_and_redirect
 
 bp = Blueprint("calendar", __name__)
 
@@ -30,7 +30,7 @@ def feed(token: str):
 
 
 @bp.get("/account/calendar")
-@login_required
+@signed_in
 def settings():
     user = signed_in_user()
     feed_url = (
@@ -40,16 +40,14 @@ def settings():
 
 
 @bp.post("/account/calendar")
-@login_required
+@signed_in
 def rotate():
     session, user = get_session(), signed_in_user()
     had_one = user.calendar_token is not None
-    calendar.rotate_token(session, user)
-    session.commit()
-    flash(
+    return commit_and_redirect(
+        lambda: calendar.rotate_token(session, user),
         "New calendar address created. The old one no longer works: subscribe again with this one."
         if had_one
         else "Your calendar address is ready. Subscribe to it in Outlook or Google Calendar.",
-        "success",
+        url_for("calendar.settings"),
     )
-    return redirect(url_for("calendar.settings"), code=303)

@@ -1,34 +1,33 @@
 """Ward coverage: which wards are neglected."""
 
 from flask import Blueprint, current_app, render_template, request
-from flask_login import login_required
 
-from ..auth import signed_in_user
+from ..auth import signed_in, signed_in_user
 from ..db import get_session
 from ..services import coverage
 from ..services.places import sites
 from ..timeutil import local_today
+from ..urls import arg_int, wants_fragment
 
 bp = Blueprint("coverage", __name__)
 
 
 @bp.get("/coverage")
-@login_required
+@signed_in
 def index():
     session = get_session()
     default_days = current_app.config["COVERAGE_THRESHOLD_DAYS"]
-    days_arg = request.args.get("days", "")
-    threshold = int(days_arg) if days_arg.isdigit() and 1 <= int(days_arg) <= 3650 else default_days
-    site_arg = request.args.get("site", "")
-    site_id = int(site_arg) if site_arg.isdigit() and len(site_arg) < 10 else None
+    threshold = arg_int("days", high=coverage.MAX_THRESHOLD_DAYS) or default_days
+    site_id = arg_int("site")
     sort = request.args.get("sort", "days")
     sort = sort if sort in coverage.SORTS else "days"
     rows = coverage.ward_coverage(session, signed_in_user(), local_today(), threshold, site_id, sort)
-    template = "coverage/_table.html" if request.headers.get("HX-Request") else "coverage/index.html"
+    template = "coverage/_table.html" if wants_fragment() else "coverage/index.html"
     return render_template(
         template,
         rows=rows,
         threshold=threshold,
+        max_days=coverage.MAX_THRESHOLD_DAYS,
         site_id=site_id,
         sort=sort,
         sorts=coverage.SORTS,

@@ -4,16 +4,14 @@ from datetime import timedelta
 
 from flask import Blueprint, make_response, render_template, request
 
-from ..auth import roles_required
+from ..auth import executives_and_secretaries
 from ..db import get_session
 from ..forms.reports import DashboardRangeForm
-from ..models import Role
+from ..periods import Period, add_months, range_buckets
 from ..reports import charts, figures, trends
-from ..reports.periods import Period, add_months, range_buckets
 from ..timeutil import local_today, trust_zone
 
 bp = Blueprint("dashboard", __name__)
-dashboard_readers = roles_required(Role.EXECUTIVE, Role.BOARD_SECRETARY)
 PHONE_SIZE = {"width": 480, "height": 340, "legend_at_bottom_columns": 2}  # legible on a phone
 CHARTS = {
     "walkabouts": charts.walkabouts_chart,
@@ -37,7 +35,7 @@ def _range() -> tuple[DashboardRangeForm, Period | None]:
 
 
 @bp.get("/dashboard")
-@dashboard_readers
+@executives_and_secretaries
 def index():
     form, period = _range()
     if period is None:
@@ -48,7 +46,7 @@ def index():
 
 
 @bp.get("/dashboard/charts/<name>.svg")
-@dashboard_readers
+@executives_and_secretaries
 def chart(name: str):
     _form, period = _range()
     if name not in CHARTS and name != "categories":

@@ -1,23 +1,21 @@
 """You said, we did: the public ward page (by token, no sign-in) with its QR code,
 and for staff of the trust: sharing, revoking and recording feedback given."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
-from ..auth import roles_required, signed_in_user
+from ..auth import any_role, executives, executives_and_admins, signed_in_user
 from ..db import get_session
 from ..forms.actions import DeliveryForm
 from ..models import Role, Ward
 from ..services import NotFound, ServiceError, feedback
 from ..services.access import visible_ward_ids
 from ..timeutil import format_date, local_today, trust_zone
-from .actions import refuse
+from .helpers import commit_and_redirect, refuse
 
 bp = Blueprint("feedback", __name__)
-readers = roles_required(Role.EXECUTIVE, Role.WARD_MANAGER, Role.BOARD_SECRETARY, Role.ADMIN)
-sharers = roles_required(Role.EXECUTIVE, Role.ADMIN)
 PUBLIC_HEADERS = {
     "Referrer-Policy": "no-referrer",  # the token must not leak to other sites
     "X-Robots-Tag": "noindex, nofollow",
@@ -56,7 +54,7 @@ def qr_code(token: str):
 
 
 @bp.get("/feedback")
-@readers
+@any_role
 def index():
     session = get_session()
     rows = feedback.wards_overview(session, visible_ward_ids(session, signed_in_user()))
@@ -97,44 +95,42 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
 
 
 @bp.get("/wards/<int:ward_id>/feedback")
-@readers
+@any_role
 def ward(ward_id: int):
     return render_ward(load_ward(ward_id))
 
 
 @bp.post("/wards/<int:ward_id>/feedback/link")
-@sharers
+@executives_and_admins
 def share(ward_id: int):
     ward = load_ward(ward_id)
     had_link = ward.public_token is not None
-    feedback.share(get_session(), signed_in_user(), ward)
-    get_session().commit()
-    flash(
+    here = url_for("feedback.ward", ward_id=ward.id)
+    return commit_and_redirect(
+        lambda: feedback.share(get_session(), signed_in_user(), ward),
         "New link made; the old link and QR code no longer work."
         if had_link
         else "The ward's page is shared. Print the QR code for the noticeboard.",
-        "success",
+        here,
+        failed_to=here,
     )
-    return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
 
 
 @bp.post("/wards/<int:ward_id>/feedback/link/revoke")
-@sharers
+@executives_and_admins
 def revoke(ward_id: int):
     ward = load_ward(ward_id)
-    session = get_session()
-    try:
-        feedback.revoke(session, signed_in_user(), ward)
-    except ServiceError as error:
-        flash(str(error), "error")
-    else:
-        session.commit()
-        flash("Sharing is off: the link and QR code no longer work.", "success")
-    return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
+    here = url_for("feedback.ward", ward_id=ward.id)
+    return commit_and_redirect(
+        lambda: feedback.revoke(get_session(), signed_in_user(), ward),
+        "Sharing is off: the link and QR code no longer work.",
+        here,
+        failed_to=here,
+    )
 
 
 @bp.post("/wards/<int:ward_id>/feedback/deliveries")
-@roles_required(Role.EXECUTIVE)
+@executives
 def record_delivery(ward_id: int):
     ward = load_ward(ward_id)
     session = get_session()
@@ -144,22 +140,21 @@ def record_delivery(ward_id: int):
     ]
     if form.validate_on_submit():
         try:
-            feedback.record_delivery(
-                session,
-                signed_in_user(),
-                ward,
-                delivered_on=form.delivered_on.data,
-                method=form.method.data or None,
-                notes=form.notes.data,
-                walkabout_id=form.walkabout_id.data,
-                today=local_today(),
-                zone=trust_zone(),
+            return commit_and_redirect(
+                lambda: feedback.record_delivery(
+                    session,
+                    signed_in_user(),
+                    ward,
+                    delivered_on=form.delivered_on.data,
+                    method=form.method.data or None,
+                    notes=form.notes.data,
+                    walkabout_id=form.walkabout_id.data,
+                    today=local_today(),
+                    zone=trust_zone(),
+                ),
+                f"Recorded: feedback given to {ward.name}.",
+                url_for("feedback.ward", ward_id=ward.id),
             )
         except ServiceError as error:
-            session.rollback()
             form.form_errors.append(str(error))
-        else:
-            session.commit()
-            flash(f"Recorded: feedback given to {ward.name}.", "success")
-            return redirect(url_for("feedback.ward", ward_id=ward.id), code=303)
     return render_ward(load_ward(ward_id), form, 400)

@@ -1,9 +1,8 @@
 from datetime import timedelta
 
 from flask import Blueprint, render_template
-from flask_login import login_required
 
-from ..auth import signed_in_user
+from ..auth import signed_in, signed_in_user
 from ..db import get_session
 from ..services import home
 from ..timeutil import local_today, trust_zone
@@ -12,7 +11,7 @@ bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
-@login_required
+@signed_in
 def index():
     today = local_today()
     overview = home.overview(get_session(), signed_in_user(), today, trust_zone())

@@ -1,44 +1,45 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
-from ..auth import roles_required, signed_in_user
+from ..auth import admins, signed_in, signed_in_user
 from ..db import get_session
 from ..db_types import utcnow
-from ..models import Role
-from ..notify import kinds
 from ..notify.backends import OutboxBackend, get_backend
+from ..services import notification_kinds as kinds
 from ..services import notifications
+from .helpers import commit_and_redirect
 
 bp = Blueprint("notifications", __name__)
 
 
 @bp.get("/notifications")
-@login_required
+@signed_in
 def inbox():
     items = notifications.inbox(get_session(), signed_in_user().id)
     return render_template("notifications/inbox.html", items=items, kinds=kinds.BY_KEY)
 
 
 @bp.post("/notifications/read")
-@login_required
+@signed_in
 def mark_read():
-    session = get_session()
-    notifications.mark_all_read(session, signed_in_user().id, utcnow())
-    session.commit()
-    return redirect(url_for("notifications.inbox"), code=303)
+    return commit_and_redirect(
+        lambda: notifications.mark_all_read(get_session(), signed_in_user().id, utcnow()),
+        None,
+        url_for("notifications.inbox"),
+    )
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
-@login_required
+@signed_in
 def preferences():
     session = get_session()
     user = signed_in_user()
     if request.method == "POST":
         chosen = {key for key in request.form.getlist("kinds") if key in kinds.BY_KEY}
-        notifications.set_preferences(session, user, chosen)
-        session.commit()
-        flash("Your email choices are saved.", "success")
-        return redirect(url_for("notifications.preferences"), code=303)
+        return commit_and_redirect(
+            lambda: notifications.set_preferences(session, user, chosen),
+            "Your email choices are saved.",
+            url_for("notifications.preferences"),
+        )
     return render_template(
         "notifications/preferences.html",
         choices=notifications.preferences(session, user.id),
@@ -48,7 +49,7 @@ def preferences():
 
 
 @bp.get("/admin/outbox")
-@roles_required(Role.ADMIN)
+@admins
 def outbox():
     backend = get_backend(current_app)
     messages = backend.list() if isinstance(backend, OutboxBackend) else None
@@ -61,7 +62,7 @@ def outbox():
 
 
 @bp.get("/admin/outbox/<name>")
-@roles_required(Role.ADMIN)
+@admins
 def outbox_message(name: str):
     backend = get_backend(current_app)
     raw = backend.read(name) if isinstance(backend, OutboxBackend) else None

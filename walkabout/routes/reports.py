@@ -2,23 +2,22 @@
 
 from datetime import date
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, url_for
 
-from ..auth import roles_required, signed_in_user
+from ..auth import any_role, executives_and_secretaries, signed_in_user
 from ..db import get_session
 from ..errors import render_error
 from ..forms.reports import GeneratePackForm
-from ..models import BoardPackStatus, Role
+from ..models import BoardPackStatus
+from ..periods import BadMonth, Period, parse_month
 from ..reports import csv_export, runner
-from ..reports.periods import BadMonth, Period, parse_month
 from ..reports.summary import summary_pdf
 from ..services import Conflict, NotFound
 from ..services import reports as service
 from ..timeutil import local_today, trust_zone
+from ..urls import arg_int, wants_fragment
 
 bp = Blueprint("reports", __name__)
-report_readers = roles_required(Role.BOARD_SECRETARY, Role.EXECUTIVE)
-everyone = roles_required(*Role)
 
 
 @bp.app_template_filter("month_label")
@@ -47,7 +46,7 @@ def _pdf_response(data: bytes, filename: str):
 
 
 @bp.get("/walkabouts/<int:walkabout_id>/summary.pdf")
-@everyone
+@any_role
 def walkabout_summary(walkabout_id: int):
     session = get_session()
     try:
@@ -62,7 +61,7 @@ def walkabout_summary(walkabout_id: int):
 
 
 @bp.get("/reports")
-@report_readers
+@executives_and_secretaries
 def index():
     session = get_session()
     months = service.months_with_data(session, trust_zone(), local_today())
@@ -77,11 +76,11 @@ def index():
 
 
 @bp.get("/reports/monthly/<month>.pdf")
-@report_readers
+@executives_and_secretaries
 def monthly_pdf(month: str):
     try:
         period = _period(month)
-        version = request.args.get("version", type=int)
+        version = arg_int("version", low=0)
         pack = service.latest_ready_pack(get_session(), period.month_key, version)
     except BadMonth as error:
         return _month_error(error)
@@ -93,7 +92,7 @@ def monthly_pdf(month: str):
 
 
 @bp.get("/reports/monthly/<month>.csv")
-@report_readers
+@executives_and_secretaries
 def monthly_csv(month: str):
     try:
         period = _period(month)
@@ -107,7 +106,7 @@ def monthly_csv(month: str):
 
 
 @bp.post("/reports/monthly/<month>/packs")
-@report_readers
+@executives_and_secretaries
 def generate(month: str):
     GeneratePackForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
     try:
@@ -119,24 +118,24 @@ def generate(month: str):
     session.commit()
     if created:
         runner.start_generation(pack.id)
-    if request.headers.get("HX-Request"):
+    if wants_fragment():
         return render_template("reports/_pack_status.html", pack=pack)
     return redirect(url_for("reports.pack_status", pack_id=pack.id), 303)
 
 
 @bp.get("/reports/packs/<int:pack_id>")
-@report_readers
+@executives_and_secretaries
 def pack_status(pack_id: int):
     try:
         pack = service.get_pack(get_session(), pack_id)
     except NotFound as error:
         return render_error(404, str(error))
-    template = "reports/_pack_status.html" if request.headers.get("HX-Request") else "reports/pack.html"
+    template = "reports/_pack_status.html" if wants_fragment() else "reports/pack.html"
     return render_template(template, pack=pack, stalled=service.is_stalled(pack))
 
 
 @bp.get("/reports/packs/<int:pack_id>.pdf")
-@report_readers
+@executives_and_secretaries
 def pack_pdf(pack_id: int):
     try:
         pack = service.get_pack(get_session(), pack_id, with_pdf=True)

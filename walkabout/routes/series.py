@@ -6,23 +6,38 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 
-from ..auth import roles_required, signed_in_user
+from ..auth import executives_and_admins, signed_in_user
 from ..db import get_session
 from ..forms.walkabouts import CancelSeriesForm, RotaForm, SeriesEditForm
-from ..models import Role, User, WalkaboutSeries, Ward
+from ..models import User, WalkaboutSeries, Ward
 from ..services import Conflict, ServiceError
-from ..services.programme import ClashWarning
 from ..services.rota import RotaRequest, accept_rota, lead_loads, propose_rota
 from ..services.series import cancel_rest_of_series, future_occurrences, series_walkabouts, update_series
+from ..services.walkabouts import ClashWarning
 from ..timeutil import local_today, to_local
-from .programme_forms import form_version, people_choices, service_error_field, site_choices
+from .helpers import commit_and_redirect
+from .walkabout_input import form_version, people_choices, service_error_field, site_choices
 
 bp = Blueprint("series", __name__, url_prefix="/walkabouts")
-schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
+
+
+def plural(count: int) -> str:
+    return f"{count} future walkabout{'s' if count != 1 else ''}"
+
+
+def saved_values(series: WalkaboutSeries, upcoming: list, at_otherwise: time) -> dict:
+    """The edit form's values as stored (the time of the next occurrence, else `at_otherwise`)."""
+    return {
+        "lead_id": series.lead_id,
+        "at": to_local(upcoming[0].scheduled_start).time() if upcoming else at_otherwise,
+        "duration_minutes": series.duration_minutes,
+        "focus": series.focus,
+        "version": str(series.version),
+    }
 
 
 @bp.route("/series/<int:series_id>", methods=["GET", "POST"])
-@schedulers_only
+@executives_and_admins
 def show(series_id: int):
     session, user = get_session(), signed_in_user()
     series = session.get(WalkaboutSeries, series_id)
@@ -34,53 +49,31 @@ def show(series_id: int):
     upcoming = future_occurrences(session, series)
     clashes, status = [], 200
     if request.method == "GET":
-        at = to_local(upcoming[0].scheduled_start).time() if upcoming else to_local(series.first_start).time()
-        form.process(
-            data={
-                "lead_id": series.lead_id,
-                "at": at,
-                "duration_minutes": series.duration_minutes,
-                "focus": series.focus,
-                "version": str(series.version),
-            }
-        )
+        form.process(data=saved_values(series, upcoming, to_local(series.first_start).time()))
     elif form.validate_on_submit():
         try:
-            changed = update_series(
-                session,
-                user,
-                series,
-                lead_id=form.lead_id.data,
-                at=form.at.data,
-                duration_minutes=form.duration_minutes.data,
-                focus=form.focus.data,
-                reason=form.reason.data,
-                expected_version=form_version(form),
-                confirm_clashes=form.confirm_clashes.data,
+            return commit_and_redirect(
+                lambda: update_series(
+                    session,
+                    user,
+                    series,
+                    lead_id=form.lead_id.data,
+                    at=form.at.data,
+                    duration_minutes=form.duration_minutes.data,
+                    focus=form.focus.data,
+                    reason=form.reason.data,
+                    expected_version=form_version(form),
+                    confirm_clashes=form.confirm_clashes.data,
+                ),
+                lambda changed: f"{plural(changed)} updated; past ones are unchanged.",
+                url_for("series.show", series_id=series.id),
             )
-            session.commit()
-            flash(
-                f"{changed} future walkabout{'s' if changed != 1 else ''} updated; past ones are unchanged.",
-                "success",
-            )
-            return redirect(url_for("series.show", series_id=series.id), code=303)
         except ClashWarning as warning:
             clashes, status = warning.clashes, 409
         except Conflict as error:
-            session.rollback()
             series = session.get(WalkaboutSeries, series_id)
             upcoming = future_occurrences(session, series)
-            at = to_local(upcoming[0].scheduled_start).time() if upcoming else form.at.data
-            form.process(
-                data={
-                    "lead_id": series.lead_id,
-                    "at": at,
-                    "duration_minutes": series.duration_minutes,
-                    "focus": series.focus,
-                    "version": str(series.version),
-                    "reason": form.reason.data,
-                }
-            )
+            form.process(data=saved_values(series, upcoming, form.at.data) | {"reason": form.reason.data})
             flash(str(error), "error")
             status = 409
         except ServiceError as error:
@@ -103,7 +96,7 @@ def show(series_id: int):
 
 
 @bp.post("/series/<int:series_id>/cancel")
-@schedulers_only
+@executives_and_admins
 def cancel(series_id: int):
     session, user = get_session(), signed_in_user()
     series = session.get(WalkaboutSeries, series_id)
@@ -113,18 +106,17 @@ def cancel(series_id: int):
     if not form.validate_on_submit():
         flash("Give a reason for cancelling. Cancellations are reported to the board.", "error")
         return redirect(url_for("series.show", series_id=series.id), code=303)
-    try:
-        count = cancel_rest_of_series(session, user, series, reason=form.reason.data)
-    except ServiceError as error:
-        flash(str(error), "error")
-        return redirect(url_for("series.show", series_id=series.id), code=303)
-    session.commit()
-    flash(f"{count} future walkabout{'s' if count != 1 else ''} cancelled.", "success")
-    return redirect(url_for("series.show", series_id=series.id), code=303)
+    here = url_for("series.show", series_id=series.id)
+    return commit_and_redirect(
+        lambda: cancel_rest_of_series(session, user, series, reason=form.reason.data),
+        lambda count: f"{plural(count)} cancelled.",
+        here,
+        failed_to=here,
+    )
 
 
 @bp.route("/rota", methods=["GET", "POST"])
-@schedulers_only
+@executives_and_admins
 def rota():
     session, user = get_session(), signed_in_user()
     form = RotaForm()
@@ -154,10 +146,11 @@ def rota():
         )
         try:
             if request.form.get("accept") == "1":
-                created = accept_rota(session, user, rota_request, today)
-                session.commit()
-                flash(f"{len(created)} walkabouts scheduled from the rota.", "success")
-                return redirect(url_for("walkabouts.index", tab="upcoming", mine="0"), code=303)
+                return commit_and_redirect(
+                    lambda: accept_rota(session, user, rota_request, today),
+                    lambda created: f"{len(created)} walkabouts scheduled from the rota.",
+                    url_for("walkabouts.index", tab="upcoming", mine="0"),
+                )
             slots = propose_rota(session, rota_request, today)
         except ServiceError as error:
             service_error_field(form, error)

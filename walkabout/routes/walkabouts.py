@@ -1,35 +1,26 @@
-"""The programme: list, schedule (one or a series), view, edit, cancel, download as .ics."""
+"""Walkabouts: the list, schedule (one or a series), view, edit, cancel, download as .ics."""
 
 from datetime import timedelta
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask_login import login_required
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 
-from ..auth import roles_required, signed_in_user
+from ..auth import executives_and_admins, signed_in, signed_in_user
 from ..db import get_session
 from ..forms.walkabouts import CancelWalkaboutForm, EditWalkaboutForm, ScheduleForm
 from ..models import Role, Walkabout, WalkaboutStatus
-from ..services import Conflict, NotFound, ServiceError, calendar, programme_views
-from ..services.programme import (
+from ..services import Conflict, NotFound, ServiceError, calendar, walkabout_queries
+from ..services.series import Recurrence, create_series
+from ..services.walkabouts import (
     ClashWarning,
     cancel_walkabout,
     is_on_team,
     reschedule_walkabout,
     schedule_walkabout,
 )
-from ..services.series import Recurrence, create_series
 from ..timeutil import local_today, to_local
-from .programme_forms import (
+from ..urls import arg_int, wants_fragment
+from .helpers import commit_and_redirect
+from .walkabout_input import (
     details_from,
     fill_walkabout_choices,
     form_version,
@@ -38,63 +29,64 @@ from .programme_forms import (
 )
 
 bp = Blueprint("walkabouts", __name__, url_prefix="/walkabouts")
-schedulers_only = roles_required(Role.EXECUTIVE, Role.ADMIN)
 
 
 def _load(walkabout_id: int) -> Walkabout:
     try:
-        return programme_views.load_walkabout(get_session(), signed_in_user(), walkabout_id)
+        return walkabout_queries.load_walkabout(get_session(), signed_in_user(), walkabout_id)
     except NotFound:
         abort(404)
 
 
 @bp.get("")
-@login_required
+@signed_in
 def index():
     session, user = get_session(), signed_in_user()
     filters = list_filters(user)
-    page = programme_views.list_walkabouts(
+    page = walkabout_queries.list_walkabouts(
         session, user, filters, local_today(), current_app.config["WALKABOUTS_PER_PAGE"]
     )
-    choices = programme_views.filter_choices(session, user)
-    template = "walkabouts/_programme.html" if request.headers.get("HX-Request") else "walkabouts/index.html"
+    choices = walkabout_queries.filter_choices(session, user)
+    template = "walkabouts/_results.html" if wants_fragment() else "walkabouts/index.html"
     return render_template(
         template,
         page=page,
         filters=filters,
         choices=choices,
         statuses=list(WalkaboutStatus),
-        can_schedule=programme_views.can_schedule(user),
+        can_schedule=walkabout_queries.can_schedule(user),
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@schedulers_only
+@executives_and_admins
 def new():
     session, user = get_session(), signed_in_user()
     form = ScheduleForm()
     fill_walkabout_choices(session, form)
     clashes, status = [], 200
     if request.method == "GET":
-        form.ward_id.data = request.args.get("ward", type=int)
+        form.ward_id.data = arg_int("ward")
         form.lead_id.data = user.id if user.has_role(Role.EXECUTIVE) else None
     elif form.validate_on_submit():
         try:
             details = details_from(form)
             if form.repeat.data == "none":
-                walkabout = schedule_walkabout(
-                    session, user, details, confirm_clashes=form.confirm_clashes.data
+                return commit_and_redirect(
+                    lambda: schedule_walkabout(
+                        session, user, details, confirm_clashes=form.confirm_clashes.data
+                    ),
+                    lambda walkabout: f"Walkabout on {walkabout.ward.name} scheduled.",
+                    lambda walkabout: url_for("walkabouts.show", walkabout_id=walkabout.id),
                 )
-                session.commit()
-                flash(f"Walkabout on {walkabout.ward.name} scheduled.", "success")
-                return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
             recurrence = _recurrence(form)
-            series, walkabouts = create_series(
-                session, user, details, recurrence, confirm_clashes=form.confirm_clashes.data
+            return commit_and_redirect(
+                lambda: create_series(
+                    session, user, details, recurrence, confirm_clashes=form.confirm_clashes.data
+                ),
+                lambda made: f"{len(made[1])} walkabouts scheduled: {recurrence.describe()}.",
+                lambda made: url_for("series.show", series_id=made[0].id),
             )
-            session.commit()
-            flash(f"{len(walkabouts)} walkabouts scheduled: {recurrence.describe()}.", "success")
-            return redirect(url_for("series.show", series_id=series.id), code=303)
         except ClashWarning as warning:
             clashes, status = warning.clashes, 409
         except ServiceError as error:
@@ -124,14 +116,14 @@ def _recurrence(form) -> Recurrence:
 
 
 @bp.get("/<int:walkabout_id>")
-@login_required
+@signed_in
 def show(walkabout_id: int):
     session, user = get_session(), signed_in_user()
     walkabout = _load(walkabout_id)
     today = local_today()
-    actions, concerns = programme_views.pre_visit_brief(session, walkabout, today)
-    history = programme_views.history(session, walkabout)
-    names = programme_views.user_names(
+    actions, concerns = walkabout_queries.pre_visit_brief(session, walkabout, today)
+    history = walkabout_queries.history(session, walkabout)
+    names = walkabout_queries.user_names(
         session, {entry.by_id for entry in history if entry.by_id} | {walkabout.cancelled_by_id or 0}
     )
     return render_template(
@@ -145,12 +137,12 @@ def show(walkabout_id: int):
         ends_at=walkabout.scheduled_start + timedelta(minutes=walkabout.duration_minutes),
         is_today=to_local(walkabout.scheduled_start).date() == today,
         on_team=is_on_team(walkabout, user),
-        can_schedule=programme_views.can_schedule(user),
+        can_schedule=walkabout_queries.can_schedule(user),
     )
 
 
 @bp.route("/<int:walkabout_id>/edit", methods=["GET", "POST"])
-@schedulers_only
+@executives_and_admins
 def edit(walkabout_id: int):
     session, user = get_session(), signed_in_user()
     walkabout = _load(walkabout_id)
@@ -174,18 +166,20 @@ def edit(walkabout_id: int):
         )
     elif form.validate_on_submit():
         try:
-            reschedule_walkabout(
-                session,
-                user,
-                walkabout,
-                details_from(form),
-                expected_version=form_version(form),
-                reason=form.reason.data,
-                confirm_clashes=form.confirm_clashes.data,
+            details = details_from(form)
+            return commit_and_redirect(
+                lambda: reschedule_walkabout(
+                    session,
+                    user,
+                    walkabout,
+                    details,
+                    expected_version=form_version(form),
+                    reason=form.reason.data,
+                    confirm_clashes=form.confirm_clashes.data,
+                ),
+                "Walkabout updated.",
+                url_for("walkabouts.show", walkabout_id=walkabout.id),
             )
-            session.commit()
-            flash("Walkabout updated.", "success")
-            return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
         except ClashWarning as warning:
             clashes, status = warning.clashes, 409
         except Conflict as error:
@@ -201,7 +195,7 @@ def edit(walkabout_id: int):
 
 
 @bp.route("/<int:walkabout_id>/cancel", methods=["GET", "POST"])
-@schedulers_only
+@executives_and_admins
 def cancel(walkabout_id: int):
     session, user = get_session(), signed_in_user()
     walkabout = _load(walkabout_id)
@@ -211,12 +205,13 @@ def cancel(walkabout_id: int):
         form.version.data = str(walkabout.version)
     elif form.validate_on_submit():
         try:
-            cancel_walkabout(
-                session, user, walkabout, reason=form.reason.data, expected_version=form_version(form)
+            return commit_and_redirect(
+                lambda: cancel_walkabout(
+                    session, user, walkabout, reason=form.reason.data, expected_version=form_version(form)
+                ),
+                "Walkabout cancelled. Subscribed calendars will show it as cancelled.",
+                url_for("walkabouts.show", walkabout_id=walkabout.id),
             )
-            session.commit()
-            flash("Walkabout cancelled. Subscribed calendars will show it as cancelled.", "success")
-            return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id), code=303)
         except Conflict as error:
             service_error_field(form, error)
             form.version.data = str(walkabout.version)
@@ -230,7 +225,7 @@ def cancel(walkabout_id: int):
 
 
 @bp.get("/<int:walkabout_id>.ics")
-@login_required
+@signed_in
 def ics(walkabout_id: int):
     walkabout = _load(walkabout_id)
     body = calendar.build_calendar(

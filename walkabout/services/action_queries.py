@@ -23,6 +23,8 @@ from ..models import (
     Walkabout,
     Ward,
 )
+from ..rules import RISK_BANDS
+from ..urls import ascii_int
 from . import NotFound
 from .access import managed_ward_ids, sees_all_wards
 from .actions import OPEN_STATUSES, OWNER_ROLES
@@ -43,11 +45,9 @@ STATUS_FILTERS = {
     "verified": "Verified",
     "all": "All",
 }
-BAND_ORDER = sa.case(
-    (Action.priority == RiskBand.EXTREME, 0),
-    (Action.priority == RiskBand.HIGH, 1),
-    (Action.priority == RiskBand.MODERATE, 2),
-    else_=3,
+BAND_ORDER = sa.case(  # the highest band first
+    *[(Action.priority == RiskBand(band), rank) for rank, (_top, band) in enumerate(reversed(RISK_BANDS))],
+    else_=len(RISK_BANDS),
 )
 CLOSED_LAST = sa.case((col(Action.status).in_((ActionStatus.COMPLETED, ActionStatus.VERIFIED)), 1), else_=0)
 
@@ -70,8 +70,7 @@ class ActionFilters:
         """From the query string; unknown or malformed values fall back to the defaults."""
 
         def number(name):
-            value = args.get(name, "")
-            return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+            return ascii_int(args.get(name))
 
         status = args.get("status", "active")
         band = args.get("band") or None
@@ -354,3 +353,30 @@ def timeline(session: Session, action: Action) -> Timeline:
     )
     slips = sum(1 for u in updates if u.old_due_date and u.new_due_date and u.new_due_date > u.old_due_date)
     return Timeline(updates=updates, photos=photos, audit=events, actors=actors, slips=slips)
+
+
+def overdue_actions(
+    session: Session,
+    today: date,
+    owner_id: int | None = None,
+    lead_id: int | None = None,
+    older_than_days: int = 0,
+) -> list[Action]:
+    """Open actions past due (in the trust's calendar), for an owner or a walkabout lead."""
+    query = (
+        select(Action)
+        .join(Concern)
+        .join(Walkabout)
+        .where(col(Action.status).in_(OPEN_STATUSES), col(Action.deleted_at).is_(None))
+        .where(Action.due_date < today - timedelta(days=older_than_days))
+        .options(
+            selectinload(Action.owner),
+            selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward),
+        )
+        .order_by(Action.due_date, Action.id)
+    )
+    if owner_id is not None:
+        query = query.where(Action.owner_id == owner_id)
+    if lead_id is not None:
+        query = query.where(Walkabout.lead_id == lead_id)
+    return list(session.exec(query).all())

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
+from .. import rules
 from ..db_types import utcnow
 from ..models import (
     Action,
@@ -38,7 +39,6 @@ TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
 }
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
 OWNER_ROLES = (Role.WARD_MANAGER, Role.EXECUTIVE)
-DEFAULT_DUE_DAYS = {"extreme": 7, "high": 14, "moderate": 30, "low": 60}
 STATUS_LABELS = {
     ActionStatus.OPEN: "Open",
     ActionStatus.IN_PROGRESS: "In progress",
@@ -72,7 +72,7 @@ def priority_for(concern: Concern) -> RiskBand:
 
 def default_due_date(concern: Concern, today: date, due_days: dict[str, int] | None = None) -> date:
     """Today plus the days configured for the concern's risk band (ACTION_DUE_DAYS)."""
-    days = {**DEFAULT_DUE_DAYS, **(due_days or {})}
+    days = {**rules.ACTION_DUE_DAYS, **(due_days or {})}
     return today + timedelta(days=days[priority_for(concern).value])
 
 
@@ -146,17 +146,16 @@ def check_due_date(due: date | None, today: date) -> date:
         raise ServiceError("Give a due date.")
     if due < today:
         raise ServiceError("The due date is in the past; choose today or a later date.")
-    if due > today + timedelta(days=3 * 365):
+    if due > today + timedelta(days=rules.MAX_DUE_DAYS_AHEAD):
         raise ServiceError("The due date is more than three years away; choose a nearer date.")
     return due
 
 
-def _text(value: str | None, what: str, limit: int) -> str:
+def _text(value: str | None, rule: rules.TextRule) -> str:
     value = (value or "").strip()
-    if not value:
-        raise ServiceError(f"Write {what}.")
-    if len(value) > limit:
-        raise ServiceError(f"Keep {what} under {limit} characters (it has {len(value)}).")
+    problem = rule.problem(value)
+    if problem:
+        raise ServiceError(problem)
     return value
 
 
@@ -195,7 +194,7 @@ def mark_no_action_needed(
     _require_open_concern(concern)
     if version is not None and int(version) != concern.version:
         raise Conflict("Someone else changed this concern since you opened it. Check it and try again.")
-    reason = _text(reason, "why no action is needed", 1000)
+    reason = _text(reason, rules.NO_ACTION_REASON)
     live = [a for a in concern.actions if a.deleted_at is None]
     if live:
         raise ServiceError("This concern already has actions; it follows them instead.")
@@ -220,7 +219,7 @@ def create_action(
 ) -> Action:
     """The single way an action is created (assign page, one-tap ward fix, other screens)."""
     _require_open_concern(concern)
-    description = _text(description, "what needs doing", 2000)
+    description = _text(description, rules.ACTION_DESCRIPTION)
     owner = check_owner(session, owner_id)
     due = check_due_date(due_date, today)
     action = Action(
@@ -293,7 +292,7 @@ def assign_to_ward_manager(
 def post_update(session: Session, actor: User, action: Action, text: str, version: int | None) -> None:
     """A progress note; an open or reopened action becomes "in progress"."""
     check_version(action, version)
-    text = _text(text, "the progress update", 5000)
+    text = _text(text, rules.PROGRESS_UPDATE)
     update = ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.COMMENT, text=text)
     changes: dict = {"comment": text}
     if action.status in (ActionStatus.OPEN, ActionStatus.REOPENED):
@@ -321,7 +320,7 @@ def change_due_date(
     new_due = check_due_date(new_due, today)
     if new_due == action.due_date:
         raise ServiceError("That is already the due date.")
-    reason = _text(reason, "the reason for the new due date", 1000)
+    reason = _text(reason, rules.DUE_DATE_REASON)
     old = action.due_date
     action.due_date = new_due
     session.add(
@@ -354,7 +353,7 @@ def complete(
 ) -> None:
     """Mark done with a closure note (what was done) and an optional evidence photo."""
     check_version(action, version)
-    note = _text(closure_note, "a closure note saying what was done", 5000)
+    note = _text(closure_note, rules.CLOSURE_NOTE)
     previous = _move(action, ActionStatus.COMPLETED)
     now = utcnow()
     action.closure_note, action.completed_at, action.completed_by_id = note, now, actor.id
@@ -390,8 +389,9 @@ def verify(session: Session, actor: User, action: Action, note: str | None, vers
     require(can_verify(actor), "Only an executive can verify an action.")
     check_version(action, version)
     note = (note or "").strip() or None
-    if note and len(note) > 2000:
-        raise ServiceError("Keep the verification note under 2000 characters.")
+    problem = rules.VERIFY_NOTE.problem(note or "", required=False)
+    if problem:
+        raise ServiceError(problem)
     previous = _move(action, ActionStatus.VERIFIED)
     action.verified_at, action.verified_by_id = utcnow(), actor.id
     session.add(
@@ -415,7 +415,7 @@ def reopen(session: Session, actor: User, action: Action, reason: str, version: 
     """An executive sends completed (or verified) work back, with the reason."""
     require(can_verify(actor), "Only an executive can reopen an action.")
     check_version(action, version)
-    reason = _text(reason, "why the action is reopened", 2000)
+    reason = _text(reason, rules.REOPEN_REASON)
     previous = _move(action, ActionStatus.REOPENED)
     action.verified_at = action.verified_by_id = None
     action.completed_at = action.completed_by_id = None

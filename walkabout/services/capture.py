@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import Session, select
 
+from .. import rules
 from ..db_types import utcnow
 from ..defaults import STAFF_ROLES
 from ..models import (
@@ -22,11 +23,9 @@ from ..models import (
     WalkaboutStatus,
     Ward,
 )
+from ..timeutil import format_datetime
 from . import Conflict, Forbidden, NotFound, ServiceError, audit, idempotency
 
-MAX_SUMMARY = 10000
-MAX_LATE_NOTE = 2000
-MAX_PARTICIPANTS = 200
 ADHOC_SCOPE = "adhoc_walkabout"
 
 CLOSED_MESSAGES = {
@@ -102,7 +101,7 @@ def start(session: Session, user: User, walkabout: Walkabout) -> None:
 
 
 def start_adhoc(session: Session, user: User, ward_id: int | None, key: str | None = None) -> Walkabout:
-    """A walkabout not in the programme, on `ward_id`, led by `user` and in progress now."""
+    """A walkabout not scheduled beforehand, on `ward_id`, led by `user` and in progress now."""
     if not user.has_role(Role.EXECUTIVE):
         raise Forbidden("Only executives start walkabouts.")
     if key:
@@ -148,11 +147,11 @@ def complete(
         raise Conflict("This walkabout was changed by someone else. Check the read-back and try again.")
     participation = {role: count for role, count in participation.items() if count}
     for role, count in participation.items():
-        if not 0 <= count <= MAX_PARTICIPANTS or not role.strip() or len(role) > 120:
+        if not 0 <= count <= rules.MAX_PARTICIPANTS or not role.strip() or len(role) > rules.OTHER_ROLE.limit:
             raise ServiceError(f"Check the number of staff for {role or 'the other role'}.")
     summary = (summary_notes or "").strip() or None
-    if summary and len(summary) > MAX_SUMMARY:
-        raise ServiceError(f"Keep the summary under {MAX_SUMMARY:,} characters.")
+    if problem := rules.SUMMARY_NOTES.problem(summary or "", required=False):
+        raise ServiceError(problem)
     now = utcnow()
     changes = audit.diff(
         walkabout,
@@ -163,7 +162,7 @@ def complete(
             "staff_participation": participation or None,
             "feedback_given": feedback_given,
             "feedback_given_at": now if feedback_given else None,
-            "feedback_notes": (feedback_notes or "").strip()[:2000] or None,
+            "feedback_notes": (feedback_notes or "").strip()[: rules.FEEDBACK_NOTES.limit] or None,
         },
     )
     _touch(walkabout)
@@ -177,15 +176,11 @@ def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str)
     if walkabout.status != WalkaboutStatus.COMPLETED:
         raise Conflict("Late notes are for completed walkabouts; this one is still open.")
     text = (text or "").strip()
-    if not text:
-        raise ServiceError("Write the note first.")
-    if len(text) > MAX_LATE_NOTE:
-        raise ServiceError(f"Keep the note under {MAX_LATE_NOTE:,} characters.")
-    from ..timeutil import format_datetime
-
+    if problem := rules.LATE_NOTE.problem(text):
+        raise ServiceError(problem)
     entry = f"{format_datetime(utcnow())}, {user.name}: {text}"
     new_notes = f"{walkabout.late_notes}\n\n{entry}" if walkabout.late_notes else entry
-    if len(new_notes) > MAX_SUMMARY:
+    if len(new_notes) > rules.SUMMARY_NOTES.limit:
         raise ServiceError("The late notes are full for this walkabout.")
     walkabout.late_notes = new_notes
     _touch(walkabout)

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import Session, select
 
+from .. import rules
 from ..db_types import utcnow
 from ..models import Category, Concern, ConcernKind, Photo, User, Walkabout, risk_band
 from . import Conflict, NotFound, ServiceError, audit, idempotency
 from .capture import require_capture, require_team
 from .photos import process_upload
 
-MAX_TEXT = 5000
-MAX_ACTION = 2000
-MAX_ROLE = 120
 LIKELIHOOD_LABELS = {1: "Rare", 2: "Unlikely", 3: "Possible", 4: "Likely", 5: "Almost certain"}
 CONSEQUENCE_LABELS = {1: "Negligible", 2: "Minor", 3: "Moderate", 4: "Major", 5: "Catastrophic"}
 IDEMPOTENCY_SCOPE = "concern"
@@ -51,18 +49,16 @@ def risk_score(likelihood: int | None, consequence: int | None) -> int | None:
     if likelihood is None or consequence is None:
         return None
     for value, name in ((likelihood, "likelihood"), (consequence, "consequence")):
-        if not 1 <= value <= 5:
-            raise ConcernInvalid(name, f"Choose a {name} from 1 to 5.")
+        if not rules.RISK_SCALE[0] <= value <= rules.RISK_SCALE[1]:
+            raise ConcernInvalid(name, rules.score_out_of_range(name))
     return likelihood * consequence
 
 
 def validated(session: Session, data: ConcernInput) -> dict:
     """Column values for `data`, or ConcernInvalid naming the field at fault."""
     text = (data.text or "").strip()
-    if not text:
-        raise ConcernInvalid("text", "Write what was said.")
-    if len(text) > MAX_TEXT:
-        raise ConcernInvalid("text", f"Keep it under {MAX_TEXT:,} characters (this is {len(text):,}).")
+    if problem := rules.CONCERN_TEXT.problem(text):
+        raise ConcernInvalid("text", problem)
     try:
         kind = ConcernKind(data.kind)
     except ValueError:
@@ -72,11 +68,11 @@ def validated(session: Session, data: ConcernInput) -> dict:
         if category is None or not category.active:
             raise ConcernInvalid("category_id", "Choose a category from the list.")
     role = (data.raised_by_role or "").strip() or None
-    if role and len(role) > MAX_ROLE:
-        raise ConcernInvalid("raised_by_role", f"Keep the role under {MAX_ROLE} characters.")
+    if problem := rules.RAISED_BY_ROLE.problem(role or "", required=False):
+        raise ConcernInvalid("raised_by_role", problem)
     action = (data.immediate_action or "").strip() or None
-    if action and len(action) > MAX_ACTION:
-        raise ConcernInvalid("immediate_action", f"Keep it under {MAX_ACTION:,} characters.")
+    if problem := rules.IMMEDIATE_ACTION.problem(action or "", required=False):
+        raise ConcernInvalid("immediate_action", problem)
     likelihood, consequence = data.likelihood, data.consequence
     if kind == ConcernKind.GOOD_PRACTICE:
         likelihood = consequence = None

@@ -11,6 +11,7 @@ from ..models import User, Walkabout, WalkaboutStatus, Ward
 from ..timeutil import to_local
 from .access import visible_ward_ids
 
+MAX_THRESHOLD_DAYS = 3650  # a "neglected after N days" threshold beyond ten years is a typo
 SORTS = {
     "ward": "Ward",
     "site": "Site",

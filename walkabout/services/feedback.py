@@ -10,6 +10,7 @@ import segno
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
+from .. import rules
 from ..models import (
     ActionStatus,
     Concern,
@@ -175,8 +176,9 @@ def record_delivery(
     if method and method not in DELIVERY_METHODS:
         raise ServiceError("Choose how the feedback was given from the list.")
     notes = (notes or "").strip() or None
-    if notes and len(notes) > 2000:
-        raise ServiceError("Keep the notes under 2000 characters.")
+    problem = rules.DELIVERY_NOTES.problem(notes or "", required=False)
+    if problem:
+        raise ServiceError(problem)
     if walkabout_id is not None:
         walkabout = session.get(Walkabout, walkabout_id)
         if walkabout is None or walkabout.ward_id != ward.id:

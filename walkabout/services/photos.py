@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .. import rules
 from . import ServiceError
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = rules.MAX_PHOTO_BYTES
 MAX_PIXELS = 40_000_000  # larger claims are refused before decoding (decompression bombs)
-MAX_SIDE = 1600
+MAX_SIDE = rules.PHOTO_MAX_SIDE
 THUMB_SIDE = 320
 JPEG_QUALITY = 82
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "HEIF", "MPO"}
@@ -50,7 +51,7 @@ def process_upload(raw: bytes) -> ProcessedPhoto:
     if not raw:
         raise PhotoRejected("The photo file is empty.")
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise PhotoRejected("The photo is larger than 10 MB. Take it again at a lower resolution.")
+        raise PhotoRejected(rules.PHOTO_TOO_LARGE)
     image = _open_checked(raw)
     image = ImageOps.exif_transpose(image)
     if image.mode not in ("RGB", "L"):

@@ -1,6 +1,6 @@
-"""The rota helper: a year's programme visiting every ward N times, spread across executives.
+"""The rota helper: a year's walkabouts visiting every ward N times, spread across executives.
 
-The proposal is deterministic (same request and same existing programme give the
+The proposal is deterministic (same request and same existing walkabouts give the
 same plan), so the page shows it and accepting recomputes and saves it at once.
 """
 
@@ -15,7 +15,7 @@ from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutStatus, Ward
 from ..timeutil import trust_zone
 from . import ServiceError
-from .programme import Resolved, WalkaboutDetails, executives, schedule_walkabout
+from .walkabouts import Resolved, WalkaboutDetails, executives, schedule_walkabout
 
 MAX_ROTA = 2000
 SEARCH_DAYS = 60

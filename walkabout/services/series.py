@@ -1,4 +1,4 @@
-"""Recurring programmes: an RFC 5545 rule (python-dateutil's rrule) expanded into real walkabouts.
+"""Recurring series: an RFC 5545 rule (python-dateutil's rrule) expanded into real walkabouts.
 
 Occurrences are computed in the trust's wall-clock time, so "14:00 every 2nd
 Tuesday" stays 14:00 across clock changes, and a monthly date past the end of a
@@ -17,7 +17,7 @@ from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
 from ..timeutil import trust_zone
 from . import Conflict, ServiceError, audit
-from .programme import (
+from .walkabouts import (
     ClashWarning,
     WalkaboutDetails,
     _bump,

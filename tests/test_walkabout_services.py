@@ -1,4 +1,4 @@
-"""Programme services: scheduling rules, recurrence edge cases, reschedule history, cancel, series edits."""
+"""Walkabout services: scheduling rules, recurrence edge cases, reschedule history, cancel, series edits."""
 
 import itertools
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +19,8 @@ from walkabout.models import (
     WalkaboutStatus,
 )
 from walkabout.services import Conflict, ServiceError
-from walkabout.services.programme import (
+from walkabout.services.series import Recurrence, create_series, occurrences, update_series
+from walkabout.services.walkabouts import (
     ClashWarning,
     WalkaboutDetails,
     cancel_walkabout,
@@ -27,7 +28,6 @@ from walkabout.services.programme import (
     reschedule_walkabout,
     schedule_walkabout,
 )
-from walkabout.services.series import Recurrence, create_series, occurrences, update_series
 
 LONDON = ZoneInfo("Europe/London")
 NEXT_YEAR = date.today().year + 1

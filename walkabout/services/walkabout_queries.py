@@ -1,4 +1,4 @@
-"""Read side of the programme: the filtered, paginated list, one walkabout, its pre-visit brief."""
+"""Read side of walkabouts: the filtered, paginated list, one walkabout, its pre-visit brief."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +24,7 @@ from ..models import (
 from ..timeutil import trust_zone
 from . import NotFound
 from .access import visible_ward_ids
+from .walkabouts import executives
 
 TABS = ("today", "upcoming", "past")
 OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
@@ -127,8 +128,6 @@ def filter_choices(session: Session, user: User) -> dict:
     if ward_ids is not None:
         site_ids = {ward.site_id for ward in wards}
         sites = [site for site in sites if site.id in site_ids]
-    from .programme import executives
-
     return {"wards": wards, "sites": sites, "executives": executives(session)}
 
 

@@ -1,4 +1,4 @@
-"""The programme: schedule, reschedule (edit) and cancel walkabouts, with clash warnings.
+"""Walkabouts: schedule, reschedule (edit) and cancel walkabouts, with clash warnings.
 
 Public entry points are single functions (`schedule_walkabout`,
 `reschedule_walkabout`, `cancel_walkabout`) so notifications can hook into them.

@@ -1,4 +1,5 @@
-"""Shared helpers of the programme routes: form choices, form to service input, list filters."""
+"""Shared helpers of the walkabout and series routes: form choices, form to service input,
+list filters."""
 
 from flask import request
 from sqlalchemy.orm import selectinload
@@ -8,8 +9,9 @@ from ..forms.walkabouts import as_choices
 from ..models import Role, User, WalkaboutStatus, Ward
 from ..services import ServiceError
 from ..services.places import sites
-from ..services.programme import WalkaboutDetails, executives, local_start
-from ..services.programme_views import TABS, ListFilters
+from ..services.walkabout_queries import TABS, ListFilters
+from ..services.walkabouts import WalkaboutDetails, executives, local_start
+from ..urls import arg_int, ascii_int
 
 
 def ward_choices(session: Session, include_id: int | None = None) -> list[tuple]:
@@ -52,11 +54,6 @@ def site_choices(session: Session, label: str = "All sites") -> list[tuple]:
     return as_choices([("", label)] + [(site.id, site.name) for site in sites(session, active_only=True)])
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 def list_filters(user: User) -> ListFilters:
     """Filters from the query string; unknown values are ignored. Executives see their own by default."""
     tab = request.args.get("tab", "upcoming")
@@ -65,12 +62,12 @@ def list_filters(user: User) -> ListFilters:
     mine = mine_arg == "1" if mine_arg in ("0", "1") else user.has_role(Role.EXECUTIVE)
     return ListFilters(
         tab=tab if tab in TABS else "upcoming",
-        ward_id=_int_arg("ward"),
-        site_id=_int_arg("site"),
-        lead_id=_int_arg("lead"),
+        ward_id=arg_int("ward"),
+        site_id=arg_int("site"),
+        lead_id=arg_int("lead"),
         status=WalkaboutStatus(status) if status in WalkaboutStatus._value2member_map_ else None,
         mine=mine,
-        page=max(1, _int_arg("page") or 1),
+        page=arg_int("page") or 1,
     )
 
 
@@ -81,5 +78,5 @@ def service_error_field(form, error: ServiceError) -> None:
 
 def form_version(form) -> int:
     """The record version a form was opened at (-1 when missing or tampered: always stale)."""
-    value = form.version.data or ""
-    return int(value) if value.isdigit() else -1
+    version = ascii_int(form.version.data, low=0)
+    return -1 if version is None else version

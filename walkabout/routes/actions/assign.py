@@ -1,16 +1,17 @@
 """Assigning actions from a concern, the one-tap ward fix, and "no action needed"
 (routes of the `actions` blueprint)."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from ..auth import roles_required, signed_in_user
-from ..db import get_session
-from ..forms.actions import AssignForm, NoActionForm
-from ..models import Concern, Role
-from ..services import Conflict, NotFound, ServiceError, action_queries, actions
-from ..timeutil import format_date, local_today
-from .actions import bp, refuse, workers
+from ...auth import executives, executives_and_managers, signed_in_user
+from ...db import get_session
+from ...forms.actions import AssignForm, NoActionForm
+from ...models import Concern, Role
+from ...services import Conflict, NotFound, ServiceError, action_queries, actions
+from ...timeutil import format_date, local_today
+from ..helpers import commit_and_redirect, refuse
+from . import bp
 
 OTHER_WARD = "This concern is on a ward you do not manage."
 
@@ -59,8 +60,14 @@ def render_assign(concern: Concern, form: AssignForm, status: int = 200, no_acti
     ), status
 
 
+def show_action_or_another(action) -> str:
+    if request.form.get("then") == "another":
+        return url_for("actions.assign", concern_id=action.concern_id)
+    return url_for("actions.show", action_id=action.id)
+
+
 @bp.route("/concerns/<int:concern_id>/actions/new", methods=["GET", "POST"])
-@workers
+@executives_and_managers
 def assign(concern_id: int):
     concern = load_assignable(concern_id)
     session, user, today = get_session(), signed_in_user(), local_today()
@@ -72,67 +79,58 @@ def assign(concern_id: int):
         return render_assign(concern, form)
     if form.validate_on_submit():
         try:
-            action = actions.create_action(
-                session,
-                user,
-                concern,
-                description=form.description.data,
-                owner_id=form.owner_id.data,
-                due_date=form.due_date.data,
-                today=today,
+            return commit_and_redirect(
+                lambda: actions.create_action(
+                    session,
+                    user,
+                    concern,
+                    description=form.description.data,
+                    owner_id=form.owner_id.data,
+                    due_date=form.due_date.data,
+                    today=today,
+                ),
+                lambda action: f"Action assigned to {action.owner.name}, due {format_date(action.due_date)}.",
+                show_action_or_another,
             )
         except ServiceError as error:
-            session.rollback()
             form.form_errors.append(str(error))
-        else:
-            session.commit()
-            flash(f"Action assigned to {action.owner.name}, due {format_date(action.due_date)}.", "success")
-            if request.form.get("then") == "another":
-                return redirect(url_for("actions.assign", concern_id=concern.id), code=303)
-            return redirect(url_for("actions.show", action_id=action.id), code=303)
     concern = action_queries.load_concern(session, concern_id)
     return render_assign(concern, form, 400)
 
 
 @bp.post("/concerns/<int:concern_id>/actions/ward-fix")
-@workers
+@executives_and_managers
 def ward_fix(concern_id: int):
     concern = load_assignable(concern_id)
-    session = get_session()
-    try:
-        action = actions.assign_to_ward_manager(
-            session, signed_in_user(), concern, local_today(), current_app.config["ACTION_DUE_DAYS"]
-        )
-    except ServiceError as error:
-        session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("actions.assign", concern_id=concern_id), code=303)
-    session.commit()
-    flash(f"Assigned to {action.owner.name} to fix on the ward.", "success")
-    return redirect(url_for("actions.show", action_id=action.id), code=303)
+    return commit_and_redirect(
+        lambda: actions.assign_to_ward_manager(
+            get_session(), signed_in_user(), concern, local_today(), current_app.config["ACTION_DUE_DAYS"]
+        ),
+        lambda action: f"Assigned to {action.owner.name} to fix on the ward.",
+        lambda action: url_for("actions.show", action_id=action.id),
+        failed_to=url_for("actions.assign", concern_id=concern_id),
+    )
 
 
 @bp.post("/concerns/<int:concern_id>/no-action")
-@roles_required(Role.EXECUTIVE)
+@executives
 def no_action(concern_id: int):
     concern = load_assignable(concern_id)
     session = get_session()
     form = NoActionForm(prefix="noaction")
+    status = 400
     if form.validate_on_submit():
         try:
-            actions.mark_no_action_needed(
-                session, signed_in_user(), concern, form.reason.data, form.version.data
+            return commit_and_redirect(
+                lambda: actions.mark_no_action_needed(
+                    session, signed_in_user(), concern, form.reason.data, form.version.data
+                ),
+                "Marked: no action needed.",
+                url_for("actions.assign", concern_id=concern_id),
             )
         except ServiceError as error:
-            session.rollback()
             form.form_errors.append(str(error))
             status = 409 if isinstance(error, Conflict) else 400
-        else:
-            session.commit()
-            flash("Marked: no action needed.", "success")
-            return redirect(url_for("actions.assign", concern_id=concern_id), code=303)
-    else:
-        status = 400
     concern = action_queries.load_concern(session, concern_id)
     assign_form = AssignForm(formdata=None)
     assign_form.owner_id.choices, _ = owner_choices(concern)

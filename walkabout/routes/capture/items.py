@@ -1,23 +1,18 @@
-"""Capture, continued: edit, delete and restore an item; read back; complete; late notes."""
+"""Capture, continued: edit, delete and restore an item; read back; complete; late notes
+(routes of the `capture` blueprint)."""
 
 from flask import flash, redirect, render_template, request, url_for
 
-from ..auth import signed_in_user
-from ..db import get_session
-from ..errors import render_error
-from ..forms.capture import CompleteForm, LateNoteForm, staff_field_names
-from ..models import Concern, Walkabout, WalkaboutStatus
-from ..services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns
-from ..services.photos import PhotoRejected
-from .capture import (
-    bp,
-    concern_form,
-    concern_input,
-    executive_only,
-    is_htmx,
-    load,
-    uploaded_photo,
-)
+from ...auth import executives, signed_in_user
+from ...db import get_session
+from ...errors import render_error
+from ...forms.capture import CompleteForm, LateNoteForm, staff_field_names
+from ...models import Concern, Walkabout, WalkaboutStatus
+from ...services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns
+from ...services.photos import PhotoRejected
+from ...urls import ascii_int
+from ..helpers import commit_and_redirect
+from . import bp, concern_form, concern_input, is_fragment_post, load, uploaded_photo
 
 
 def load_concern(walkabout: Walkabout, concern_id: int, deleted: bool = False) -> Concern:
@@ -27,12 +22,16 @@ def load_concern(walkabout: Walkabout, concern_id: int, deleted: bool = False) -
         return None
 
 
+def capture_url(walkabout: Walkabout, **params) -> str:
+    return url_for("capture.capture_page", walkabout_id=walkabout.id, **params)
+
+
 def back_to_capture(walkabout: Walkabout, **params):
-    return redirect(url_for("capture.capture_page", walkabout_id=walkabout.id, **params), code=303)
+    return redirect(capture_url(walkabout, **params), code=303)
 
 
 @bp.route("/<int:walkabout_id>/concerns/<int:concern_id>/edit", methods=["GET", "POST"])
-@executive_only
+@executives
 def edit_concern(walkabout_id: int, concern_id: int):
     walkabout = load(walkabout_id)
     concern = load_concern(walkabout, concern_id)
@@ -50,9 +49,13 @@ def edit_concern(walkabout_id: int, concern_id: int):
         if form.validate_on_submit():
             session = get_session()
             try:
-                version = int(form.version.data) if (form.version.data or "").isdigit() else None
-                concerns.update_concern(
-                    session, user, concern, concern_input(form), version, uploaded_photo(form)
+                version = ascii_int(form.version.data, low=0)
+                return commit_and_redirect(
+                    lambda: concerns.update_concern(
+                        session, user, concern, concern_input(form), version, uploaded_photo(form)
+                    ),
+                    "Changes saved.",
+                    capture_url(walkabout, _anchor=f"concern-{concern.id}"),
                 )
             except concerns.ConcernInvalid as error:
                 getattr(form, error.field).errors.append(str(error))
@@ -61,7 +64,6 @@ def edit_concern(walkabout_id: int, concern_id: int):
             except Forbidden as error:
                 message, status = str(error), 403
             except Conflict as error:
-                session.rollback()
                 message, status = str(error), 409
                 typed = form.text.data
                 concern = load_concern(walkabout, concern_id)
@@ -78,24 +80,20 @@ def edit_concern(walkabout_id: int, concern_id: int):
                     form_message=message,
                     your_text=typed,
                 ), status
-            else:
-                session.commit()
-                flash("Changes saved.", "success")
-                return back_to_capture(walkabout, _anchor=f"concern-{concern.id}")
     return render_template(
         "capture/edit.html", walkabout=walkabout, concern=concern, form=form, form_message=message
     ), status
 
 
 @bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/delete")
-@executive_only
+@executives
 def delete_concern(walkabout_id: int, concern_id: int):
     walkabout = load(walkabout_id)
     return _toggle(walkabout, load_concern(walkabout, concern_id), concerns.delete_concern)
 
 
 @bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/restore")
-@executive_only
+@executives
 def restore_concern(walkabout_id: int, concern_id: int):
     walkabout = load(walkabout_id)
     return _toggle(walkabout, load_concern(walkabout, concern_id, deleted=True), concerns.restore_concern)
@@ -107,13 +105,12 @@ def _toggle(walkabout: Walkabout, concern: Concern | None, verb):
     session = get_session()
     try:
         verb(session, signed_in_user(), concern)
-    except Forbidden as error:
-        return render_error(403, str(error))
-    except Conflict as error:
-        return render_error(409, str(error))
+    except ServiceError as error:
+        session.rollback()
+        return render_error(403 if isinstance(error, Forbidden) else 409, str(error))
     session.commit()
     deleted = concern.deleted_at is not None
-    if is_htmx():
+    if is_fragment_post():
         template = "capture/_deleted.html" if deleted else "capture/_concern.html"
         concern = concerns.get_concern(session, walkabout, concern.id, deleted=deleted)
         return render_template(template, concern=concern, walkabout=walkabout, editable=True)
@@ -148,13 +145,13 @@ def render_readback(
 
 
 @bp.get("/<int:walkabout_id>/readback")
-@executive_only
+@executives
 def readback(walkabout_id: int):
     return render_readback(load(walkabout_id))
 
 
 @bp.post("/<int:walkabout_id>/complete")
-@executive_only
+@executives
 def complete(walkabout_id: int):
     walkabout = load(walkabout_id)
     form = CompleteForm()
@@ -167,45 +164,44 @@ def complete(walkabout_id: int):
         return render_readback(walkabout, complete_form=form, status=400)
     if other:
         participation[other] = participation.get(other, 0) + (form.other_count.data or 1)
-    session = get_session()
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = ascii_int(form.version.data, low=0)
     try:
-        capture.complete(
-            session,
-            signed_in_user(),
-            walkabout,
-            summary_notes=form.summary_notes.data,
-            participation=participation,
-            feedback_given=form.feedback_given.data == "yes",
-            feedback_notes=form.feedback_notes.data,
-            version=version,
+        return commit_and_redirect(
+            lambda: capture.complete(
+                get_session(),
+                signed_in_user(),
+                walkabout,
+                summary_notes=form.summary_notes.data,
+                participation=participation,
+                feedback_given=form.feedback_given.data == "yes",
+                feedback_notes=form.feedback_notes.data,
+                version=version,
+            ),
+            "Walkabout completed. Thank you.",
+            url_for("capture.readback", walkabout_id=walkabout.id),
         )
     except Forbidden as error:
         return render_readback(walkabout, complete_form=form, status=403, message=str(error))
     except Conflict as error:
-        session.rollback()
         return render_readback(load(walkabout_id), complete_form=form, status=409, message=str(error))
     except ServiceError as error:
         return render_readback(walkabout, complete_form=form, status=400, message=str(error))
-    session.commit()
-    flash("Walkabout completed. Thank you.", "success")
-    return redirect(url_for("capture.readback", walkabout_id=walkabout.id), code=303)
 
 
 @bp.post("/<int:walkabout_id>/late-notes")
-@executive_only
+@executives
 def late_note(walkabout_id: int):
     walkabout = load(walkabout_id)
     form = LateNoteForm()
     if not form.validate_on_submit():
         return render_readback(walkabout, note_form=form, status=400)
-    session = get_session()
     try:
-        capture.add_late_note(session, signed_in_user(), walkabout, form.note.data)
+        return commit_and_redirect(
+            lambda: capture.add_late_note(get_session(), signed_in_user(), walkabout, form.note.data),
+            "Late note added.",
+            url_for("capture.readback", walkabout_id=walkabout.id, _anchor="late-notes"),
+        )
     except ServiceError as error:
         form.note.errors.append(str(error))
         status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
         return render_readback(walkabout, note_form=form, status=status, note_message=str(error))
-    session.commit()
-    flash("Late note added.", "success")
-    return redirect(url_for("capture.readback", walkabout_id=walkabout.id, _anchor="late-notes"), code=303)

@@ -1,0 +1,117 @@
+"""The capture screen: start a walkabout and log concerns on a phone (pages.py); edit,
+delete and restore them, read back and complete (items.py).
+
+Each POST answers an htmx (or capture.js) request with a fragment and a plain
+form post with a 303; bad input re-renders the form with the message in place
+and the typed text kept. The blueprint and the helpers its views share live here.
+"""
+
+import json
+
+from flask import Blueprint, abort, render_template, request
+
+from ... import rules
+from ...auth import signed_in_user
+from ...db import get_session
+from ...forms.capture import ConcernForm
+from ...models import ConcernKind, Walkabout, WalkaboutStatus
+from ...services import NotFound, capture, concerns, idempotency
+from ...urls import arg_int, wants_fragment
+
+bp = Blueprint("capture", __name__, url_prefix="/walkabouts")
+
+
+CAPTURE_RULES = json.dumps(
+    {
+        "bands": rules.RISK_BANDS,
+        "maxPhotoBytes": rules.MAX_PHOTO_BYTES,
+        "photoMaxSide": rules.PHOTO_MAX_SIDE,
+        "photoTooLarge": rules.PHOTO_TOO_LARGE,
+    }
+)
+
+
+@bp.context_processor
+def capture_globals():
+    return {"staff_roles": capture.staff_roles(), "capture_rules": CAPTURE_RULES}
+
+
+@bp.app_context_processor
+def idempotency_globals():
+    return {"new_idempotency_key": idempotency.new_key}
+
+
+def is_fragment_post() -> bool:
+    """An htmx (or capture.js) submission, answered with a fragment."""
+    return request.method == "POST" and wants_fragment()
+
+
+def load(walkabout_id: int) -> Walkabout:
+    try:
+        return capture.load_walkabout(get_session(), walkabout_id)
+    except NotFound:
+        abort(404)
+
+
+def concern_form(**kwargs) -> ConcernForm:
+    form = ConcernForm(**kwargs)
+    form.set_categories(capture.active_categories(get_session()))
+    return form
+
+
+def concern_input(form: ConcernForm) -> concerns.ConcernInput:
+    return concerns.ConcernInput(
+        text=form.text.data or "",
+        kind=form.kind.data or ConcernKind.CONCERN.value,
+        category_id=form.category_id.data,
+        likelihood=form.likelihood.data,
+        consequence=form.consequence.data,
+        raised_by_role=form.raised_by_role.data,
+        immediate_action=form.immediate_action.data,
+        ward_can_fix=bool(form.ward_can_fix.data),
+    )
+
+
+def uploaded_photo(form: ConcernForm) -> bytes | None:
+    upload = form.photo.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    return upload.stream.read(rules.MAX_PHOTO_BYTES + 1)
+
+
+def render_capture(
+    walkabout: Walkabout, form: ConcernForm, status: int = 200, form_message: str | None = None
+):
+    """The whole capture page, or only the form when an htmx submission failed."""
+    user = signed_in_user()
+    if is_fragment_post():
+        return render_template(
+            "capture/_form.html", walkabout=walkabout, form=form, form_message=form_message, show_form=True
+        ), status
+    session = get_session()
+    items = concerns.live_concerns(session, walkabout.id)
+    editable = walkabout.status == WalkaboutStatus.IN_PROGRESS and capture.can_capture(walkabout, user)
+    undo = _recently_deleted(walkabout) if editable else None
+    return render_template(
+        "capture/capture.html",
+        walkabout=walkabout,
+        form=form,
+        items=items,
+        editable=editable,
+        show_form=editable or status != 200,
+        form_message=form_message,
+        undo=undo,
+        script=capture.prompt_script(session),
+        team=capture.team(walkabout),
+        can_capture=capture.can_capture(walkabout, user),
+    ), status
+
+
+def _recently_deleted(walkabout: Walkabout):
+    concern_id = arg_int("undo")
+    if concern_id is None:
+        return None
+    try:
+        return concerns.get_concern(get_session(), walkabout, concern_id, deleted=True)
+    except NotFound:
+        return None

@@ -1,0 +1,76 @@
+"""The domain's numbers and the messages that go with them, defined once: forms,
+services, templates and capture.js (through data attributes) all read them here."""
+
+from dataclasses import dataclass
+
+from wtforms.validators import DataRequired, Length, Optional
+
+# NHS 5x5 risk matrix: the highest score (likelihood x consequence) in each band, lowest first.
+RISK_BANDS: tuple[tuple[int, str], ...] = ((3, "low"), (6, "moderate"), (12, "high"), (25, "extreme"))
+RISK_SCALE = (1, 5)  # likelihood and consequence each run 1..5
+
+
+def score_out_of_range(what: str) -> str:
+    return f"Choose a {what} from {RISK_SCALE[0]} to {RISK_SCALE[1]}."
+
+
+# Days to fix an action, by the concern's risk band (ACTION_DUE_DAYS overrides them).
+ACTION_DUE_DAYS = {"extreme": 7, "high": 14, "moderate": 30, "low": 60}
+MAX_DUE_DAYS_AHEAD = 3 * 365
+
+# Photos: the largest upload, and the longest side once stored.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDE = 1600
+PHOTO_LIMIT_LABEL = f"{MAX_PHOTO_BYTES // (1024 * 1024)} MB"
+PHOTO_TOO_LARGE = f"The photo is larger than {PHOTO_LIMIT_LABEL}. Take it again at a lower resolution."
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """A text a person writes: what it is (for messages) and how long it may be."""
+
+    what: str
+    limit: int
+
+    @property
+    def missing(self) -> str:
+        return f"Write {self.what}."
+
+    def too_long(self, length: int | None = None) -> str:
+        counted = f" (it has {length:,})" if length is not None else ""
+        return f"Keep {self.what} under {self.limit:,} characters{counted}."
+
+    def validators(self, required: bool = True) -> list:
+        """The WTForms validators saying the same as `problem`."""
+        length = Length(max=self.limit, message=self.too_long())
+        return [DataRequired(self.missing), length] if required else [Optional(), length]
+
+    def problem(self, value: str, required: bool = True) -> str | None:
+        """The message for `value` (already stripped), or None when it is fine."""
+        if required and not value:
+            return self.missing
+        if len(value) > self.limit:
+            return self.too_long(len(value))
+        return None
+
+
+# Concerns and completing a walkabout
+CONCERN_TEXT = TextRule("what was said", 5000)
+RAISED_BY_ROLE = TextRule("the role", 120)
+IMMEDIATE_ACTION = TextRule("the action taken on the spot", 2000)
+SUMMARY_NOTES = TextRule("the summary", 10000)
+FEEDBACK_NOTES = TextRule("what was fed back", 2000)
+OTHER_ROLE = TextRule("the other role", 120)
+LATE_NOTE = TextRule("the note", 2000)
+MAX_PARTICIPANTS = 200  # staff of one role at one walkabout
+PARTICIPANTS_OUT_OF_RANGE = f"Use a number from 0 to {MAX_PARTICIPANTS}."
+
+# Actions
+ACTION_DESCRIPTION = TextRule("what needs doing", 2000)
+NO_ACTION_REASON = TextRule("why no action is needed", 1000)
+PROGRESS_UPDATE = TextRule("the progress update", 5000)
+DUE_DATE_REASON = TextRule("the reason for the new due date", 1000)
+CLOSURE_NOTE = TextRule("a closure note saying what was done", 5000)
+VERIFY_NOTE = TextRule("the verification note", 2000)
+REOPEN_REASON = TextRule("why the action is reopened", 2000)
+DELIVERY_NOTES = TextRule("the notes", 2000)
