@@ -8,6 +8,8 @@ export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
 .PHONY: run test test-postgres bench browser poppler vendor install clean
+NODE_BIN := node_modules/.bin
+STYLESHEET := static/vendor/walkabout.css
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -18,7 +20,18 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-vendor: install
+# npm's pinned build tools (package-lock.json): the NHS.UK design system and Sass for the
+# stylesheet, axe-core and the Nu Html Checker for the browser tests. No install scripts run.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
+# One stylesheet: only the design system's components the screens use, plus the app's own rules.
+$(STYLESHEET): node_modules/.installed $(wildcard static/css/*.scss)
+	@mkdir -p $(@D)
+	$(NODE_BIN)/sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps static/css/walkabout.scss $@
+
+vendor: install node_modules/.installed
 	$(BIN)/python scripts/fetch_htmx.py
 
 run: vendor
@@ -57,4 +70,4 @@ bench: vendor browser
 	WALKABOUT_ENV=test $(BIN)/python -m bench.budgets $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache
+	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache node_modules
