@@ -9,7 +9,7 @@ PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout
 
 .PHONY: run test test-postgres bench browser poppler vendor install clean
 NODE_BIN := node_modules/.bin
-STYLESHEET := static/vendor/walkabout.css
+STYLESHEETS := static/vendor/walkabout.css static/vendor/walkabout-content.css
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -26,12 +26,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --silent
 	touch $@
 
-# One stylesheet: only the design system's components the screens use, plus the app's own rules.
-$(STYLESHEET): node_modules/.installed $(wildcard static/css/*.scss)
-	@mkdir -p $(@D)
-	$(NODE_BIN)/sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps static/css/walkabout.scss $@
+# Only the design system's components the screens use, plus the app's own rules (see
+# static/css/walkabout.scss: the capture page loads the first stylesheet alone).
+$(STYLESHEETS): node_modules/.installed $(wildcard static/css/*.scss)
+	@mkdir -p static/vendor
+	$(NODE_BIN)/sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps \
+		static/css/walkabout.scss:static/vendor/walkabout.css \
+		static/css/walkabout-content.scss:static/vendor/walkabout-content.css
 
-vendor: install node_modules/.installed
+vendor: install $(STYLESHEETS)
 	$(BIN)/python scripts/fetch_htmx.py
 
 run: vendor

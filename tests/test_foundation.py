@@ -117,7 +117,7 @@ def test_wheel_carries_templates_static_and_migrations(tmp_path):
     for expected in (
         "walkabout/templates/base.html",
         "walkabout/templates/auth/login.html",
-        "walkabout/static/css/app.css",
+        "walkabout/static/vendor/walkabout.css",
         "walkabout/migrations/env.py",
         "walkabout/migrations/versions/0001_initial_schema.py",
     ):

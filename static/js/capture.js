@@ -44,7 +44,7 @@
   }
 
   function csrfToken() {
-    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) {
+    try { return JSON.parse(document.body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) {
       var input = $("input[name=csrf_token]");
       return input ? input.value : "";
     }

@@ -18,6 +18,7 @@ ROLES = (SIGNED_OUT, E, M, S, A)
 # endpoint -> (roles whose view is checked, the page's URL from the world's ids)
 PAGES: dict[str, tuple[tuple, str]] = {
     "auth.login": ((SIGNED_OUT,), "/login"),
+    "about.accessibility": ((SIGNED_OUT, E), "/accessibility"),
     "home.index": ((E, M, S, A), "/"),
     "account.password": ((E,), "/account/password"),
     "calendar.settings": ((E,), "/account/calendar"),
@@ -65,12 +66,13 @@ ERROR_PAGES: tuple[tuple, ...] = (
 EXEMPT: dict[str, str] = {
     "static": "stylesheets, scripts and icons, not pages",
     "health.healthz": "JSON for the load balancer",
+    "about.trust_logo": "the trust's logo image, shown in the header (empty alt: the trust's name is beside it)",
     "calendar.feed": "an iCalendar feed",
     "walkabouts.ics": "an iCalendar file",
     "photos.full": "a JPEG, shown with its alt text on the pages that link it",
     "photos.thumbnail": "a JPEG, shown with its alt text on the pages that link it",
     "feedback.qr_code": "an SVG image, shown with its alt text on the ward's feedback page",
-    "dashboard.chart": "an SVG chart, shown with a text equivalent on the dashboard",
+    "dashboard.chart": "an SVG chart, an image on the dashboard (which is checked) with alt text",
     "reports.monthly_csv": "a CSV download",
     "reports.monthly_pdf": "a PDF download (its layout is checked by the report tests)",
     "reports.pack_pdf": "a PDF download (its layout is checked by the report tests)",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SCREENSHOTS
+from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot
 from .site_pages import EXEMPT, PAGES, ROLES, build_world, pages_for, role_id
 from .test_actions_flow import sign_in
 
@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = {"serious", "critical"}
+NARROW = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
 REPORTS = SCREENSHOTS.parent / "axe"
 
 RUN_AXE = """async (tags) => {
@@ -35,6 +37,17 @@ def axe_source() -> Path:
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run `make vendor`, which installs the pinned axe-core from npm.")
     return AXE
+
+
+def look_at(page, name: str) -> None:
+    """Screenshots at phone and desktop width (details open, menu shut); no sideways scroll at 360 px."""
+    page.evaluate("document.querySelectorAll('details.nav-more').forEach((d) => { d.open = false; })")
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(NARROW)
+    assert_no_horizontal_scroll(page)
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
 
 
 def test_every_html_route_is_checked_or_exempt(app):
@@ -65,6 +78,7 @@ def test_axe_finds_no_serious_violation(live_server, live_app, page, factory, ro
             line = f"{url} ({name}): [{violation['impact']}] {violation['id']}: {violation['help']}"
             details = "".join(f"\n    {node}" for node in violation["nodes"][:5])
             (failures if violation["impact"] in BLOCKING else minor).append(line + details)
+        look_at(page, f"{role_id(role)}-{name}")
     REPORTS.mkdir(parents=True, exist_ok=True)
     report = {"blocking": failures, "minor": minor}
     (REPORTS / f"{role_id(role)}.json").write_text(json.dumps(report, indent=2))
