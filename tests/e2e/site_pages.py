@@ -66,7 +66,7 @@ ERROR_PAGES: tuple[tuple, ...] = (
 EXEMPT: dict[str, str] = {
     "static": "stylesheets, scripts and icons, not pages",
     "health.healthz": "JSON for the load balancer",
-    "about.trust_logo": "the trust's logo image, shown in the header (empty alt: the trust's name is beside it)",
+    "about.trust_logo": "the trust's logo, in the header beside the trust's name (so its alt is empty)",
     "calendar.feed": "an iCalendar feed",
     "walkabouts.ics": "an iCalendar file",
     "photos.full": "a JPEG, shown with its alt text on the pages that link it",
