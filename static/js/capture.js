@@ -344,7 +344,7 @@
         setStatus(replacement, file && !replacement.querySelector(".has-error input[type=file]")
                   ? "Not saved yet. Attach the photo again after fixing this." : "");
         var first = replacement.querySelector(".error-summary, .error");
-        if (first) { first.scrollIntoView({ block: "center" }); }
+        if (first) { first.scrollIntoView({ block: "center" }); if (first.classList.contains("error-summary")) { first.focus(); } }
         return null;
       }
       setStatus(form, "Not saved: " + messageOf(res.html));
