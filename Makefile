@@ -33,9 +33,11 @@ $(STYLESHEETS): node_modules/.installed $(wildcard static/css/*.scss)
 	$(NODE_BIN)/sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps \
 		static/css/walkabout.scss:static/vendor/walkabout.css \
 		static/css/walkabout-content.scss:static/vendor/walkabout-content.css
+	gzip -9 -k -f -n static/vendor/walkabout.css static/vendor/walkabout-content.css
 
 vendor: install $(STYLESHEETS)
 	$(BIN)/python scripts/fetch_htmx.py
+	@test static/vendor/htmx.min.js.gz -nt static/vendor/htmx.min.js || gzip -9 -k -f -n static/vendor/htmx.min.js
 
 run: vendor
 	$(BIN)/flask --app walkabout db-upgrade

@@ -1,6 +1,7 @@
-"""htmx: the local copy fetched by the build when present, else the pinned CDN file."""
+"""htmx: the local copy fetched by the build when present, else the pinned CDN file.
+Built assets (static/vendor/) go out gzipped when the build left a .gz beside them."""
 
-from flask import Flask, has_request_context, url_for
+from flask import Flask, has_request_context, request, send_from_directory, url_for
 
 from .paths import resource_dir
 
@@ -11,6 +12,7 @@ HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHm
 
 
 def init_app(app: Flask) -> None:
+    serve_precompressed(app)
     has_local = (resource_dir("static") / HTMX_LOCAL).is_file()
     app.config.setdefault("HTMX_LOCAL", has_local)
 
@@ -21,3 +23,29 @@ def init_app(app: Flask) -> None:
         if app.config["HTMX_LOCAL"]:
             return {"htmx_src": url_for("static", filename=HTMX_LOCAL), "htmx_sri": None}
         return {"htmx_src": HTMX_CDN_URL, "htmx_sri": HTMX_SRI}
+
+
+def serve_precompressed(app: Flask) -> None:
+    """Send static/vendor/x.gz, made by `make vendor`, for x to clients that accept gzip.
+
+    The design system's stylesheet is 145 KB as text and 18 KB gzipped: on a slow 3G
+    phone that is the difference between a capture page in 3 s and in 5 s, whether or
+    not a compressing proxy sits in front of the app.
+    """
+    static = app.view_functions["static"]
+    folder = resource_dir("static")
+
+    def static_or_gzipped(filename: str):
+        gzipped = folder / f"{filename}.gz"
+        if not (filename.startswith("vendor/") and "gzip" in request.accept_encodings and gzipped.is_file()):
+            return static(filename=filename)
+        response = send_from_directory(folder, f"{filename}.gz", mimetype=_mimetype(filename), max_age=None)
+        response.headers["Content-Encoding"] = "gzip"
+        response.vary.add("Accept-Encoding")
+        return response
+
+    app.view_functions["static"] = static_or_gzipped
+
+
+def _mimetype(filename: str) -> str:
+    return "text/css" if filename.endswith(".css") else "text/javascript"
