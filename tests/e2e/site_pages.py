@@ -98,6 +98,7 @@ def build_world(app, factory) -> tuple[dict, dict]:
         S: factory.user(S, email="secretary@example.org", name="Sam Secretary"),
         A: factory.user(A, email="admin@example.org", name="Ada Admin"),
     }
+    factory.user(M, email="left@example.org", name="Lee Left", active=False)  # greyed out on /admin/users
     ward = factory.ward(name="Beech Ward", managers=(users[M],))
     planned = factory.walkabout(ward, users[E])
     live = factory.walkabout(ward, users[E], status=WalkaboutStatus.IN_PROGRESS)
