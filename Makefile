@@ -8,6 +8,8 @@ export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
 .PHONY: run test test-postgres bench browser poppler vendor install lint format clean
+NODE_BIN := node_modules/.bin
+STYLESHEETS := static/vendor/walkabout.css static/vendor/walkabout-content.css
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -20,24 +22,35 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Pinned npm tools (package-lock.json): ESLint now, front-end builds later.
+# npm's pinned tools (package-lock.json): ESLint; the NHS.UK design system and Sass for the
+# stylesheet; axe-core and the Nu Html Checker for the browser tests. No install scripts run.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --silent
 	touch $@
 
 # Lint and format checks, as CI runs them (`make format` rewrites instead).
 lint: install node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	node_modules/.bin/eslint static/js
+	$(NODE_BIN)/eslint static/js
 
 format: install node_modules/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	node_modules/.bin/eslint --fix static/js
+	$(NODE_BIN)/eslint --fix static/js
 
-vendor: install
+# Only the design system's components the screens use, plus the app's own rules (see
+# static/css/walkabout.scss: the capture page loads the first stylesheet alone).
+$(STYLESHEETS): node_modules/.installed $(wildcard static/css/*.scss)
+	@mkdir -p static/vendor
+	$(NODE_BIN)/sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps \
+		static/css/walkabout.scss:static/vendor/walkabout.css \
+		static/css/walkabout-content.scss:static/vendor/walkabout-content.css
+	gzip -9 -k -f -n static/vendor/walkabout.css static/vendor/walkabout-content.css
+
+vendor: install $(STYLESHEETS)
 	$(BIN)/python scripts/fetch_htmx.py
+	@test static/vendor/htmx.min.js.gz -nt static/vendor/htmx.min.js || gzip -9 -k -f -n static/vendor/htmx.min.js
 
 run: vendor
 	$(BIN)/flask --app walkabout db-upgrade

@@ -19,6 +19,8 @@ PUBLIC = "public"
 # endpoint -> who may use it (PUBLIC: anyone, even signed out)
 RULES: dict[str, object] = {
     "auth.login": PUBLIC,
+    "about.accessibility": PUBLIC,
+    "about.trust_logo": PUBLIC,  # 404 unless the trust configured WALKABOUT_TRUST_LOGO
     "auth.logout": SIGNED_IN,
     "health.healthz": PUBLIC,
     "home.index": SIGNED_IN,

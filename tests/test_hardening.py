@@ -27,7 +27,7 @@ def test_every_response_carries_security_headers(client, factory):
         assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
         assert "Strict-Transport-Security" not in headers  # plain HTTP in tests
-    static = client.get("/static/css/app.css")
+    static = client.get("/static/vendor/walkabout.css")
     assert static.headers.get("Cache-Control") != "no-store"
 
 

@@ -60,6 +60,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'walkabout.db'}",
         "TIMEZONE": os.environ.get("WALKABOUT_TIMEZONE", "Europe/London"),
         "TRUST_NAME": os.environ.get("WALKABOUT_TRUST_NAME", "Riverside NHS Foundation Trust"),
+        # The trust's logo for the header (a PNG, JPEG or SVG file); none by default, and
+        # never the NHS logo unless the trust sets it (that logo is for NHS organisations).
+        "TRUST_LOGO": os.environ.get("WALKABOUT_TRUST_LOGO") or None,
         "HTTPS": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -2,6 +2,8 @@
 
 from flask import Flask
 from flask_login import current_user
+from markupsafe import Markup
+from wtforms.widgets import HiddenInput
 
 from . import timeutil
 from .db import get_session
@@ -53,6 +55,11 @@ def split_navigation() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return [i for i in items if i[0] in primary], [i for i in items if i[0] not in primary]
 
 
+def hidden_fields(form) -> Markup:
+    """A form's hidden inputs without ids: a page with several forms would repeat them."""
+    return Markup("".join(str(f(id=False)) for f in form if isinstance(f.widget, HiddenInput)))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetime=timeutil.format_datetime,
@@ -66,9 +73,11 @@ def init_app(app: Flask) -> None:
     def globals_():
         return {
             "navigation": navigation,
+            "hidden_fields": hidden_fields,
             "split_navigation": split_navigation,
             "unread_messages": unread_messages,
             "trust_name": app.config["TRUST_NAME"],
+            "trust_logo": bool(app.config.get("TRUST_LOGO")),
             "Role": Role,
             "risk_band_names": [band for _top, band in RISK_BANDS],
         }

@@ -49,7 +49,7 @@
   }
 
   function csrfToken() {
-    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) {
+    try { return JSON.parse(document.body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) {
       var input = $("input[name=csrf_token]");
       return input ? input.value : "";
     }
@@ -349,7 +349,7 @@
         setStatus(replacement, file && !replacement.querySelector(".has-error input[type=file]")
                   ? "Not saved yet. Attach the photo again after fixing this." : "");
         var first = replacement.querySelector(".error-summary, .error");
-        if (first) { first.scrollIntoView({ block: "center" }); }
+        if (first) { first.scrollIntoView({ block: "center" }); if (first.classList.contains("error-summary")) { first.focus(); } }
         return null;
       }
       setStatus(form, "Not saved: " + messageOf(res.html));

@@ -239,7 +239,7 @@ def test_capture_works_without_javascript(live_server, live_app, page_without_js
     page.get_by_text("Category, risk score, role, photo").click()
     page.locator("[data-score=likelihood] .pill").nth(2).click()
     page.get_by_role("button", name="Log it").click()
-    expect(page.get_by_text("Choose a consequence too")).to_be_visible()
+    expect(page.get_by_text("Choose a consequence too").first).to_be_visible()
     expect(page.get_by_label("What was said")).to_have_value("Call bells out of reach in bay 2")
     page.locator("[data-score=consequence] .pill").nth(2).click()
     page.get_by_role("button", name="Log it").click()

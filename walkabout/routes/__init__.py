@@ -10,6 +10,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import (
+        about,
         account,
         actions,
         admin_places,
@@ -49,5 +50,6 @@ def register_blueprints(app: Flask) -> None:
         reports,
         dashboard,
         notifications,
+        about,
     ):
         app.register_blueprint(module.bp)
