@@ -19,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         home,
         notifications,
+        password_reset,
         photos,
         reports,
         series,
@@ -27,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (
         auth,
+        password_reset,
         home,
         health,
         account,

@@ -4,9 +4,10 @@ from sqlmodel import select
 
 from ..auth import roles_required, signed_in_user
 from ..db import get_session
+from ..db_types import utcnow
 from ..forms.users import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import Role, User
-from ..services import ServiceError, accounts
+from ..services import ServiceError, accounts, throttle
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 admin_only = roles_required(Role.ADMIN)
@@ -52,6 +53,7 @@ def new():
                 job_title=form.job_title.data,
                 roles={Role(value) for value in form.roles.data},
                 password=form.password.data,
+                must_change_password=True,
             )
         except ServiceError as error:
             flash(str(error), "error")
@@ -88,8 +90,17 @@ def edit(user_id: int):
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin_users.index"), code=303)
     status = 400 if form.is_submitted() else 200
+    block = throttle.status(get_session(), user.email)
+    blocked_now = bool(block and block.blocked_until and block.blocked_until > utcnow())
     return (
-        render_template("admin/user_form.html", form=form, user=user, reset_form=PasswordResetForm()),
+        render_template(
+            "admin/user_form.html",
+            form=form,
+            user=user,
+            reset_form=PasswordResetForm(),
+            block=block,
+            blocked_now=blocked_now,
+        ),
         status,
     )
 
@@ -126,8 +137,24 @@ def reset_password(user_id: int):
             flash(str(error), "error")
         else:
             session.commit()
-            flash(f"New password set for {user.name}; their other sessions are signed out.", "success")
+            flash(
+                f"New password set for {user.name}: they are signed out everywhere and choose their own "
+                "at the next sign-in.",
+                "success",
+            )
             return redirect(url_for("admin_users.index"), code=303)
     else:
         flash("Enter a new password.", "error")
+    return redirect(url_for("admin_users.edit", user_id=user.id), code=303)
+
+
+@bp.post("/<int:user_id>/unblock")
+@admin_only
+def unblock(user_id: int):
+    """Lift a sign-in block (for instance after a stranger's guesses, once the owner is reached)."""
+    user = _load_user(user_id)
+    session = get_session()
+    accounts.clear_sign_in_block(session, signed_in_user(), user)
+    session.commit()
+    flash(f"{user.name} can sign in again from any device.", "success")
     return redirect(url_for("admin_users.edit", user_id=user.id), code=303)
