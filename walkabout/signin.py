@@ -12,6 +12,7 @@ from flask import current_app, g, request
 from flask import session as cookie_session
 from flask_login import login_user, logout_user
 from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .db import WRITE_METHODS, get_db, get_session
 from .db_types import utcnow
@@ -67,7 +68,7 @@ def _touch(record: UserSession, now) -> None:
     else:
         with get_db().write_engine.begin() as connection:  # reads never write: a short write of its own
             connection.execute(sessions.touch_statement(record, now))
-    record.last_seen_at = now
+    set_committed_value(record, "last_seen_at", now)  # already written: not a change to flush
 
 
 def current_record() -> UserSession | None:
