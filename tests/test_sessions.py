@@ -14,8 +14,17 @@ from walkabout.models import AuditEvent, Role, UserSession
 from .conftest import csrf_token, login, make_app, post_form
 from .factories import Factory
 
-PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"  # noqa: E501
-LAPTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+)
+LAPTOP = " ".join(
+    [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+        "AppleWebKit/537.36 (KHTML, like Gecko)",
+        "Chrome/131.0 Safari/537.36",
+    ]
+)
 
 
 def copy_cookies(source, target, names=("session", "remember_token", "known_device")):
