@@ -30,7 +30,7 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str | None) -> str:
-    return f"address:{address or 'unknown'}"
+    return f"address:{(address or 'unknown')[:100]}"  # an IPv6 address is at most 45 characters
 
 
 def device_key(user_id: int, nonce: str) -> str:
