@@ -82,7 +82,6 @@ class PasswordAttempt:
     password_hash: str | None
     limits: list[throttle.Limit]
     failures: dict[str, int]
-    policy: SignInPolicy
 
     @property
     def from_known_device(self) -> bool:
@@ -101,7 +100,7 @@ def start_attempt(
     From a device known for the account (`known_devices`: user id -> nonce of the
     device cookie) only that device's count applies; otherwise the account's and
     the address's. The caller commits before `finish_sign_in` or
-    `change_own_password`, so parallel guesses see each other's counts.
+    `check_current_password`, so parallel guesses see each other's counts.
     """
     email = normalise_email(email)
     found = session.exec(select(User).where(User.email == email)).first()
@@ -121,7 +120,6 @@ def start_attempt(
         password_hash=found.password_hash if found is not None else None,
         limits=limits,
         failures=failures,
-        policy=policy,
     )
 
 
