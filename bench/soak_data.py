@@ -80,7 +80,7 @@ def _create(users: int) -> list[dict]:
         Ward,
         WardManager,
     )
-    from walkabout.services.accounts import hash_password, new_token
+    from walkabout.services.accounts import hash_password
 
     app = create_app()
     specs = []
@@ -96,7 +96,6 @@ def _create(users: int) -> list[dict]:
                 email=f"soak{i}@example.org",
                 name=f"Soak User {i}",
                 password_hash=password,
-                session_token=new_token(),
                 password_changed_at=utcnow(),
                 role_rows=[UserRole(role=role)],
             )

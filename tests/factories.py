@@ -24,7 +24,7 @@ from walkabout.models import (
     WardManager,
     risk_band,
 )
-from walkabout.services.accounts import hash_password, new_token
+from walkabout.services.accounts import hash_password
 
 _serial = count(1)
 
@@ -61,7 +61,6 @@ class Factory:
             email=email or f"user{n}@example.org",
             name=name or f"Test User {n}",
             password_hash=_hash(password),
-            session_token=new_token(),
             active=active,
         )
         user.role_rows = [UserRole(role=role) for role in (roles or (Role.EXECUTIVE,))]

@@ -25,6 +25,12 @@ RULES: dict[str, object] = {
     "health.healthz": PUBLIC,
     "home.index": SIGNED_IN,
     "account.password": SIGNED_IN,
+    # signed-in devices and recovery (issue 20)
+    "account.end_session": SIGNED_IN,
+    "account.end_all_sessions": SIGNED_IN,
+    "admin_users.unblock": {A},
+    "password_reset.request_link": PUBLIC,
+    "password_reset.choose": PUBLIC,  # the signed, single-use token is the key
     "admin_users.index": {A},
     "admin_users.new": {A},
     "admin_users.edit": {A},
@@ -101,6 +107,8 @@ RULES: dict[str, object] = {
 }
 
 ROLE_CASES = [None, E, M, S, A]
+# Routes that end the poster's own session; tests/test_sessions.py covers who may use them.
+SIGNS_OUT = ("auth.logout", "account.end_all_sessions")
 
 
 @pytest.fixture
@@ -178,7 +186,7 @@ def test_each_route_answers_each_role_as_expected(app, world, role):
     token = csrf_from(client.get("/login").get_data(as_text=True)) if role is None else None
     failures = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint in ("auth.logout",):
+        if rule.endpoint == "static" or rule.endpoint in SIGNS_OUT:
             continue
         allowed = RULES[rule.endpoint]
         url = url_for_rule(rule, ids)

@@ -2,13 +2,14 @@
 
 import json
 import logging
+from datetime import timedelta
 
 import pytest
 from sqlmodel import func, select
 
 from walkabout import migrate
 from walkabout.db import get_db, session_scope
-from walkabout.models import User
+from walkabout.models import User, UserSession
 from walkabout.services import ServiceError
 from walkabout.services.accounts import check_password_rules
 
@@ -54,8 +55,10 @@ def test_idle_sessions_end(app, client, factory):
     user = factory.user()
     login(client, user.email, remember=True)
     assert client.get("/").status_code == 200
-    with client.session_transaction() as session:
-        session["last_seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 1
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1)
+    with session_scope(app) as session:
+        record = session.exec(select(UserSession).where(UserSession.user_id == user.id)).one()
+        record.last_seen_at -= idle
     response = client.get("/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert "without activity" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -40,8 +40,10 @@ from .hostile import (
 
 MAX_EXAMPLES = 15  # per form; routes without fields get fewer
 MAX_EXAMPLES_NO_FIELDS = 4
-# A failed sign-in is recorded on purpose (throttling and the audit trail).
-SIGN_IN_RECORDS = frozenset({"login_throttle", "audit_event"})
+# A failed sign-in (or current-password check) is recorded on purpose: throttling, the
+# audit trail and the owner's warning email.
+SIGN_IN_RECORDS = frozenset({"login_throttle", "audit_event", "sent_notification"})
+COUNTS_FAILURES = frozenset({"auth.login", "account.password"})
 
 
 def form_fields(form_class, prefix: str = "") -> list[str]:
@@ -60,6 +62,11 @@ FORMS = {
     "auth.login": entry("none", form=auth_forms.LoginForm),
     "auth.logout": entry("E", extra=("next",)),
     "account.password": entry("P", form=auth_forms.PasswordChangeForm),
+    "account.end_session": entry("S", extra=("session_id",)),
+    "account.end_all_sessions": entry("S", extra=("anything",)),
+    "admin_users.unblock": entry("A", {"user_id": "user:E2"}, extra=("anything",)),
+    "password_reset.request_link": entry("none", form=auth_forms.ResetRequestForm),
+    "password_reset.choose": entry("none", {"token": "reset_token"}, auth_forms.NewPasswordForm),
     "calendar.rotate": entry("E", extra=("anything",)),
     "notifications.mark_read": entry("M", extra=("anything",)),
     "notifications.preferences": entry("M", extra=("kinds",)),
@@ -116,6 +123,16 @@ OTHER_IDS = {
 }
 ODD_IDS = ["0", "999999", "2147483648", "9223372036854775808", "99999999999999999999"]
 ODD_MONTHS = ["0000-00", "9999-12", "2026-13", "<script>", "2026-1", "%00"]
+# Reset links: forged, malformed, signed with another key, huge.
+ODD_RESET_TOKENS = [
+    "x",
+    "not-a-token",
+    "MQ.aGVsbG8.c2lnbmF0dXJl",
+    "eyJhbGciOiJub25lIn0",
+    "A" * 500,
+    "%3Cscript%3E",
+    "999999999999",
+]
 
 
 def post_routes(app) -> dict[str, str]:
@@ -136,6 +153,8 @@ def path_values(world, key: str):
     """The route's own record (most often), another ward's, or an id no record has."""
     if key == "month":
         return st.one_of(st.just("2026-10"), st.sampled_from(ODD_MONTHS))
+    if key == "reset_token":
+        return st.sampled_from(ODD_RESET_TOKENS)
     if key.startswith("user:"):
         own = str(world.users[key[5:]].id)
         others = [str(user.id) for user in world.users.values()] + ODD_IDS
@@ -192,7 +211,7 @@ def test_hostile_values_never_500_and_refusals_store_nothing(module_app, people,
 
     if "token" not in state:
         state["token"] = sign_in()
-    exempt = SIGN_IN_RECORDS if endpoint == "auth.login" else frozenset()
+    exempt = SIGN_IN_RECORDS if endpoint in COUNTS_FAILURES else frozenset()
     paths = st.fixed_dictionaries({param: path_values(world, key) for param, key in spec["path"].items()})
 
     examples = MAX_EXAMPLES if len(spec["fields"]) > 1 else MAX_EXAMPLES_NO_FIELDS

@@ -5,37 +5,23 @@ from functools import wraps
 
 from flask import abort
 from flask_login import LoginManager, current_user, login_required
-from sqlalchemy.orm import selectinload
-from sqlmodel import select
 
-from .db import get_session
+from . import signin
 from .models import Role, User
-from .urls import ascii_int
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
 # Flask-Login's own "strong" protection would sign phones out when their IP changes
-# on ward Wi-Fi; the rotating session token does the invalidation instead.
+# on ward Wi-Fi; server-side session records do the invalidation instead.
 login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Load by "<id>:<session token>"; a rotated token or inactive user signs out."""
-    ident, _, token = user_id.partition(":")
-    number = ascii_int(ident)
-    if number is None or not token:
-        return None
-    user = (
-        get_session()
-        .exec(select(User).where(User.id == number).options(selectinload(User.role_rows)))
-        .first()
-    )
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+def load_user(session_secret: str) -> User | None:
+    """The user of a live server-side session record (see walkabout/signin.py)."""
+    return signin.load_user(session_secret)
 
 
 def roles_required(*roles: Role) -> Callable:

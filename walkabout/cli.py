@@ -40,10 +40,16 @@ def db_revision(message: str) -> None:
 @click.option("--password", default="walkabout-demo", show_default=True, help="Password of every demo user.")
 @click.option("--scale", type=click.Choice(["small", "large", "xlarge"]), default="small", show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
-def seed_demo(password: str, scale: str, if_empty: bool) -> None:
+@click.option("--force", is_flag=True, help="Run even in production (a demo server only).")
+def seed_demo(password: str, scale: str, if_empty: bool, force: bool) -> None:
     """Fill the database with a realistic demo trust."""
     from .demo import DEMO_LOGINS, seed
 
+    if current_app.config["ENV"] == "production" and not force:
+        raise click.ClickException(
+            "seed-demo creates four accounts with a known password, so it does not run in production "
+            "(WALKABOUT_ENV=production). On a demo server that is not for real patients' data, add --force."
+        )
     with session_scope() as session:
         if accounts.count_users(session):
             if if_empty:
@@ -92,6 +98,7 @@ def create_user(
                 roles={Role(r) for r in roles},
                 password=password,
                 job_title=job_title,
+                must_change_password=generated,
             )
     except ServiceError as error:
         raise click.ClickException(str(error)) from error

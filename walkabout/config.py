@@ -47,6 +47,23 @@ def _secret_key(env: str, instance_path: Path) -> str:
     return key
 
 
+def _session_settings(https: bool) -> dict:
+    """Sessions, known devices, throttling and password reset (issue 20)."""
+    # Over HTTPS the `__Host-` prefix makes browsers refuse these cookies unless they are
+    # Secure, for this host only and for the whole site: a sibling subdomain cannot plant them.
+    prefix = "__Host-" if https else ""
+    return {
+        "SESSION_COOKIE_NAME": f"{prefix}session",
+        "REMEMBER_COOKIE_NAME": f"{prefix}remember_token",
+        "KNOWN_DEVICE_COOKIE_NAME": f"{prefix}known_device",
+        "KNOWN_DEVICE_DAYS": 365,
+        "LOGIN_FREE_FAILURES_PER_DEVICE": 5,
+        "LOGIN_FIRST_BLOCK_SECONDS": 15,  # then doubling, up to LOGIN_MAX_BLOCK_SECONDS
+        "SESSION_TOUCH_SECONDS": 300,  # "last seen" is written at most this often
+        "PASSWORD_RESET_MINUTES": 30,
+    }
+
+
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """The app's settings: defaults, then the environment, then `overrides` (tests)."""
     overrides = dict(overrides or {})
@@ -104,6 +121,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PROXY_FIX_HOPS": int(os.environ.get("WALKABOUT_PROXY_HOPS", "0")),
         "LOG_FORMAT": os.environ.get("WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text"),
     }
+    config.update(_session_settings(https))
     config.update(overrides)
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, instance_path)

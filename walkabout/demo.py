@@ -37,7 +37,7 @@ from .models import (
     WardManager,
     risk_band,
 )
-from .services.accounts import hash_password, new_token
+from .services.accounts import hash_password
 
 DEMO_LOGINS = [
     ("executive@example.org", "Executive"),
@@ -352,7 +352,6 @@ class _Seeder:
                     job_title=title,
                     password_hash=self.password_hash,
                     active=True,
-                    session_token=new_token(),
                     created_at=self.now,
                     password_changed_at=self.now,
                 )

@@ -176,8 +176,8 @@ class User(SQLModel, table=True):
     job_title: str | None = Field(default=None, max_length=120)
     password_hash: str = Field(max_length=255)
     active: bool = Field(default=True, index=True)
-    # Part of the login cookie; rotating it signs the user out everywhere.
-    session_token: str = Field(max_length=64)
+    # Set when an administrator chose the password: the user picks their own at the next sign-in.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     calendar_token: str | None = Field(default=None, max_length=64, unique=True)
     password_changed_at: datetime | None = _when()
     last_login_at: datetime | None = _when()
@@ -202,7 +202,9 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """Flask-Login's id: the secret of the session record this sign-in is bound to
+        (set by `services.sessions.bind`), so the cookies name a record, not the user."""
+        return self.__dict__["session_secret"]
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -220,6 +222,33 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = Field(default=0)
     last_failure_at: datetime | None = _when()
     blocked_until: datetime | None = _when()
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in device. The session and remember-me cookies carry a secret whose
+    SHA-256 is `secret_hash`; deleting the row signs that device out at once."""
+
+    __tablename__ = "user_session"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    secret_hash: str = Field(max_length=64, unique=True)
+    device: str = Field(max_length=120)
+    address: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _created_at()
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+    user: User = Relationship()
+
+
+class PasswordReset(SQLModel, table=True):
+    """A self-service reset link that was sent: usable once, for a short time."""
+
+    __tablename__ = "password_reset"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _created_at()
+    used_at: datetime | None = _when()
 
 
 # --- walkabouts and series -----------------------------------------------------------

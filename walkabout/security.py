@@ -1,12 +1,9 @@
 """Security headers on every response, idle sign-out, NUL bytes refused, and proxy awareness."""
 
-from datetime import timedelta
-
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, url_for
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .db_types import utcnow
 from .errors import render_error
 
 
@@ -59,23 +56,17 @@ def init_app(app: Flask) -> None:
             return render_error(400, "The request contained a character that is not allowed (NUL).")
         return None
 
-    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-
     @app.before_request
     def end_idle_sessions():
-        if request.endpoint in ("static", "health.healthz") or not current_user.is_authenticated:
+        """A session record unused for SESSION_IDLE_MINUTES is refused by the user loader
+        (services/sessions.py keeps "last seen"); say so and clear the remember-me cookie."""
+        if request.endpoint in ("static", "health.healthz") or current_user.is_authenticated:
             return None
-        now = utcnow().timestamp()
-        last_seen = session.get("last_seen")
-        if last_seen is not None and now - last_seen > idle.total_seconds():
-            logout_user()
-            session.pop("last_seen", None)
-            flash(
-                f"You were signed out after {app.config['SESSION_IDLE_MINUTES']} minutes without activity.",
-                "info",
-            )
-            return redirect(
-                url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-            )
-        session["last_seen"] = now
-        return None
+        if not g.get("session_timed_out"):
+            return None
+        logout_user()
+        flash(
+            f"You were signed out after {app.config['SESSION_IDLE_MINUTES']} minutes without activity.",
+            "info",
+        )
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))

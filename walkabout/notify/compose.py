@@ -266,3 +266,9 @@ def _summary_attachment(
     return [
         (f"walkabout-summary-{walkabout.id}-{day}.pdf", "application/pdf", summary_pdf(session, document))
     ]
+
+
+# --- account security messages (issue 20), kept in their own module -------------
+from .account_mail import BUILDERS as ACCOUNT_BUILDERS  # noqa: E402  (it imports Skip from here)
+
+BUILDERS.update(ACCOUNT_BUILDERS)

@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         home,
         notifications,
+        password_reset,
         photos,
         reports,
         series,
@@ -34,6 +35,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (
         auth,
+        password_reset,
         home,
         health,
         account,

@@ -6,9 +6,10 @@ from sqlmodel import select
 
 from ..auth import admins, signed_in_user
 from ..db import get_session
+from ..db_types import utcnow
 from ..forms.users import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import Role, User
-from ..services import ServiceError, accounts
+from ..services import ServiceError, accounts, throttle
 from .helpers import commit_and_redirect
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
@@ -55,6 +56,7 @@ def new():
                 job_title=form.job_title.data,
                 roles={Role(value) for value in form.roles.data},
                 password=form.password.data,
+                must_change_password=True,
             )
 
         try:
@@ -93,8 +95,17 @@ def edit(user_id: int):
         except ServiceError as error:
             flash(str(error), "error")
     status = 400 if form.is_submitted() else 200
+    block = throttle.status(get_session(), user.email)
+    blocked_now = bool(block and block.blocked_until and block.blocked_until > utcnow())
     return (
-        render_template("admin/user_form.html", form=form, user=user, reset_form=PasswordResetForm()),
+        render_template(
+            "admin/user_form.html",
+            form=form,
+            user=user,
+            reset_form=PasswordResetForm(),
+            block=block,
+            blocked_now=blocked_now,
+        ),
         status,
     )
 
@@ -127,10 +138,23 @@ def reset_password(user_id: int):
 
         return commit_and_redirect(
             reset,
-            f"New password set for {user.name}; their other sessions are signed out.",
+            f"New password set for {user.name}: they are signed out everywhere and choose their own "
+            "at the next sign-in.",
             url_for("admin_users.index"),
             failed_to=url_for("admin_users.edit", user_id=user.id),
         )
     else:
         flash("Enter a new password.", "error")
     return redirect(url_for("admin_users.edit", user_id=user.id), code=303)
+
+
+@bp.post("/<int:user_id>/unblock")
+@admins
+def unblock(user_id: int):
+    """Lift a sign-in block (for instance after a stranger's guesses, once the owner is reached)."""
+    user = _load_user(user_id)
+    return commit_and_redirect(
+        lambda: accounts.clear_sign_in_block(get_session(), signed_in_user(), user),
+        f"{user.name} can sign in again from any device.",
+        url_for("admin_users.edit", user_id=user.id),
+    )

@@ -1,22 +1,16 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+"""Signing in and out."""
 
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import signin
 from ..auth import signed_in
-from ..db import get_db, get_session
+from ..db import get_session
 from ..forms.auth import LoginForm
-from ..services import ServiceError, accounts
+from ..services import ServiceError, accounts, sessions
 from ..urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
-
-
-def _policy() -> accounts.SignInPolicy:
-    config = current_app.config
-    return accounts.SignInPolicy(
-        free_failures_per_account=config["LOGIN_FREE_FAILURES_PER_ACCOUNT"],
-        free_failures_per_address=config["LOGIN_FREE_FAILURES_PER_ADDRESS"],
-        max_block_seconds=config["LOGIN_MAX_BLOCK_SECONDS"],
-    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -27,28 +21,37 @@ def login():
     status = 200
     if form.validate_on_submit():
         session = get_session()
+        known = signin.known_devices()
         try:
-            with get_db().session() as lookup:
-                user = accounts.authenticate(
-                    session,
-                    form.email.data,
-                    form.password.data,
-                    request.remote_addr,
-                    _policy(),
-                    lookup=lookup,
-                )
+            attempt = accounts.start_attempt(
+                session, form.email.data, request.remote_addr, known, signin.policy()
+            )
+            # Counted before the slow password check and visible to every worker: parallel
+            # guesses cannot get more checks than the limit allows.
+            session.commit()
+            user = accounts.finish_sign_in(session, attempt, form.password.data)
+            _record, secret = sessions.start(
+                session,
+                user,
+                user_agent=request.user_agent.string,
+                address=request.remote_addr,
+                lifetime=signin.session_lifetime(form.remember.data),
+                idle=signin.idle_limit(),
+            )
         except accounts.SignInThrottled as error:
             session.commit()
             flash(str(error), "error")
             status = 429
         except ServiceError as error:
-            session.commit()  # keep the failure count
+            session.commit()  # keep the failure count (and the owner's warning email)
             flash(str(error), "error")
             status = 401
         else:
             session.commit()
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_next_url(request.args.get("next")), code=303)
+            signin.sign_in(user, secret, remember=form.remember.data)
+            response = redirect(safe_next_url(request.args.get("next")), code=303)
+            signin.remember_device(response, user.id, known)
+            return response
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
@@ -57,6 +60,11 @@ def login():
 @bp.post("/logout")
 @signed_in
 def logout():
-    logout_user()
+    record = signin.current_record()
+    if record is not None:
+        session = get_session()
+        sessions.sign_out(session, record)
+        session.commit()
+    signin.sign_out()
     flash("You are signed out.", "success")
     return redirect(url_for("auth.login"), code=303)

@@ -1,6 +1,5 @@
 """Users: passwords (Argon2id), sign-in, roles, activation."""
 
-import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -11,7 +10,8 @@ from zxcvbn import zxcvbn
 
 from ..db_types import utcnow
 from ..models import Role, User, UserRole
-from . import ServiceError, audit, throttle
+from ..notify import kinds
+from . import ServiceError, audit, calendar, notifications, sessions, throttle
 
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 # Verified against when the email is unknown, so timing does not reveal which emails exist.
@@ -30,10 +30,6 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def normalise_email(email: str) -> str:
@@ -65,6 +61,8 @@ class WrongCurrentPassword(ServiceError):
 class SignInPolicy:
     free_failures_per_account: int
     free_failures_per_address: int
+    free_failures_per_device: int
+    first_block_seconds: int
     max_block_seconds: int
 
 
@@ -76,38 +74,79 @@ class SignInThrottled(ServiceError):
         super().__init__(f"Too many failed attempts. Try again in {wait}.")
 
 
-def authenticate(
+@dataclass
+class PasswordAttempt:
+    """A password check that has been counted already (see `start_attempt`)."""
+
+    user_id: int | None
+    password_hash: str | None
+    limits: list[throttle.Limit]
+    failures: dict[str, int]
+
+    @property
+    def from_known_device(self) -> bool:
+        return any(limit.key.startswith("device:") for limit in self.limits)
+
+
+def start_attempt(
     session: Session,
     email: str,
-    password: str,
     address: str | None,
+    known_devices: dict[int, str],
     policy: SignInPolicy,
-    lookup: Session | None = None,
-) -> User:
-    """The active user with this email and password, or ServiceError.
+) -> PasswordAttempt:
+    """Count a password check for `email` as a failure before it is made; SignInThrottled while blocked.
 
-    Raises SignInThrottled without checking the password while the account or
-    address is blocked. The caller commits, so that failures are counted.
-    With `lookup` (a read-only session) the slow password check runs before
-    `session` starts its write transaction, so sign-ins do not queue on SQLite's
-    write lock for the length of an Argon2 check.
+    From a device known for the account (`known_devices`: user id -> nonce of the
+    device cookie) only that device's count applies; otherwise the account's and
+    the address's. The caller commits before `finish_sign_in` or
+    `check_current_password`, so parallel guesses see each other's counts.
     """
     email = normalise_email(email)
-    account, origin = throttle.account_key(email), throttle.address_key(address)
-    reader = lookup or session
-    wait = throttle.retry_after(reader, [account, origin])
+    found = session.exec(select(User).where(User.email == email)).first()
+    nonce = known_devices.get(found.id) if found is not None else None
+    if nonce:
+        limits = [throttle.Limit(throttle.device_key(found.id, nonce), policy.free_failures_per_device, True)]
+    else:
+        limits = [
+            throttle.Limit(throttle.account_key(email), policy.free_failures_per_account, True),
+            throttle.Limit(throttle.address_key(address), policy.free_failures_per_address, False),
+        ]
+    wait, failures = throttle.reserve(session, limits, policy.first_block_seconds, policy.max_block_seconds)
     if wait:
         raise SignInThrottled(wait)
-    found = reader.exec(select(User).where(User.email == email)).first()
-    valid = verify_password(found.password_hash if found else _DUMMY_HASH, password)
-    if lookup is not None:
-        lookup.rollback()  # end the read before writing
-    user = session.get(User, found.id) if found is not None and lookup is not None else found
-    if not (valid and user and user.active):
-        throttle.record_failure(session, account, policy.free_failures_per_account, policy.max_block_seconds)
-        throttle.record_failure(session, origin, policy.free_failures_per_address, policy.max_block_seconds)
+    return PasswordAttempt(
+        user_id=found.id if found is not None else None,
+        password_hash=found.password_hash if found is not None else None,
+        limits=limits,
+        failures=failures,
+    )
+
+
+def _failed(session: Session, attempt: PasswordAttempt) -> None:
+    """The failure stays counted; the owner hears of it by email once the account is blocked."""
+    if attempt.user_id is None or attempt.from_known_device:
+        return
+    account = attempt.limits[0]
+    if attempt.failures.get(account.key, 0) > account.free_failures:
+        now = utcnow()
+        notifications.enqueue(
+            session,
+            kind=kinds.SIGN_IN_FAILURES,
+            recipient_id=attempt.user_id,
+            dedupe_key=f"{kinds.SIGN_IN_FAILURES.key}:{attempt.user_id}:{now.date().isoformat()}",
+            due_at=now,
+        )
+
+
+def finish_sign_in(session: Session, attempt: PasswordAttempt, password: str) -> User:
+    """Check the password (before any database work: no lock is held meanwhile); the user, or ServiceError."""
+    valid = verify_password(attempt.password_hash or _DUMMY_HASH, password)
+    user = session.get(User, attempt.user_id) if valid and attempt.user_id is not None else None
+    if user is None or not user.active:
+        _failed(session, attempt)
         raise ServiceError(SIGN_IN_FAILED)
-    throttle.clear(session, account)
+    throttle.settle_success(session, attempt.limits)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -123,6 +162,7 @@ def create_user(
     roles: set[Role],
     password: str,
     job_title: str | None = None,
+    must_change_password: bool = False,
 ) -> User:
     try:
         email = normalise_email(validate_email(email, check_deliverability=False).normalized)
@@ -137,7 +177,7 @@ def create_user(
         name=name.strip(),
         job_title=(job_title or "").strip() or None,
         password_hash=hash_password(password),
-        session_token=new_token(),
+        must_change_password=must_change_password,
         password_changed_at=utcnow(),
     )
     user.role_rows = [UserRole(role=role) for role in sorted(roles)]
@@ -163,32 +203,62 @@ def update_user(
         audit.record(session, actor, user, "updated", changes)
 
 
-def set_password(session: Session, actor: User | None, user: User, password: str) -> None:
-    """Set a new password and sign the user out of every other session."""
+def set_password(
+    session: Session, actor: User | None, user: User, password: str, keep_session: int | None = None
+) -> None:
+    """Set a new password and end the user's sessions (all but `keep_session`).
+
+    Set by an administrator, it must be changed at the next sign-in; a reset
+    (by an administrator or by email) also lifts sign-in blocks and gives the
+    calendar feed a new address.
+    """
+    own = actor is not None and actor.id == user.id
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    user.session_token = new_token()
-    verb = "password_changed" if actor is not None and actor.id == user.id else "password_reset"
+    user.must_change_password = actor is not None and not own
+    sessions.end_all(session, user, keep=keep_session)
+    if not own:
+        throttle.clear_user(session, user.email, user.id)
+        calendar.reissue_token(user)
+    verb = "password_changed" if own else "password_reset" if actor is not None else "password_reset_by_email"
     audit.record(session, actor, user, verb)
 
 
-def change_own_password(session: Session, user: User, current: str, new: str, min_length: int) -> None:
+def check_current_password(session: Session, user: User, attempt: PasswordAttempt, current: str) -> None:
+    """Confirm the signed-in user's password; a wrong one counts like a failed sign-in."""
     if not verify_password(user.password_hash, current):
+        _failed(session, attempt)
         raise WrongCurrentPassword("Your current password is not right.")
-    check_password_rules(new, min_length, user.email)
-    set_password(session, user, user, new)
+    throttle.settle_success(session, attempt.limits)
+
+
+def change_own_password(session: Session, user: User, new: str, keep_session: int | None) -> None:
+    """After `check_current_password`: the new password; other devices are signed out."""
+    set_password(session, user, user, new, keep_session=keep_session)
 
 
 def set_active(session: Session, actor: User, user: User, active: bool) -> None:
-    """Activate or deactivate; deactivating ends the user's sessions at once."""
+    """Activate or deactivate; deactivating ends the user's sessions and calendar address at once."""
     if user.id == actor.id and not active:
         raise ServiceError("You cannot deactivate yourself.")
     if user.active == active:
         return
     user.active = active
     if not active:
-        user.session_token = new_token()
+        sessions.end_all(session, user)
+        calendar.reissue_token(user)
     audit.record(session, actor, user, "activated" if active else "deactivated")
+
+
+def clear_sign_in_block(session: Session, actor: User, user: User) -> None:
+    """An administrator lifts the user's sign-in block (after checking who was locked out)."""
+    throttle.clear_user(session, user.email, user.id)
+    audit.record(session, actor, user, "sign_in_block_cleared")
+
+
+def sign_out_everywhere(session: Session, user: User) -> None:
+    sessions.end_all(session, user)
+    audit.record(session, user, user, "signed_out_everywhere")
 
 
 def users_with_role(session: Session, role: Role, active_only: bool = True) -> list[User]:

@@ -129,3 +129,11 @@ def rotate_token(session: Session, user: User) -> str:
     user.calendar_token = secrets.token_urlsafe(32)
     audit.record(session, user, user, "calendar_token_rotated" if had_one else "calendar_token_created")
     return user.calendar_token
+
+
+def reissue_token(user: User) -> None:
+    """A new feed address, when the user has one (deactivation, password reset): the old one stops.
+
+    No audit entry of its own: the deactivation or reset that calls it writes one."""
+    if user.calendar_token is not None:
+        user.calendar_token = secrets.token_urlsafe(32)

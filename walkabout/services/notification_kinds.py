@@ -19,6 +19,22 @@ OVERDUE_DIGEST = Kind("overdue_digest", "Daily digest of my overdue actions")
 ESCALATION = Kind("escalation", "Weekly list of actions overdue by more than 14 days (lead executives)")
 BOARD_PACK = Kind("board_pack", "Monthly board pack (board secretaries)")
 
-ALL = [INVITATION, REMINDER_WARD, REMINDER_TEAM, SUMMARY, NEW_ACTION, OVERDUE_DIGEST, ESCALATION, BOARD_PACK]
+
+# --- account security (issue 20): always sent, never in the preferences ---------
+PASSWORD_RESET = Kind("password_reset", "Link to choose a new password, when I ask for one", optional=False)
+SIGN_IN_FAILURES = Kind("sign_in_failures", "Repeated failed sign-ins on my account", optional=False)
+ACCOUNT_SECURITY = [PASSWORD_RESET, SIGN_IN_FAILURES]
+
+ALL = [
+    INVITATION,
+    REMINDER_WARD,
+    REMINDER_TEAM,
+    SUMMARY,
+    NEW_ACTION,
+    OVERDUE_DIGEST,
+    ESCALATION,
+    BOARD_PACK,
+    *ACCOUNT_SECURITY,
+]
 BY_KEY = {kind.key: kind for kind in ALL}
 OPTIONAL = [kind for kind in ALL if kind.optional]

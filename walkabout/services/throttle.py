@@ -1,9 +1,20 @@
-"""Sign-in throttling per account and per address, stored in the database so
-that it holds across every web worker and host."""
+"""Sign-in throttling, stored in the database so that it holds across every web
+worker and host.
 
-from datetime import timedelta
+Keys: `account:<email>` and `address:<ip>` count failures from devices that are
+not known for the account; `device:<user id>:<nonce>` counts failures from one
+known device (OWASP's device cookies), so a stranger's failures never block the
+owner on a device they signed in on before.
 
-from sqlalchemy import delete
+An attempt is counted as a failure *before* the slow password check
+(`reserve`, committed at once), and given back when the password was right
+(`settle_success`): parallel guesses cannot get more checks than the limit.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -19,37 +30,104 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str | None) -> str:
-    return f"address:{address or 'unknown'}"
+    return f"address:{(address or 'unknown')[:100]}"  # an IPv6 address is at most 45 characters
 
 
-def retry_after(session: Session, keys: list[str]) -> int:
-    """Seconds until a new attempt is allowed for any of `keys` (0 when allowed)."""
+def device_key(user_id: int, nonce: str) -> str:
+    return f"device:{user_id}:{nonce}"
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    free_failures: int
+    cleared_on_success: bool  # the account and device counts restart; an address's is only refunded
+
+
+def reserve(
+    session: Session, limits: list[Limit], first_block_seconds: int, max_block_seconds: int
+) -> tuple[int, dict[str, int]]:
+    """Count one failure on every key, unless one is blocked.
+
+    Returns (seconds to wait, 0 when the attempt may go ahead; the failure count
+    of each key). The rows are locked (PostgreSQL FOR UPDATE; SQLite's write
+    lock of BEGIN IMMEDIATE) until the caller commits.
+    """
     now = utcnow()
-    rows = session.exec(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))).all()
-    waits = [(row.blocked_until - now).total_seconds() for row in rows if row.blocked_until]
-    return max([0, *[int(w) + 1 for w in waits if w > 0]])
-
-
-def record_failure(session: Session, key: str, free_failures: int, max_block_seconds: int) -> None:
-    """Count a failure; past `free_failures` the key is blocked for a doubling delay."""
-    now = utcnow()
-    previous = session.get(LoginThrottle, key)
-    if previous and previous.last_failure_at and now - previous.last_failure_at > FORGET_AFTER:
-        previous.failures = 0
-        session.flush()
+    keys = sorted({limit.key for limit in limits})
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(LoginThrottle).values(key=key, failures=1, last_failure_at=now)
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[LoginThrottle.key],
-            set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
-        )
+        insert(LoginThrottle)
+        .values([{"key": key, "failures": 0} for key in keys])
+        .on_conflict_do_nothing(index_elements=[LoginThrottle.key])
     )
-    row = session.get(LoginThrottle, key, populate_existing=True)
-    excess = row.failures - free_failures
-    if excess > 0:
-        row.blocked_until = now + timedelta(seconds=min(2 ** (excess - 1), max_block_seconds))
+    rows = {
+        row.key: row
+        for row in session.exec(
+            select(LoginThrottle)
+            .where(col(LoginThrottle.key).in_(keys))
+            .order_by(LoginThrottle.key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+    }
+    wait = max([0, *[_seconds_left(row.blocked_until, now) for row in rows.values()]])
+    if wait:
+        return wait, {key: row.failures for key, row in rows.items()}
+    for limit in limits:
+        row = rows[limit.key]
+        if row.last_failure_at and now - row.last_failure_at > FORGET_AFTER:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        excess = row.failures - limit.free_failures
+        if excess > 0:
+            seconds = min(first_block_seconds * 2 ** (excess - 1), max_block_seconds)
+            row.blocked_until = now + timedelta(seconds=seconds)
+    session.flush()
+    return 0, {key: row.failures for key, row in rows.items()}
+
+
+def _seconds_left(blocked_until: datetime | None, now: datetime) -> int:
+    if blocked_until is None or blocked_until <= now:
+        return 0
+    return int((blocked_until - now).total_seconds()) + 1
+
+
+def settle_success(session: Session, limits: list[Limit]) -> None:
+    """The password was right: clear the account or device count, give the address its attempt back."""
+    for limit in limits:
+        if limit.cleared_on_success:
+            clear(session, limit.key)
+            continue
+        remaining = LoginThrottle.failures - 1
+        session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == limit.key, LoginThrottle.failures > 0)
+            .values(
+                failures=remaining,
+                blocked_until=case(
+                    (remaining <= limit.free_failures, None), else_=LoginThrottle.blocked_until
+                ),
+            )
+        )
 
 
 def clear(session: Session, key: str) -> None:
     session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+def clear_user(session: Session, email: str, user_id: int) -> None:
+    """Lift every block on the account: its own count and each of its known devices'."""
+    session.execute(
+        delete(LoginThrottle).where(
+            (LoginThrottle.key == account_key(email))
+            | col(LoginThrottle.key).startswith(f"device:{user_id}:", autoescape=True)
+        )
+    )
+
+
+def status(session: Session, email: str) -> LoginThrottle | None:
+    """The account's count of failures from unknown devices (for the administrator's page)."""
+    row = session.get(LoginThrottle, account_key(email))
+    return row if row is not None and row.failures > 0 else None
