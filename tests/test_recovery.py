@@ -14,7 +14,7 @@ from walkabout.db import get_db, session_scope
 from walkabout.db_types import utcnow
 from walkabout.models import AuditEvent, PasswordReset, Role, SentNotification, User
 from walkabout.notify.backends import OutboxBackend
-from walkabout.services.notifications import dispatch_due
+from walkabout.notify.dispatch import dispatch_due
 
 from .conftest import csrf_token, login, make_app, post_form
 from .factories import Factory

@@ -10,7 +10,7 @@ from sqlmodel import select
 from walkabout.db import get_db, session_scope
 from walkabout.models import AuditEvent, LoginThrottle, Role, SentNotification
 from walkabout.notify.backends import OutboxBackend
-from walkabout.services.notifications import dispatch_due
+from walkabout.notify.dispatch import dispatch_due
 
 from .conftest import csrf_token, login, make_app, post_form
 from .factories import Factory

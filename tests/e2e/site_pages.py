@@ -18,6 +18,8 @@ ROLES = (SIGNED_OUT, E, M, S, A)
 # endpoint -> (roles whose view is checked, the page's URL from the world's ids)
 PAGES: dict[str, tuple[tuple, str]] = {
     "auth.login": ((SIGNED_OUT,), "/login"),
+    "password_reset.request_link": ((SIGNED_OUT,), "/password-reset"),
+    "password_reset.choose": ((SIGNED_OUT,), "/password-reset/{reset_token}"),
     "about.accessibility": ((SIGNED_OUT, E), "/accessibility"),
     "home.index": ((E, M, S, A), "/"),
     "account.password": ((E,), "/account/password"),
@@ -87,9 +89,9 @@ def role_id(role) -> str:
 def build_world(app, factory) -> tuple[dict, dict]:
     """A small trust with one of everything a page shows; returns (users by role, URL ids)."""
     from walkabout.db import session_scope
-    from walkabout.models import BoardPack, BoardPackStatus, WalkaboutSeries, Ward
+    from walkabout.models import BoardPack, BoardPackStatus, PasswordReset, WalkaboutSeries, Ward
     from walkabout.notify.backends import get_backend
-    from walkabout.services import feedback
+    from walkabout.services import feedback, recovery
 
     app.config["REPORTS_RUNNER"] = "scheduler"  # a requested pack waits; no thread outlives the test
     users = {
@@ -114,10 +116,12 @@ def build_world(app, factory) -> tuple[dict, dict]:
             first_start=planned.scheduled_start,
         )
         pack = BoardPack(month="2026-10", status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
-        session.add_all([series, pack])
+        reset = PasswordReset(user_id=users[M].id)
+        session.add_all([series, pack, reset])
         token = feedback.share(session, users[A], session.get(Ward, ward.id))
         session.flush()
         series_id, pack_id = series.id, pack.id
+        reset_token = recovery.token_for(app.config["SECRET_KEY"], reset)
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "walkabout@example.org", users[M].email, "New action"
     message["Date"] = formatdate()
@@ -135,6 +139,7 @@ def build_world(app, factory) -> tuple[dict, dict]:
         "series_id": series_id,
         "pack_id": pack_id,
         "public_token": token,
+        "reset_token": reset_token,
         "outbox_name": backend.list()[0]["name"],
     }
     return users, ids

@@ -1,15 +1,14 @@
 """Account security emails (issue 20): the password reset link, and the warning
-about repeated failed sign-ins. Registered in `compose.BUILDERS`."""
+about repeated failed sign-ins. Added to `compose.BUILDERS`."""
 
 from datetime import timedelta
 
 from ..models import PasswordReset
-from .compose import Skip, key_parts
+from ..services import recovery, throttle
+from .skip import Skip, key_parts
 
 
 def password_reset(session, note, recipient, now, config):
-    from ..services import recovery
-
     (reset_id,) = key_parts(note)
     lifetime = timedelta(minutes=config["PASSWORD_RESET_MINUTES"])
     found = recovery.usable(session, int(reset_id), lifetime)
@@ -22,8 +21,6 @@ def password_reset(session, note, recipient, now, config):
 
 
 def sign_in_failures(session, note, recipient, now, config):
-    from ..services import throttle
-
     row = throttle.status(session, recipient.email)
     context = {
         "failures": row.failures if row is not None else None,

@@ -34,10 +34,8 @@ from ..services.calendar import build_calendar
 from ..services.notification_plans import ESCALATION_OVERDUE_DAYS
 from ..services.reports import follow_up
 from ..timeutil import format_datetime as local_datetime
-
-
-class Skip(Exception):
-    """The message should not be sent any more; the text says why."""
+from .account_mail import BUILDERS as ACCOUNT_BUILDERS
+from .skip import Skip, key_parts
 
 
 def compose(
@@ -67,11 +65,6 @@ def message_id(note: SentNotification) -> str:
     The row's creation time is in it, so a rebuilt database never reuses an earlier message's id."""
     seed = f"{note.dedupe_key}|{note.id}|{note.created_at.isoformat()}"
     return f"<{hashlib.sha256(seed.encode()).hexdigest()[:32]}.{note.id}@walkabout>"
-
-
-def key_parts(note: SentNotification) -> list[str]:
-    """The parts after the kind in a dedupe key such as "reminder_team:12:7:1767340800"."""
-    return note.dedupe_key.split(":")[1:]
 
 
 def _walkabout(session: Session, walkabout_id: int) -> Walkabout:
@@ -268,7 +261,4 @@ def _summary_attachment(
     ]
 
 
-# --- account security messages (issue 20), kept in their own module -------------
-from .account_mail import BUILDERS as ACCOUNT_BUILDERS  # noqa: E402  (it imports Skip from here)
-
-BUILDERS.update(ACCOUNT_BUILDERS)
+BUILDERS.update(ACCOUNT_BUILDERS)  # account security messages, kept in their own module

@@ -19,7 +19,8 @@ from ..models import NotificationStatus, SentNotification, User
 from ..services import notification_kinds as kinds
 from ..services.notifications import wants
 from .backends import SendError
-from .compose import Skip, compose
+from .compose import compose
+from .skip import Skip
 
 log = logging.getLogger(__name__)
 

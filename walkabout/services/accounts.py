@@ -10,8 +10,8 @@ from zxcvbn import zxcvbn
 
 from ..db_types import utcnow
 from ..models import Role, User, UserRole
-from ..notify import kinds
 from . import ServiceError, audit, calendar, notifications, sessions, throttle
+from . import notification_kinds as kinds
 
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 # Verified against when the email is unknown, so timing does not reveal which emails exist.

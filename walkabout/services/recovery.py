@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from ..db_types import utcnow
 from ..models import PasswordReset, User
-from ..notify import kinds
 from . import ServiceError, accounts, notifications
+from . import notification_kinds as kinds
 
 SALT = "walkabout-password-reset"
 # One email per account in this time, however often the form is sent (no mail bombing).
