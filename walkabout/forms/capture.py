@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
+from .version import VersionField
 from .walkabouts import database_id
 
 
@@ -90,7 +91,7 @@ class ConcernForm(FlaskForm):
     ward_can_fix = BooleanField("The ward can fix this itself")
     photo = FileField("Photo", description="Optional. Up to 10 MB; location data is removed.")
     idempotency_key = HiddenField()
-    version = HiddenField()
+    version = VersionField()
 
     def set_categories(self, categories) -> None:
         self.category_id.choices = [SelectChoice("", "No category")] + [
@@ -108,7 +109,7 @@ class CompleteForm(FlaskForm):
         validators=[InputRequired("Say whether feedback was given to staff.")],
     )
     feedback_notes = TextAreaField("What was fed back", validators=[Length(max=2000)])
-    version = HiddenField()
+    version = VersionField()
 
 
 STAFF_FIELD_PREFIX = "staff_"

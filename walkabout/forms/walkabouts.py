@@ -3,7 +3,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -21,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..urls import MAX_DATABASE_ID
 from .users import CheckboxesField
+from .version import VersionField
 
 
 def as_choices(pairs) -> list[SelectChoice]:
@@ -167,7 +167,7 @@ class ScheduleForm(_WalkaboutFields):
 
 
 class EditWalkaboutForm(_WalkaboutFields):
-    version = HiddenField()
+    version = VersionField()
     reason = TextAreaField(
         "Reason for the change",
         validators=[Optional(), Length(max=1000)],
@@ -176,7 +176,7 @@ class EditWalkaboutForm(_WalkaboutFields):
 
 
 class CancelWalkaboutForm(FlaskForm):
-    version = HiddenField()
+    version = VersionField()
     reason = TextAreaField(
         "Why is it cancelled?",
         validators=[
@@ -218,7 +218,7 @@ class SeriesEditForm(FlaskForm):
         description="Needed when the time moves; kept in each walkabout's history.",
     )
     confirm_clashes = BooleanField("Change anyway, despite the clashes listed above")
-    version = HiddenField()
+    version = VersionField()
 
 
 class RotaForm(FlaskForm):

@@ -50,9 +50,8 @@ def edit_concern(walkabout_id: int, concern_id: int):
         if form.validate_on_submit():
             session = get_session()
             try:
-                version = int(form.version.data) if (form.version.data or "").isdigit() else None
                 concerns.update_concern(
-                    session, user, concern, concern_input(form), version, uploaded_photo(form)
+                    session, user, concern, concern_input(form), form.version.data, uploaded_photo(form)
                 )
             except concerns.ConcernInvalid as error:
                 getattr(form, error.field).errors.append(str(error))
@@ -168,7 +167,6 @@ def complete(walkabout_id: int):
     if other:
         participation[other] = participation.get(other, 0) + (form.other_count.data or 1)
     session = get_session()
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:
         capture.complete(
             session,
@@ -178,7 +176,7 @@ def complete(walkabout_id: int):
             participation=participation,
             feedback_given=form.feedback_given.data == "yes",
             feedback_notes=form.feedback_notes.data,
-            version=version,
+            version=form.version.data,
         )
     except Forbidden as error:
         return render_readback(walkabout, complete_form=form, status=403, message=str(error))

@@ -79,7 +79,6 @@ def service_error_field(form, error: ServiceError) -> None:
     form.form_errors.append(str(error))
 
 
-def form_version(form) -> int:
-    """The record version a form was opened at (-1 when missing or tampered: always stale)."""
-    value = form.version.data or ""
-    return int(value) if value.isdigit() else -1
+def form_version(form) -> int | None:
+    """The record version a form was opened at (None when missing or tampered: always stale)."""
+    return form.version.data
