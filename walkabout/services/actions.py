@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
+from ..config import DEFAULT_ACTION_DUE_DAYS as DEFAULT_DUE_DAYS
 from ..db_types import utcnow
 from ..models import (
     Action,
@@ -40,7 +41,6 @@ TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
 }
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
 OWNER_ROLES = (Role.WARD_MANAGER, Role.EXECUTIVE)
-DEFAULT_DUE_DAYS = {"extreme": 7, "high": 14, "moderate": 30, "low": 60}
 STATUS_LABELS = {
     ActionStatus.OPEN: "Open",
     ActionStatus.IN_PROGRESS: "In progress",
