@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS, MAX_ACTION, MAX_ROLE, MAX_TEXT
+from .single_line import SingleLine
 from .version import VersionField
 from .walkabouts import database_id
 
@@ -85,7 +86,7 @@ class ConcernForm(FlaskForm):
     consequence = ScoreField("Consequence", CONSEQUENCE_LABELS, "consequence")
     raised_by_role = StringField(
         "Raised by (role, never a name)",
-        validators=[Length(max=MAX_ROLE)],
+        validators=[Length(max=MAX_ROLE), SingleLine()],
     )
     immediate_action = TextAreaField("Action taken on the spot", validators=[Length(max=MAX_ACTION)])
     ward_can_fix = BooleanField("The ward can fix this itself")
@@ -101,7 +102,7 @@ class ConcernForm(FlaskForm):
 
 class CompleteForm(FlaskForm):
     summary_notes = TextAreaField("Summary notes", validators=[Length(max=10000)])
-    other_role = StringField("Other role", validators=[Length(max=120)])
+    other_role = StringField("Other role", validators=[Length(max=120), SingleLine()])
     other_count = IntegerField("How many", validators=[Optional(), NumberRange(0, 200)])
     feedback_given = RadioField(
         "Was feedback given to staff today?",

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..urls import MAX_DATABASE_ID
+from .single_line import SingleLine
 from .users import CheckboxesField
 from .version import VersionField
 
@@ -114,10 +115,10 @@ class _WalkaboutFields(FlaskForm):
     )
     guests = StringField(
         "Guests",
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500), SingleLine()],
         description="People without an account, e.g. a patient representative.",
     )
-    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200)])
+    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200), SingleLine()])
     confirm_clashes = BooleanField("Schedule anyway, despite the clashes listed above")
 
     def validate_ward_id(self, field):
@@ -211,7 +212,7 @@ class SeriesEditForm(FlaskForm):
             NumberRange(15, 480, "Between 15 and 480 minutes."),
         ],
     )
-    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200)])
+    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200), SingleLine()])
     reason = TextAreaField(
         "Reason for the change",
         validators=[Optional(), Length(max=1000)],
