@@ -1,6 +1,7 @@
 """The verbs of the domain. Services take a session, change state and write the
 audit entry; they never commit (the route or job does, once)."""
 
+from sqlalchemy import inspect
 from sqlalchemy.orm.exc import StaleDataError
 
 
@@ -45,4 +46,6 @@ def flush_or_conflict(session, message: str) -> None:
 
 def lock_latest(session, record) -> None:
     """Re-read `record` and lock its row until commit: append-only changes never conflict."""
-    session.refresh(record, with_for_update=True)
+    # Columns only: eager-loaded relationships would put outer joins under FOR UPDATE.
+    columns = [attribute.key for attribute in inspect(type(record)).column_attrs]
+    session.refresh(record, attribute_names=columns, with_for_update=True)

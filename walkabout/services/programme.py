@@ -22,7 +22,7 @@ from ..models import (
     Ward,
 )
 from ..timeutil import format_datetime, to_local, trust_zone
-from . import ServiceError, audit, check_version, flush_or_conflict
+from . import Conflict, ServiceError, audit, flush_or_conflict
 
 MIN_DURATION, MAX_DURATION = 15, 480
 SCHEDULER_ROLES = (Role.EXECUTIVE, Role.ADMIN)
@@ -297,13 +297,12 @@ STALE_WALKABOUT = (
 
 
 def _check_editable(walkabout: Walkabout, expected_version: int | None) -> None:
-    check_version(
-        walkabout,
-        expected_version,
-        f"This walkabout was changed by someone else since you opened it. It is now on "
-        f"{format_datetime(walkabout.scheduled_start)} ({walkabout.status.replace('_', ' ')}). "
-        "Check the latest details below and try again.",
-    )
+    if expected_version is None or walkabout.version != expected_version:  # the message shows the latest
+        raise Conflict(
+            f"This walkabout was changed by someone else since you opened it. It is now on "
+            f"{format_datetime(walkabout.scheduled_start)} ({walkabout.status.replace('_', ' ')}). "
+            "Check the latest details below and try again."
+        )
     if walkabout.status != WalkaboutStatus.PLANNED:
         raise ServiceError(
             f"Only planned walkabouts can be changed; this one is {walkabout.status.replace('_', ' ')}."
