@@ -67,7 +67,7 @@ def test_status_machine_table(current, target):
 
 
 VERBS = {
-    S.IN_PROGRESS: lambda s, user, a: actions.post_update(s, user, a, "Started on it", a.version),
+    S.IN_PROGRESS: lambda s, user, a: actions.post_update(s, user, a, "Started on it"),
     S.COMPLETED: lambda s, user, a: actions.complete(s, user, a, "Fixed the hoist", a.version),
     S.VERIFIED: lambda s, user, a: actions.verify(s, user, a, None, a.version),
     S.REOPENED: lambda s, user, a: actions.reopen(s, user, a, "Still broken", a.version),
@@ -108,7 +108,7 @@ def test_each_change_writes_an_update_and_an_audit_entry(app, world):
             due_date=TODAY + timedelta(days=5),
             today=TODAY,
         )
-        actions.post_update(session, executive, action, "Ordered the part", 1)
+        actions.post_update(session, executive, action, "Ordered the part")
         actions.change_due_date(
             session, executive, action, TODAY + timedelta(days=9), "Part delayed", 2, TODAY
         )
@@ -286,8 +286,8 @@ def test_bad_input_is_refused_and_changes_nothing(app, world):
 
     def stale(session):
         loaded = load(session, Action, action.id)
-        actions.post_update(
-            session, load(session, type(world["manager"]), world["manager"].id), loaded, "hi", 7
+        actions.complete(
+            session, load(session, type(world["manager"]), world["manager"].id), loaded, "Done", 7
         )
 
     with pytest.raises(Conflict):

@@ -64,7 +64,7 @@ def world(app, factory):
         actor = session.get(type(executive), executive.id)
         today = local_today()
         first = session.get(type(done), done.id)
-        actions.post_update(session, actor, first, "Internal progress note", 1)
+        actions.post_update(session, actor, first, "Internal progress note")
         actions.change_due_date(
             session, actor, first, today + timedelta(days=3), "Supplier invoice 4471", 2, today
         )

@@ -2,29 +2,110 @@
 
 `WALKABOUT_ENV` is `development`, `test` or `production` (the default). Outside
 development and test the app refuses to start without a strong `SECRET_KEY`.
+Every setting the README documents is read here and checked: a bad number or an
+unknown choice stops start-up with a ConfigError naming the variable (an empty
+variable counts as unset).
 """
 
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import rules
 
 KNOWN_DEFAULT_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "test"}
 MIN_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
+REPORTS_RUNNERS = ("thread", "scheduler")  # see walkabout/reports/runner.py
+RISK_BANDS = tuple(name for _top, name in rules.RISK_BANDS)
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete; the message says what to set."""
 
 
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
 def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+    value = _raw(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.lower() not in TRUE_WORDS | FALSE_WORDS:
+        raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), not {value!r}.")
+    return value.lower() in TRUE_WORDS
+
+
+def _whole_number(name: str, text: str, low: int, high: int) -> int:
+    # ASCII digits only: int() would also take "²"-like digits of other scripts.
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {text!r}.")
+    return int(text)
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    value = _raw(name)
+    return default if value is None else _whole_number(name, value, low, high)
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return value
+
+
+def _due_days(name: str = "WALKABOUT_ACTION_DUE_DAYS") -> dict[str, int]:
+    """Days to an action's default due date by risk band, e.g. "extreme=7,high=14,moderate=30,low=60"."""
+    value = _raw(name)
+    days = dict(rules.ACTION_DUE_DAYS)
+    if value is None:
+        return days
+    for part in value.split(","):
+        band, equals, number = (piece.strip() for piece in part.partition("="))
+        if not equals or band not in RISK_BANDS:
+            raise ConfigError(
+                f"{name} must look like extreme=7,high=14,moderate=30,low=60 "
+                f"(bands: {', '.join(RISK_BANDS)}), not {value!r}."
+            )
+        days[band] = _whole_number(f"{name} ({band})", number, 1, rules.MAX_DUE_DAYS_AHEAD)
+    return days
+
+
+def _timezone(name: str = "WALKABOUT_TIMEZONE") -> str:
+    value = _raw(name) or "Europe/London"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} must be a time zone name such as Europe/London, not {value!r}.") from None
+    return value
+
+
+def _base_url(name: str = "WALKABOUT_BASE_URL") -> str:
+    value = (_raw(name) or "http://127.0.0.1:5000").rstrip("/")
+    if not value.startswith(("https://", "http://")) or any(ch.isspace() for ch in value):
+        raise ConfigError(f"{name} must be the app's address, e.g. https://walkabout.example.nhs.uk.")
+    return value
+
+
+def _reports_runner(env: str, config: dict) -> None:
+    """Board packs (seconds of CPU, hundreds of MB) are never built in a production web worker."""
+    runner = config["REPORTS_RUNNER"]
+    if runner not in REPORTS_RUNNERS:
+        raise ConfigError(f"REPORTS_RUNNER must be one of {', '.join(REPORTS_RUNNERS)}, not {runner!r}.")
+    if env == "production" and runner != "scheduler":
+        raise ConfigError(
+            "WALKABOUT_REPORTS_RUNNER=thread would build board packs inside a web worker; in "
+            "production they are built by the scheduler process (flask --app walkabout scheduler). "
+            "Unset it or set it to scheduler."
+        )
 
 
 def _secret_key(env: str, instance_path: Path) -> str:
@@ -67,19 +148,19 @@ def _session_settings(https: bool) -> dict:
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """The app's settings: defaults, then the environment, then `overrides` (tests)."""
     overrides = dict(overrides or {})
-    env = overrides.get("ENV") or os.environ.get("WALKABOUT_ENV", "production")
+    env = overrides.get("ENV") or _raw("WALKABOUT_ENV") or "production"
     if env not in ENVIRONMENTS:
         raise ConfigError(f"WALKABOUT_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
-    https = overrides.get("HTTPS", _flag("WALKABOUT_HTTPS", env == "production"))
+    https = overrides["HTTPS"] if "HTTPS" in overrides else _flag("WALKABOUT_HTTPS", env == "production")
     config = {
         "ENV": env,
         "TESTING": env == "test",
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'walkabout.db'}",
-        "TIMEZONE": os.environ.get("WALKABOUT_TIMEZONE", "Europe/London"),
-        "TRUST_NAME": os.environ.get("WALKABOUT_TRUST_NAME", "Riverside NHS Foundation Trust"),
+        "DATABASE_URL": _raw("DATABASE_URL") or f"sqlite:///{instance_path / 'walkabout.db'}",
+        "TIMEZONE": _timezone(),
+        "TRUST_NAME": _raw("WALKABOUT_TRUST_NAME") or "Riverside NHS Foundation Trust",
         # The trust's logo for the header (a PNG, JPEG or SVG file); none by default, and
         # never the NHS logo unless the trust sets it (that logo is for NHS organisations).
-        "TRUST_LOGO": os.environ.get("WALKABOUT_TRUST_LOGO") or None,
+        "TRUST_LOGO": _raw("WALKABOUT_TRUST_LOGO"),
         "HTTPS": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -98,31 +179,36 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_BLOCK_SECONDS": 900,
         "PASSWORD_MIN_LENGTH": 12,
         # Actions: default days to the due date by risk band, list page size.
-        "ACTION_DUE_DAYS": dict(rules.ACTION_DUE_DAYS),
+        "ACTION_DUE_DAYS": _due_days(),
         "ACTIONS_PER_PAGE": 25,
         # "You said, we did": how far back the public ward page reaches.
-        "PUBLIC_FEEDBACK_DAYS": 180,
+        "PUBLIC_FEEDBACK_DAYS": _int("WALKABOUT_PUBLIC_FEEDBACK_DAYS", 180, 1, 3650),
         # Ward coverage: wards not visited for more than this many days are highlighted.
-        "COVERAGE_THRESHOLD_DAYS": int(os.environ.get("WALKABOUT_COVERAGE_DAYS", "90")),
+        "COVERAGE_THRESHOLD_DAYS": _int("WALKABOUT_COVERAGE_DAYS", 90, 1, 3650),
         "WALKABOUTS_PER_PAGE": 25,
         # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
-        "REPORTS_RUNNER": os.environ.get("WALKABOUT_REPORTS_RUNNER", "thread"),
-        "BASE_URL": os.environ.get("WALKABOUT_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "MAIL_BACKEND": os.environ.get("WALKABOUT_MAIL_BACKEND", "outbox"),
-        "MAIL_FROM": os.environ.get("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@localhost>"),
-        "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
-        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
-        "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls"),  # starttls, ssl or none
-        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME"),
-        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
+        "REPORTS_RUNNER": _choice(
+            "WALKABOUT_REPORTS_RUNNER", "scheduler" if env == "production" else "thread", REPORTS_RUNNERS
+        ),
+        "BASE_URL": _base_url(),
+        "MAIL_BACKEND": _choice("WALKABOUT_MAIL_BACKEND", "outbox", ("outbox", "smtp")),
+        "MAIL_FROM": _raw("WALKABOUT_MAIL_FROM") or "Walkabout <walkabout@localhost>",
+        "SMTP_HOST": _raw("SMTP_HOST") or "localhost",
+        "SMTP_PORT": _int("SMTP_PORT", 587, 1, 65535),
+        "SMTP_SECURITY": _choice("SMTP_SECURITY", "starttls", ("starttls", "ssl", "none")),
+        "SMTP_USERNAME": _raw("SMTP_USERNAME"),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,  # kept as given: spaces may matter
         "NOTIFY_MAX_ATTEMPTS": 5,
-        "SESSION_IDLE_MINUTES": int(os.environ.get("WALKABOUT_IDLE_MINUTES", "120")),
+        "SESSION_IDLE_MINUTES": _int("WALKABOUT_IDLE_MINUTES", 120, 1, 24 * 60),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
-        "PROXY_FIX_HOPS": int(os.environ.get("WALKABOUT_PROXY_HOPS", "0")),
-        "LOG_FORMAT": os.environ.get("WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text"),
+        "PROXY_FIX_HOPS": _int("WALKABOUT_PROXY_HOPS", 0, 0, 5),
+        "LOG_FORMAT": _choice(
+            "WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text", ("json", "text")
+        ),
     }
     config.update(_session_settings(https))
     config.update(overrides)
+    _reports_runner(env, config)
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, instance_path)
     return config

@@ -2,6 +2,7 @@
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .rules import PHOTO_LIMIT_LABEL
@@ -43,6 +44,11 @@ def init_app(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         return render_error(error.code)
+
+    @app.errorhandler(StaleDataError)
+    def lost_race(error: StaleDataError):
+        # Services turn this into Conflict where they can keep the form; this is the backstop.
+        return render_error(409)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):

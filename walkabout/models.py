@@ -2,7 +2,8 @@
 
 Conventions: datetimes are aware UTC (`UTCDateTime`), calendar dates are `date`;
 enums are stored as strings; soft-deleted rows carry `deleted_at`; rows that
-people edit concurrently carry a `version` that services check and bump.
+people edit concurrently carry a `version` that the ORM bumps on every UPDATE and
+puts in its WHERE clause (`Versioned`), so a concurrent change is refused.
 """
 
 from datetime import date, datetime
@@ -10,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Relationship, SQLModel
 
 from .db_types import UTCDateTime, enum_type, utcnow
@@ -119,6 +121,19 @@ def _created_at() -> Any:
 
 def _when(index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+
+
+class Versioned:
+    """Mixin: the table's `version` column is SQLAlchemy's `version_id_col`.
+
+    Every UPDATE then carries `WHERE version = <loaded>` and sets version + 1, so a
+    change that lost a race raises StaleDataError (turned into Conflict by services).
+    """
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        # SQLModel has put the Column on the class by the time declarative asks.
+        return {"version_id_col": cls.__dict__["version"]}
 
 
 # --- people and places -------------------------------------------------------
@@ -254,7 +269,7 @@ class PasswordReset(SQLModel, table=True):
 # --- walkabouts and series -----------------------------------------------------------
 
 
-class WalkaboutSeries(SQLModel, table=True):
+class WalkaboutSeries(Versioned, SQLModel, table=True):
     """A recurring series; its occurrences are ordinary walkabouts."""
 
     __tablename__ = "walkabout_series"
@@ -276,7 +291,7 @@ class WalkaboutAttendee(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
 
 
-class Walkabout(SQLModel, table=True):
+class Walkabout(Versioned, SQLModel, table=True):
     __table_args__ = (sa.Index("ix_walkabout_ward_start", "ward_id", "scheduled_start"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -353,7 +368,7 @@ class PromptQuestion(SQLModel, table=True):
     active: bool = Field(default=True)
 
 
-class Concern(SQLModel, table=True):
+class Concern(Versioned, SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     walkabout_id: int = _fk("walkabout.id")
     category_id: int | None = _fk("category.id", nullable=True)
@@ -405,7 +420,7 @@ class Photo(SQLModel, table=True):
 # --- follow-up ---------------------------------------------------------------
 
 
-class Action(SQLModel, table=True):
+class Action(Versioned, SQLModel, table=True):
     __table_args__ = (sa.Index("ix_action_status_due", "status", "due_date"),)
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,20 +2,20 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
-from wtforms.widgets import HiddenInput
 
 from .. import rules
 from ..services.feedback import DELIVERY_METHODS
+from .version import VersionField
 from .walkabouts import database_id, optional_int
 
 SHOWN_TO_STAFF = 'Ward staff see this on the ward\'s "You said, we did" page: no names or patient details.'
 
 
 class VersionedForm(FlaskForm):
-    """Carries the version the user saw, so a stale change is refused.
+    """Carries the version the user saw, so a stale (or missing) one is refused as a conflict.
 
     Several of these share one page, so each gets a prefix (unique field ids);
     the page's single csrf_token input is checked by CSRFProtect for every POST.
@@ -24,7 +24,7 @@ class VersionedForm(FlaskForm):
     class Meta:
         csrf = False
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = VersionField()
 
 
 class AssignForm(FlaskForm):
@@ -55,7 +55,12 @@ class NoActionForm(VersionedForm):
     )
 
 
-class ProgressForm(VersionedForm):
+class ProgressForm(FlaskForm):
+    """A progress note is append-only, so it carries no version and never conflicts."""
+
+    class Meta:
+        csrf = False
+
     text = TextAreaField("Progress update", validators=rules.PROGRESS_UPDATE.validators())
 
 

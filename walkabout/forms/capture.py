@@ -19,6 +19,8 @@ from ..defaults import STAFF_ROLES
 from ..models import ConcernKind
 from ..rules import PHOTO_LIMIT_LABEL
 from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS
+from .single_line import SingleLine
+from .version import VersionField
 from .walkabouts import database_id
 
 
@@ -83,7 +85,7 @@ class ConcernForm(FlaskForm):
     consequence = ScoreField("Consequence", CONSEQUENCE_LABELS, "consequence")
     raised_by_role = StringField(
         "Raised by (role, never a name)",
-        validators=rules.RAISED_BY_ROLE.validators(required=False),
+        validators=[*rules.RAISED_BY_ROLE.validators(required=False), SingleLine()],
     )
     immediate_action = TextAreaField(
         "Action taken on the spot", validators=rules.IMMEDIATE_ACTION.validators(required=False)
@@ -91,7 +93,7 @@ class ConcernForm(FlaskForm):
     ward_can_fix = BooleanField("The ward can fix this itself")
     photo = FileField("Photo", description=f"Optional. Up to {PHOTO_LIMIT_LABEL}; location data is removed.")
     idempotency_key = HiddenField()
-    version = HiddenField()
+    version = VersionField()
 
     def set_categories(self, categories) -> None:
         self.category_id.choices = [SelectChoice("", "No category")] + [
@@ -101,7 +103,9 @@ class ConcernForm(FlaskForm):
 
 class CompleteForm(FlaskForm):
     summary_notes = TextAreaField("Summary notes", validators=rules.SUMMARY_NOTES.validators(required=False))
-    other_role = StringField("Other role", validators=rules.OTHER_ROLE.validators(required=False))
+    other_role = StringField(
+        "Other role", validators=[*rules.OTHER_ROLE.validators(required=False), SingleLine()]
+    )
     other_count = IntegerField(
         "How many",
         validators=[
@@ -117,7 +121,7 @@ class CompleteForm(FlaskForm):
     feedback_notes = TextAreaField(
         "What was fed back", validators=rules.FEEDBACK_NOTES.validators(required=False)
     )
-    version = HiddenField()
+    version = VersionField()
 
 
 STAFF_FIELD_PREFIX = "staff_"

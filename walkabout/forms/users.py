@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ROLE_LABELS
+from .single_line import SingleLine
 
 
 class CheckboxesField(SelectMultipleField):
@@ -17,8 +18,8 @@ def _role_choices():
 
 
 class UserEditForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120), SingleLine()])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120), SingleLine()])
     roles = CheckboxesField(
         "Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")]
     )

@@ -3,7 +3,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -20,7 +19,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..urls import ascii_int
+from .single_line import SingleLine
 from .users import CheckboxesField
+from .version import VersionField
 
 
 def as_choices(pairs) -> list[SelectChoice]:
@@ -112,10 +113,10 @@ class _WalkaboutFields(FlaskForm):
     )
     guests = StringField(
         "Guests",
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500), SingleLine()],
         description="People without an account, e.g. a patient representative.",
     )
-    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200)])
+    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200), SingleLine()])
     confirm_clashes = BooleanField("Schedule anyway, despite the clashes listed above")
 
     def validate_ward_id(self, field):
@@ -165,7 +166,7 @@ class ScheduleForm(_WalkaboutFields):
 
 
 class EditWalkaboutForm(_WalkaboutFields):
-    version = HiddenField()
+    version = VersionField()
     reason = TextAreaField(
         "Reason for the change",
         validators=[Optional(), Length(max=1000)],
@@ -174,7 +175,7 @@ class EditWalkaboutForm(_WalkaboutFields):
 
 
 class CancelWalkaboutForm(FlaskForm):
-    version = HiddenField()
+    version = VersionField()
     reason = TextAreaField(
         "Why is it cancelled?",
         validators=[
@@ -209,14 +210,14 @@ class SeriesEditForm(FlaskForm):
             NumberRange(15, 480, "Between 15 and 480 minutes."),
         ],
     )
-    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200)])
+    focus = StringField("Focus or theme", validators=[Optional(), Length(max=200), SingleLine()])
     reason = TextAreaField(
         "Reason for the change",
         validators=[Optional(), Length(max=1000)],
         description="Needed when the time moves; kept in each walkabout's history.",
     )
     confirm_clashes = BooleanField("Change anyway, despite the clashes listed above")
-    version = HiddenField()
+    version = VersionField()
 
 
 class RotaForm(FlaskForm):

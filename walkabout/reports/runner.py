@@ -6,6 +6,8 @@ and figures, or records why it failed. `REPORTS_RUNNER` chooses who runs it:
 "thread" (embedded set-up: a daemon thread started after the request commits)
 or "scheduler" (packs stay pending until the scheduler process, or
 `flask --app walkabout reports build-pending`, calls `run_pending_board_packs`).
+Production always uses "scheduler": config refuses "thread" there, and so does
+`start_generation`, so a pack is never built in a web worker's thread.
 """
 
 import logging
@@ -17,6 +19,7 @@ from flask import Flask, current_app
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from ..config import REPORTS_RUNNERS as RUNNERS
 from ..db import session_scope
 from ..db_types import utcnow
 from ..models import BoardPack, BoardPackStatus, User
@@ -25,13 +28,14 @@ from ..services import audit
 from . import boardpack
 
 log = logging.getLogger(__name__)
-RUNNERS = ("thread", "scheduler")
 
 
 def start_generation(pack_id: int, app: Flask | None = None) -> None:
     """Hand a committed pending pack to the configured runner."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     runner = app.config.get("REPORTS_RUNNER", "thread")
+    if runner == "thread" and app.config.get("ENV") == "production":
+        raise ValueError("REPORTS_RUNNER=thread is refused in production: the scheduler builds packs")
     if runner == "thread":
         threading.Thread(
             target=generate_board_pack, args=(app, pack_id), daemon=True, name=f"board-pack-{pack_id}"

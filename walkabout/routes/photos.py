@@ -18,7 +18,7 @@ def _serve(photo_id: int, column):
     data = session.exec(select(column).where(Photo.id == photo_id)).one()
     response = make_response(data)
     response.headers["Content-Type"] = "image/jpeg"
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Cache-Control"] = "private, no-store"  # phones are shared on a ward
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

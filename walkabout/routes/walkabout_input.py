@@ -11,7 +11,7 @@ from ..services import ServiceError
 from ..services.places import sites
 from ..services.walkabout_queries import TABS, ListFilters
 from ..services.walkabouts import WalkaboutDetails, executives, local_start
-from ..urls import arg_int, ascii_int
+from ..urls import arg_int
 
 
 def ward_choices(session: Session, include_id: int | None = None) -> list[tuple]:
@@ -76,7 +76,6 @@ def service_error_field(form, error: ServiceError) -> None:
     form.form_errors.append(str(error))
 
 
-def form_version(form) -> int:
-    """The record version a form was opened at (-1 when missing or tampered: always stale)."""
-    version = ascii_int(form.version.data, low=0)
-    return -1 if version is None else version
+def form_version(form) -> int | None:
+    """The record version a form was opened at (None when missing or tampered: always stale)."""
+    return form.version.data

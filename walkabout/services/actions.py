@@ -1,7 +1,9 @@
 """Actions: assign from a concern, work, complete, verify or reopen.
 
-Every change checks the version the user's form carried (a stale one raises
-Conflict), bumps it, adds an ActionUpdate for the timeline and an audit entry.
+Every change checks the version the user's form carried (a stale or missing one
+raises Conflict), adds an ActionUpdate for the timeline and an audit entry, and
+flushes so that a change which lost a race (the ORM's `WHERE version = ?` matched
+no row) is a Conflict too. A progress note is append-only and never conflicts.
 A concern's status follows its actions (see `refresh_concern_status`).
 """
 
@@ -25,7 +27,7 @@ from ..models import (
     UserRole,
     WardManager,
 )
-from . import Conflict, Forbidden, ServiceError, audit
+from . import Forbidden, ServiceError, audit, check_version, flush_or_conflict, lock_latest
 from .access import managed_ward_ids, sees_all_wards
 from .photos import ProcessedPhoto
 
@@ -110,17 +112,17 @@ def require(allowed: bool, message: str) -> None:
         raise Forbidden(message)
 
 
-def check_version(action: Action, version: int | None) -> None:
-    if version is None or int(version) != action.version:
-        raise Conflict(
-            "Someone else changed this action since you opened it. The latest is shown below; "
-            "nothing was saved. Check it and send your change again."
-        )
+STALE_ACTION = (
+    "Someone else changed this action since you opened it. The latest is shown below; "
+    "nothing was saved. Check it and send your change again."
+)
+STALE_CONCERN = "Someone else changed this concern since you opened it. Check it and try again."
 
 
-def _touch(action: Action) -> None:
-    action.version += 1
+def _save(session: Session, action: Action) -> None:
+    """Stamp the change and write it now (the UPDATE carries the version: see models.Versioned)."""
     action.updated_at = utcnow()
+    flush_or_conflict(session, STALE_ACTION)
 
 
 def _require_open_concern(concern: Concern) -> None:
@@ -163,8 +165,12 @@ def _text(value: str | None, rule: rules.TextRule) -> str:
 
 
 def refresh_concern_status(session: Session, actor: User | None, concern: Concern) -> None:
-    """Open until every action is verified (then resolved); "no action needed" stays while it has none."""
+    """Open until every action is verified (then resolved); "no action needed" stays while it has none.
+
+    The concern is re-read and locked first: its status follows the actions, so it never conflicts.
+    """
     session.flush()
+    lock_latest(session, concern)
     statuses = session.exec(
         select(Action.status).where(Action.concern_id == concern.id, col(Action.deleted_at).is_(None))
     ).all()
@@ -183,7 +189,6 @@ def refresh_concern_status(session: Session, actor: User | None, concern: Concer
         values["no_action_reason"] = None
     changes = audit.diff(concern, values)
     if changes:
-        concern.version += 1
         concern.updated_at = utcnow()
         audit.record(session, actor, concern, "status_changed", changes)
 
@@ -192,15 +197,14 @@ def mark_no_action_needed(
     session: Session, actor: User, concern: Concern, reason: str, version: int | None = None
 ) -> None:
     _require_open_concern(concern)
-    if version is not None and int(version) != concern.version:
-        raise Conflict("Someone else changed this concern since you opened it. Check it and try again.")
+    check_version(concern, version, STALE_CONCERN)
     reason = _text(reason, rules.NO_ACTION_REASON)
     live = [a for a in concern.actions if a.deleted_at is None]
     if live:
         raise ServiceError("This concern already has actions; it follows them instead.")
     changes = audit.diff(concern, {"status": ConcernStatus.NO_ACTION_NEEDED, "no_action_reason": reason})
-    concern.version += 1
     concern.updated_at = utcnow()
+    flush_or_conflict(session, STALE_CONCERN)
     audit.record(session, actor, concern, "no_action_needed", changes)
 
 
@@ -289,18 +293,18 @@ def assign_to_ward_manager(
     )
 
 
-def post_update(session: Session, actor: User, action: Action, text: str, version: int | None) -> None:
-    """A progress note; an open or reopened action becomes "in progress"."""
-    check_version(action, version)
+def post_update(session: Session, actor: User, action: Action, text: str) -> None:
+    """A progress note (append-only, never a conflict); an open or reopened action becomes "in progress"."""
     text = _text(text, rules.PROGRESS_UPDATE)
+    lock_latest(session, action)
     update = ActionUpdate(action_id=action.id, author_id=actor.id, kind=ActionUpdateKind.COMMENT, text=text)
     changes: dict = {"comment": text}
     if action.status in (ActionStatus.OPEN, ActionStatus.REOPENED):
         previous = _move(action, ActionStatus.IN_PROGRESS)
         update.from_status, update.to_status = previous, ActionStatus.IN_PROGRESS
         changes["status"] = [previous, ActionStatus.IN_PROGRESS]
+        _save(session, action)
     session.add(update)
-    _touch(action)
     audit.record(session, actor, action, "progress_update", changes)
 
 
@@ -314,7 +318,7 @@ def change_due_date(
     today: date,
 ) -> None:
     """Move the due date with a reason (a later date counts as a slip)."""
-    check_version(action, version)
+    check_version(action, version, STALE_ACTION)
     if action.is_closed:
         raise ServiceError("This action is completed; reopen it before changing its due date.")
     new_due = check_due_date(new_due, today)
@@ -333,7 +337,7 @@ def change_due_date(
             new_due_date=new_due,
         )
     )
-    _touch(action)
+    _save(session, action)
     audit.record(
         session,
         actor,
@@ -352,11 +356,12 @@ def complete(
     photo: ProcessedPhoto | None = None,
 ) -> None:
     """Mark done with a closure note (what was done) and an optional evidence photo."""
-    check_version(action, version)
+    check_version(action, version, STALE_ACTION)
     note = _text(closure_note, rules.CLOSURE_NOTE)
     previous = _move(action, ActionStatus.COMPLETED)
     now = utcnow()
     action.closure_note, action.completed_at, action.completed_by_id = note, now, actor.id
+    _save(session, action)  # before the flush below, so the row is written (and versioned) once
     update = ActionUpdate(
         action_id=action.id,
         author_id=actor.id,
@@ -369,7 +374,6 @@ def complete(
     session.flush()
     if photo is not None:
         session.add(Photo(action_update_id=update.id, uploaded_by_id=actor.id, **photo.fields))
-    _touch(action)
     audit.record(
         session,
         actor,
@@ -387,7 +391,7 @@ def complete(
 def verify(session: Session, actor: User, action: Action, note: str | None, version: int | None) -> None:
     """An executive confirms the work was done and closes the action."""
     require(can_verify(actor), "Only an executive can verify an action.")
-    check_version(action, version)
+    check_version(action, version, STALE_ACTION)
     note = (note or "").strip() or None
     problem = rules.VERIFY_NOTE.problem(note or "", required=False)
     if problem:
@@ -404,7 +408,7 @@ def verify(session: Session, actor: User, action: Action, note: str | None, vers
             to_status=ActionStatus.VERIFIED,
         )
     )
-    _touch(action)
+    _save(session, action)
     audit.record(
         session, actor, action, "verified", {"status": [previous, ActionStatus.VERIFIED], "note": note}
     )
@@ -414,7 +418,7 @@ def verify(session: Session, actor: User, action: Action, note: str | None, vers
 def reopen(session: Session, actor: User, action: Action, reason: str, version: int | None) -> None:
     """An executive sends completed (or verified) work back, with the reason."""
     require(can_verify(actor), "Only an executive can reopen an action.")
-    check_version(action, version)
+    check_version(action, version, STALE_ACTION)
     reason = _text(reason, rules.REOPEN_REASON)
     previous = _move(action, ActionStatus.REOPENED)
     action.verified_at = action.verified_by_id = None
@@ -429,7 +433,7 @@ def reopen(session: Session, actor: User, action: Action, reason: str, version: 
             to_status=ActionStatus.REOPENED,
         )
     )
-    _touch(action)
+    _save(session, action)
     audit.record(
         session, actor, action, "reopened", {"status": [previous, ActionStatus.REOPENED], "reason": reason}
     )

@@ -24,8 +24,19 @@ from ..models import (
     Ward,
 )
 from ..timeutil import format_datetime
-from . import Conflict, Forbidden, NotFound, ServiceError, audit, idempotency
+from . import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceError,
+    audit,
+    check_version,
+    flush_or_conflict,
+    idempotency,
+    lock_latest,
+)
 
+STALE_WALKABOUT = "This walkabout was changed by someone else. Check the read-back and try again."
 ADHOC_SCOPE = "adhoc_walkabout"
 
 CLOSED_MESSAGES = {
@@ -90,13 +101,14 @@ def require_capture(walkabout: Walkabout, user: User) -> None:
 def start(session: Session, user: User, walkabout: Walkabout) -> None:
     """Mark a planned walkabout in progress (starting one already in progress is a no-op)."""
     require_team(walkabout, user)
+    lock_latest(session, walkabout)  # two of the team pressing Start at once: both see it started
     if walkabout.status == WalkaboutStatus.IN_PROGRESS:
         return
     if walkabout.status != WalkaboutStatus.PLANNED:
         raise Conflict(CLOSED_MESSAGES[walkabout.status])
     walkabout.status = WalkaboutStatus.IN_PROGRESS
     walkabout.started_at = utcnow()
-    _touch(walkabout)
+    _save(session, walkabout)
     audit.record(session, user, walkabout, "started")
 
 
@@ -143,8 +155,7 @@ def complete(
     version: int | None,
 ) -> None:
     require_capture(walkabout, user)
-    if version is not None and version != walkabout.version:
-        raise Conflict("This walkabout was changed by someone else. Check the read-back and try again.")
+    check_version(walkabout, version, STALE_WALKABOUT)
     participation = {role: count for role, count in participation.items() if count}
     for role, count in participation.items():
         if not 0 <= count <= rules.MAX_PARTICIPANTS or not role.strip() or len(role) > rules.OTHER_ROLE.limit:
@@ -165,7 +176,7 @@ def complete(
             "feedback_notes": (feedback_notes or "").strip()[: rules.FEEDBACK_NOTES.limit] or None,
         },
     )
-    _touch(walkabout)
+    _save(session, walkabout)
     audit.record(session, user, walkabout, "completed", changes)
 
 
@@ -173,6 +184,7 @@ def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str)
     """Append a dated, signed note to a completed walkabout (executives only)."""
     if not user.has_role(Role.EXECUTIVE):
         raise Forbidden("Only executives add late notes.")
+    lock_latest(session, walkabout)  # append-only: never a conflict
     if walkabout.status != WalkaboutStatus.COMPLETED:
         raise Conflict("Late notes are for completed walkabouts; this one is still open.")
     text = (text or "").strip()
@@ -183,7 +195,7 @@ def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str)
     if len(new_notes) > rules.SUMMARY_NOTES.limit:
         raise ServiceError("The late notes are full for this walkabout.")
     walkabout.late_notes = new_notes
-    _touch(walkabout)
+    _save(session, walkabout)
     audit.record(session, user, walkabout, "late_note_added", {"note": text})
 
 
@@ -215,6 +227,7 @@ def staff_roles() -> list[str]:
     return list(STAFF_ROLES)
 
 
-def _touch(walkabout: Walkabout) -> None:
-    walkabout.version += 1
+def _save(session: Session, walkabout: Walkabout) -> None:
+    """Stamp the change and write it now (the UPDATE carries the version: see models.Versioned)."""
     walkabout.updated_at = utcnow()
+    flush_or_conflict(session, STALE_WALKABOUT)

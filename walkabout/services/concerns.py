@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from .. import rules
 from ..db_types import utcnow
 from ..models import Category, Concern, ConcernKind, Photo, User, Walkabout, risk_band
-from . import Conflict, NotFound, ServiceError, audit, idempotency
+from . import Conflict, NotFound, ServiceError, audit, check_version, flush_or_conflict, idempotency
 from .capture import require_capture, require_team
 from .photos import process_upload
 
@@ -153,7 +153,7 @@ def update_concern(
     photo: bytes | None = None,
 ) -> None:
     require_capture(concern.walkabout, user)
-    _check_version(concern, version)
+    check_version(concern, version, STALE_CONCERN)
     values = validated(session, data)
     processed = process_upload(photo) if photo else None
     changes = audit.diff(concern, values)
@@ -161,22 +161,22 @@ def update_concern(
         session.add(Photo(concern_id=concern.id, uploaded_by_id=user.id, **processed.fields))
         changes["photo"] = [None, "added"]
     if changes:
-        concern.version += 1
         concern.updated_at = utcnow()
+        flush_or_conflict(session, STALE_CONCERN)
         audit.record(session, user, concern, "updated", changes)
 
 
 def delete_concern(session: Session, user: User, concern: Concern) -> None:
     require_capture(concern.walkabout, user)
     concern.deleted_at = utcnow()
-    concern.version += 1
+    flush_or_conflict(session, STALE_CONCERN)
     audit.record(session, user, concern, "deleted")
 
 
 def restore_concern(session: Session, user: User, concern: Concern) -> None:
     require_capture(concern.walkabout, user)
     concern.deleted_at = None
-    concern.version += 1
+    flush_or_conflict(session, STALE_CONCERN)
     audit.record(session, user, concern, "restored")
 
 
@@ -197,12 +197,10 @@ def live_concerns(session: Session, walkabout_id: int, newest_first: bool = True
     )
 
 
-def _check_version(concern: Concern, version: int | None) -> None:
-    if version is not None and version != concern.version:
-        raise Conflict(
-            "Someone changed this item while you were editing it. The form now shows the latest "
-            "version; make your change again."
-        )
+STALE_CONCERN = (
+    "Someone changed this item while you were editing it. The form now shows the latest "
+    "version; make your change again."
+)
 
 
 def _audit_values(values: dict, photo: bool) -> dict:

@@ -11,12 +11,13 @@ from itertools import islice
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, select
 
 from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
 from ..timeutil import trust_zone
-from . import Conflict, ServiceError, audit
+from . import ServiceError, audit, check_version, flush_or_conflict
 from .walkabouts import (
     ClashWarning,
     WalkaboutDetails,
@@ -173,18 +174,14 @@ def update_series(
     duration_minutes: int,
     focus: str | None,
     reason: str | None,
-    expected_version: int,
+    expected_version: int | None,
     confirm_clashes: bool = False,
 ) -> int:
     """Apply a new lead, time of day, duration or focus to future occurrences only; returns how many changed.
 
     Raises Conflict when the series changed since the form was opened (`expected_version`).
     """
-    if series.version != expected_version:
-        raise Conflict(
-            "This series was changed by someone else since you opened it. The form now shows "
-            "the latest details; check them and save again."
-        )
+    check_version(series, expected_version, STALE_SERIES)
     upcoming = future_occurrences(session, series)
     if not upcoming:
         raise ServiceError("This series has no planned walkabouts left to change.")
@@ -244,14 +241,16 @@ def update_series(
                     by_id=actor.id,
                 )
             )
-        _bump(walkabout)
+        _bump(session, walkabout)
         audit.record(session, actor, walkabout, "series_updated", changes)
         changed += 1
     series_changes = audit.diff(
         series, {"lead_id": resolved.lead.id, "duration_minutes": duration_minutes, "focus": _clean(focus)}
     )
     if changed or series_changes:
-        series.version += 1
+        # An UPDATE even when only the occurrences moved, so the ORM bumps the series version.
+        flag_modified(series, "rule")
+        flush_or_conflict(session, STALE_SERIES)
         audit.record(
             session,
             actor,
@@ -260,6 +259,12 @@ def update_series(
             {**series_changes, "occurrences_changed": changed, "from": first.scheduled_start},
         )
     return changed
+
+
+STALE_SERIES = (
+    "This series was changed by someone else since you opened it. The form now shows "
+    "the latest details; check them and save again."
+)
 
 
 def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries, *, reason: str) -> int:

@@ -22,7 +22,7 @@ from ..models import (
     Ward,
 )
 from ..timeutil import format_datetime, to_local, trust_zone
-from . import Conflict, ServiceError, audit
+from . import Conflict, ServiceError, audit, flush_or_conflict
 
 MIN_DURATION, MAX_DURATION = 15, 480
 SCHEDULER_ROLES = (Role.EXECUTIVE, Role.ADMIN)
@@ -208,13 +208,13 @@ def reschedule_walkabout(
     walkabout: Walkabout,
     details: WalkaboutDetails,
     *,
-    expected_version: int,
+    expected_version: int | None,
     reason: str | None = None,
     confirm_clashes: bool = False,
 ) -> dict:
     """Edit a planned walkabout (time, ward, team, focus); a moved time is kept in its history.
 
-    Bumps `version` and the calendar SEQUENCE; returns the audited changes.
+    Bumps the calendar SEQUENCE (the ORM bumps `version`); returns the audited changes.
     """
     _check_editable(walkabout, expected_version)
     moved = _to_minute(details.start) != _to_minute(walkabout.scheduled_start)
@@ -239,6 +239,8 @@ def reschedule_walkabout(
         if clashes:
             raise ClashWarning(clashes)
     old_start = walkabout.scheduled_start
+    # Read before changing anything: a lazy load would autoflush, writing (and versioning) twice.
+    old_ids = sorted(user.id for user in walkabout.attendees)
     changes = audit.diff(
         walkabout,
         {
@@ -250,7 +252,6 @@ def reschedule_walkabout(
             "guests": _clean(details.guests),
         },
     )
-    old_ids = sorted(user.id for user in walkabout.attendees)
     new_ids = sorted(user.id for user in resolved.attendees)
     if old_ids != new_ids:
         walkabout.attendees = list(resolved.attendees)
@@ -268,13 +269,13 @@ def reschedule_walkabout(
             )
         )
         changes["reason"] = _clean(reason)
-    _bump(walkabout)
+    _bump(session, walkabout)
     audit.record(session, actor, walkabout, "rescheduled" if moved else "updated", changes)
     return changes
 
 
 def cancel_walkabout(
-    session: Session, actor: User, walkabout: Walkabout, *, reason: str, expected_version: int
+    session: Session, actor: User, walkabout: Walkabout, *, reason: str, expected_version: int | None
 ) -> None:
     """Cancel a planned walkabout; the reason is required and the cancellation is counted."""
     _check_editable(walkabout, expected_version)
@@ -285,12 +286,18 @@ def cancel_walkabout(
     walkabout.cancelled_at = utcnow()
     walkabout.cancel_reason = reason
     walkabout.cancelled_by_id = actor.id
-    _bump(walkabout)
+    _bump(session, walkabout)
     audit.record(session, actor, walkabout, "cancelled", {"reason": reason})
 
 
-def _check_editable(walkabout: Walkabout, expected_version: int) -> None:
-    if walkabout.version != expected_version:
+STALE_WALKABOUT = (
+    "This walkabout was changed by someone else since you opened it. "
+    "Check the latest details below and try again."
+)
+
+
+def _check_editable(walkabout: Walkabout, expected_version: int | None) -> None:
+    if expected_version is None or walkabout.version != expected_version:  # the message shows the latest
         raise Conflict(
             f"This walkabout was changed by someone else since you opened it. It is now on "
             f"{format_datetime(walkabout.scheduled_start)} ({walkabout.status.replace('_', ' ')}). "
@@ -306,10 +313,11 @@ def _to_minute(value: datetime) -> datetime:
     return value.replace(second=0, microsecond=0)
 
 
-def _bump(walkabout: Walkabout) -> None:
-    walkabout.version += 1
+def _bump(session: Session, walkabout: Walkabout) -> None:
+    """Stamp the change for calendars and write it now (the UPDATE carries the version)."""
     walkabout.calendar_sequence += 1
     walkabout.updated_at = utcnow()
+    flush_or_conflict(session, STALE_WALKABOUT)
 
 
 def _clean(text: str | None) -> str | None:

@@ -75,9 +75,7 @@ def post_update(action_id: int):
     return apply_change(
         action_id,
         "progress",
-        lambda session, user, action, form: actions.post_update(
-            session, user, action, form.text.data, form.version.data
-        ),
+        lambda session, user, action, form: actions.post_update(session, user, action, form.text.data),
         "Update posted.",
     )
 

@@ -10,7 +10,6 @@ from ...forms.capture import CompleteForm, LateNoteForm, staff_field_names
 from ...models import Concern, Walkabout, WalkaboutStatus
 from ...services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns
 from ...services.photos import PhotoRejected
-from ...urls import ascii_int
 from ..helpers import commit_and_redirect
 from . import bp, concern_form, concern_input, is_fragment_post, load, uploaded_photo
 
@@ -49,10 +48,9 @@ def edit_concern(walkabout_id: int, concern_id: int):
         if form.validate_on_submit():
             session = get_session()
             try:
-                version = ascii_int(form.version.data, low=0)
                 return commit_and_redirect(
                     lambda: concerns.update_concern(
-                        session, user, concern, concern_input(form), version, uploaded_photo(form)
+                        session, user, concern, concern_input(form), form.version.data, uploaded_photo(form)
                     ),
                     "Changes saved.",
                     capture_url(walkabout, _anchor=f"concern-{concern.id}"),
@@ -164,7 +162,6 @@ def complete(walkabout_id: int):
         return render_readback(walkabout, complete_form=form, status=400)
     if other:
         participation[other] = participation.get(other, 0) + (form.other_count.data or 1)
-    version = ascii_int(form.version.data, low=0)
     try:
         return commit_and_redirect(
             lambda: capture.complete(
@@ -175,7 +172,7 @@ def complete(walkabout_id: int):
                 participation=participation,
                 feedback_given=form.feedback_given.data == "yes",
                 feedback_notes=form.feedback_notes.data,
-                version=version,
+                version=form.version.data,
             ),
             "Walkabout completed. Thank you.",
             url_for("capture.readback", walkabout_id=walkabout.id),
