@@ -42,12 +42,14 @@ browser:
 poppler:
 	@command -v pdftoppm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
 
+# The suite runs in parallel (pytest-xdist, one worker per core: PYTEST_ARGS="-n 0" runs it in one process).
+PYTEST_ARGS ?= -n auto
 test: vendor browser poppler
-	WALKABOUT_ENV=test $(BIN)/pytest
+	WALKABOUT_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: vendor browser poppler
 	bash scripts/postgres-test-up.sh
-	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 # The budgets of DESIGN.md section 7 in one table (a few minutes; BENCH_ARGS=--full for the long runs).
 # Loads only 127.0.0.1; the soak and fault runs use SQLite and the local PostgreSQL server.
