@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from itertools import count
 from pathlib import Path
 
 import pytest
@@ -31,8 +30,9 @@ from .factories import Factory
 
 POSTGRES_URL = os.environ.get("WALKABOUT_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-" + "x" * 40
-# Names this run's PostgreSQL databases apart from other runs (and other xdist workers) on the server.
-RUN_NAME = f"{uuid.uuid4().hex[:8]}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# This process's PostgreSQL database: the pid tells other runs (and xdist workers) on the server
+# apart, and lets a later run drop what a killed one left behind.
+WORKER_DATABASE = f"wt_{os.getpid()}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,6 @@ class _Databases:
         self.postgres: str | None = None  # the worker database's URL
         self.postgres_engine: sa.Engine | None = None
         self.admin: sa.Engine | None = None
-        self.serial = count(1)
 
     def sqlite_template(self) -> Path:
         if self.sqlite is None:
@@ -79,20 +78,25 @@ class _Databases:
             self.sqlite = path
         return self.sqlite
 
-    def execute_as_admin(self, sql: str) -> None:
+    def postgres_admin(self) -> sa.Engine:
         if self.admin is None:
             self.admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-        with self.admin.connect() as connection:
+        return self.admin
+
+    def execute_as_admin(self, sql: str) -> None:
+        with self.postgres_admin().connect() as connection:
             connection.exec_driver_sql(sql)
 
     def postgres_with_default_rows(self) -> str:
         """The worker's PostgreSQL database, emptied back to the tables' default rows."""
         if self.postgres is None:
-            name = f"wt_{RUN_NAME}"
-            self.execute_as_admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
-            url = postgres_url(name)
+            self.drop_left_behind()
+            self.execute_as_admin(f'CREATE DATABASE "{WORKER_DATABASE}" TEMPLATE template0')
+            url = postgres_url(WORKER_DATABASE)
             _build_schema(url)
-            self.postgres, self.postgres_engine = url, sa.create_engine(url, poolclass=sa.StaticPool)
+            self.postgres_engine = sa.create_engine(url, poolclass=sa.StaticPool)
+            self.postgres_engine.connect().close()  # StaticPool keeps it: the database is in use
+            self.postgres = url
             return url
         with self.postgres_engine.begin() as connection:
             # A connection a test left inside a transaction fails the reset instead of hanging it.
@@ -101,11 +105,19 @@ class _Databases:
             _insert_default_rows(connection)
         return self.postgres
 
+    def drop_left_behind(self) -> None:
+        """Drop the worker databases of test runs that were killed (their process is gone)."""
+        with self.postgres_admin().connect() as connection:
+            query = sa.text("SELECT datname FROM pg_database WHERE datname LIKE :names")
+            for name in connection.execute(query, {"names": r"wt\_%"}).scalars().all():
+                pid = name.split("_")[1]
+                if pid.isdigit() and not _process_alive(int(pid)):
+                    connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def close(self) -> None:
         if self.postgres_engine is not None:
             self.postgres_engine.dispose()
-            name = sa.make_url(self.postgres).database
-            self.execute_as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.execute_as_admin(f'DROP DATABASE IF EXISTS "{WORKER_DATABASE}" WITH (FORCE)')
         if self.admin is not None:
             self.admin.dispose()
 
@@ -118,6 +130,16 @@ def built_once_databases(tmp_path_factory):
     _databases.directory = tmp_path_factory.mktemp("template")
     yield _databases
     _databases.close()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def postgres_url(database: str, search_path: str | None = None) -> str:
