@@ -63,6 +63,8 @@ class _Databases:
     each test empties back to the default rows (about 0.05 s). Cloning with
     `CREATE DATABASE ... TEMPLATE` costs 0.2 s and its DROP DATABASE waits for a
     checkpoint (0.2 s to several seconds here), and creating the tables takes 0.6 s.
+    The reset leaves free space that new rows reuse, so a query without ORDER BY
+    may return rows in any order (as PostgreSQL allows): order what you compare.
     """
 
     def __init__(self):
