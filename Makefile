@@ -78,12 +78,14 @@ poppler:
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
+# The suite runs in parallel (pytest-xdist, one worker per core: PYTEST_ARGS="-n 0" runs it in one process).
+PYTEST_ARGS ?= -n auto
 test: vendor browser poppler
-	WALKABOUT_ENV=test $(BIN)/pytest
+	WALKABOUT_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: vendor browser poppler
 	bash scripts/postgres-test-up.sh
-	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+	WALKABOUT_ENV=test WALKABOUT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 # The budgets of DESIGN.md section 7 in one table (quick: aimed at under 10 minutes; BENCH_ARGS=--full for the long runs,
 # BENCH_ARGS="--only throughput cpu" or "--skip soak faults" to pick parts).

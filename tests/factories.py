@@ -1,7 +1,6 @@
 """Factories that create rows through real sessions, for tests."""
 
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from itertools import count
 
 from sqlmodel import select
@@ -25,13 +24,9 @@ from walkabout.models import (
     risk_band,
 )
 from walkabout.services.accounts import hash_password
+from walkabout.timeutil import local_today
 
 _serial = count(1)
-
-
-@lru_cache(maxsize=8)
-def _hash(password: str) -> str:
-    return hash_password(password)  # Argon2 is slow on purpose: hash each password once
 
 
 class Factory:
@@ -57,18 +52,23 @@ class Factory:
         active: bool = True,
     ) -> User:
         n = next(_serial)
-        user = User(
-            email=email or f"user{n}@example.org",
-            name=name or f"Test User {n}",
-            password_hash=_hash(password),
-            active=active,
-        )
-        user.role_rows = [UserRole(role=role) for role in (roles or (Role.EXECUTIVE,))]
         with self.app.app_context(), session_scope(self.app) as session:
+            user = User(
+                email=email or f"user{n}@example.org",
+                name=name or f"Test User {n}",
+                password_hash=hash_password(password),  # with the app's (cheap, under test) parameters
+                active=active,
+            )
+            user.role_rows = [UserRole(role=role) for role in (roles or (Role.EXECUTIVE,))]
             session.add(user)
             session.flush()
             user_id = user.id
         return self.get(User, user_id)
+
+    def today(self) -> date:
+        """The trust's date (its time zone), which the app's due dates and lists use."""
+        with self.app.app_context():
+            return local_today()
 
     def get(self, model, ident):
         from sqlalchemy.orm import selectinload
@@ -155,7 +155,7 @@ class Factory:
                 concern_id=concern.id,
                 owner_id=owner.id,
                 description=description,
-                due_date=due or date.today() + timedelta(days=14),
+                due_date=due or self.today() + timedelta(days=14),
                 status=status,
                 priority=risk_band(concern.risk_score) or "low",
                 created_by_id=concern.created_by_id,

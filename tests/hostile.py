@@ -104,6 +104,7 @@ class World:
     """Users, places and records to post against; `ids` names each record's id."""
 
     users: dict
+    today: date  # the trust's date
     ids: dict = field(default_factory=dict)
 
     @property
@@ -171,13 +172,13 @@ def build_world(app, factory, users: dict | None = None) -> World:
         "pack": pack_id,
         "category": factory.category_id(),
     }
-    return World(users=users, ids=ids)
+    return World(users=users, ids=ids, today=factory.today())
 
 
 def plausible_values(world: World) -> dict:
     """A value that passes validation for each field name, so hostile values reach the services."""
     ids, users = world.ids, world.users
-    soon = (date.today() + timedelta(days=10)).isoformat()
+    soon = (world.today + timedelta(days=10)).isoformat()
     values = {
         "ward_id": str(ids["ward"]),
         "site_id": str(ids["site"]),
@@ -191,8 +192,8 @@ def plausible_values(world: World) -> dict:
         "day": soon,
         "first_day": soon,
         "due_date": soon,
-        "delivered_on": date.today().isoformat(),
-        "until": (date.today() + timedelta(days=100)).isoformat(),
+        "delivered_on": world.today.isoformat(),
+        "until": (world.today + timedelta(days=100)).isoformat(),
         "at": "10:00",
         "duration_minutes": "60",
         "interval": "1",
@@ -232,31 +233,17 @@ def plausible_values(world: World) -> dict:
 
 
 def shared_app(directory):
-    """An app on its own database (SQLite file, or a PostgreSQL schema), for a module's tests.
+    """An app on its own database (SQLite file, or a PostgreSQL database), for a module's tests.
 
     Board packs are built by the scheduler, not in a thread, so no work runs after a response."""
-    import uuid
+    from .conftest import make_app, new_database
 
-    from .conftest import POSTGRES_URL, make_app
-
-    if not POSTGRES_URL:
-        app = make_app(f"sqlite:///{directory / 'hostile.db'}", REPORTS_RUNNER="scheduler")
-        yield app
-        get_db(app).engine.dispose()
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    app = make_app(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}", REPORTS_RUNNER="scheduler")
-    try:
-        yield app
-    finally:
-        get_db(app).engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with new_database(directory / "hostile.db") as url:
+        app = make_app(url, REPORTS_RUNNER="scheduler")
+        try:
+            yield app
+        finally:
+            get_db(app).engine.dispose()
 
 
 def table_fingerprint(app, exempt: frozenset[str] = frozenset()):

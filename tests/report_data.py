@@ -31,7 +31,7 @@ class SeededMonth:
 
 def seed_month(factory) -> SeededMonth:
     """Last month: 4 walkabouts scheduled (2 held, 1 cancelled, 1 never held), known concerns and actions."""
-    today = datetime.now(ZONE).date()
+    today = factory.today()
     first = add_months(today, -1)
     secretary = factory.user(Role.BOARD_SECRETARY, name="Priya Patel")
     executive = factory.user(Role.EXECUTIVE, name="Sarah Okafor")

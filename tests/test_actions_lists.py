@@ -136,12 +136,10 @@ def test_htmx_gets_the_fragment_and_the_url_is_bookmarkable(client, world):
     assert 'hx-push-url="true"' in page and 'id="f-overdue" name="overdue" value="1" checked' in page
 
 
-def test_overdue_is_computed_in_the_trusts_time_zone(app, client, factory, world, monkeypatch):
-    import walkabout.timeutil
-
+def test_overdue_is_computed_in_the_trusts_time_zone(app, client, factory, world, time_machine):
     app.config["TIMEZONE"] = "Asia/Tokyo"
     # 23:30 UTC on 10 March is already 11 March in Tokyo.
-    monkeypatch.setattr(walkabout.timeutil, "utcnow", lambda: datetime(2026, 3, 10, 23, 30, tzinfo=UTC))
+    time_machine.move_to(datetime(2026, 3, 10, 23, 30, tzinfo=UTC), tick=False)
     concern = factory.concern(factory.walkabout(world["beech"], world["executive"]))
     factory.action(concern, world["executive"], due=date(2026, 3, 10), description="Due on the tenth")
     login(client, world["executive"].email)

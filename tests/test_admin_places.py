@@ -81,7 +81,9 @@ def test_admin_adds_sites_and_wards_with_managers_and_deactivates(app, client, f
     with session_scope(app) as session:
         ward = session.exec(select(Ward).where(Ward.id == ward_id).options(selectinload(Ward.managers))).one()
         assert not ward.active and ward.managers == []
-        verbs = session.exec(select(AuditEvent.verb).where(AuditEvent.entity_type == "ward")).all()
+        verbs = session.exec(
+            select(AuditEvent.verb).where(AuditEvent.entity_type == "ward").order_by(AuditEvent.id)
+        ).all()
         assert verbs == ["created", "deactivated"]
     executive = factory.user(Role.EXECUTIVE)
     exec_client = app.test_client()

@@ -6,7 +6,7 @@ from sqlmodel import select
 from walkabout.db import session_scope
 from walkabout.models import AuditEvent, LoginThrottle, Role, UserSession
 
-from .conftest import csrf_token, login, post_form
+from .conftest import csrf_token, login, make_app, post_form
 from .factories import Factory
 
 
@@ -218,8 +218,6 @@ def test_cookies_are_httponly_and_samesite(client, factory):
 
 
 def test_cookies_are_secure_over_https(database_url, factory):
-    from .conftest import make_app
-
     secure_app = make_app(database_url, create_tables=False, HTTPS=True)
     user = factory.user()
     client = secure_app.test_client()
@@ -233,3 +231,34 @@ def test_cookies_are_secure_over_https(database_url, factory):
     )
     assert response.status_code == 303
     assert all("Secure" in c for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_hash_made_with_other_argon2_parameters_signs_in_and_is_rehashed(app, client, factory):
+    """Hashes carry their parameters: changing them never locks anyone out, and sign-in upgrades."""
+    from argon2 import PasswordHasher, extract_parameters, profiles
+
+    user = factory.user()
+    with session_scope(app) as session:
+        session.get(User, user.id).password_hash = PasswordHasher().hash(Factory.PASSWORD)
+    assert login(client, user.email).status_code == 303
+    rehashed = factory.get(User, user.id).password_hash
+    assert extract_parameters(rehashed) == profiles.CHEAPEST  # the test configuration's parameters
+    assert post_form(client, "/logout", {}, token_from="/").status_code == 303
+    assert login(client, user.email).status_code == 303
+    assert factory.get(User, user.id).password_hash == rehashed  # not rehashed again
+
+
+def test_outside_tests_passwords_get_the_librarys_recommended_parameters(database_url, tmp_path):
+    from argon2 import PasswordHasher, extract_parameters
+
+    from walkabout.config import build_config
+    from walkabout.services.accounts import hash_password, verify_password
+
+    for env in ("production", "development"):
+        assert build_config(tmp_path, {"ENV": env, "SECRET_KEY": "s" * 48})["PASSWORD_HASH_PROFILE"] is None
+    recommended = extract_parameters(PasswordHasher().hash("x"))
+    with make_app(database_url, create_tables=False, PASSWORD_HASH_PROFILE=None).app_context():
+        stored = hash_password("a long enough passphrase 42")
+        assert extract_parameters(stored) == recommended
+        assert verify_password(stored, "a long enough passphrase 42")
+        assert not verify_password(stored, "a long enough passphrase 43")

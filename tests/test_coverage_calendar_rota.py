@@ -125,9 +125,9 @@ def test_ics_parses_back_with_attendees_location_alarm_and_cancellation(app, fac
         assert not event.walk("VALARM")
 
 
-def _rota_request(**overrides):
+def _rota_request(today: date, **overrides):
     values = dict(
-        first_day=date.today() + timedelta(days=1), visits_per_ward=4, at=time(14), weekdays=[0, 1, 2, 3, 4]
+        first_day=today + timedelta(days=1), visits_per_ward=4, at=time(14), weekdays=[0, 1, 2, 3, 4]
     )
     values.update(overrides)
     return RotaRequest(**values)
@@ -138,8 +138,8 @@ def test_rota_visits_every_ward_n_times_spread_across_executives(app, factory):
     wards = [factory.ward(name=f"Ward {i}") for i in range(6)]
     factory.walkabout(wards[0], leads[0], start=utcnow() + timedelta(days=1))  # worked around
     with app.app_context(), session_scope(app) as session:
-        today = date.today()
-        slots = propose_rota(session, _rota_request(), today)
+        today = factory.today()
+        slots = propose_rota(session, _rota_request(today), today)
         assert len(slots) == 24
         per_ward = {ward.id: 0 for ward in wards}
         for slot in slots:
@@ -151,7 +151,7 @@ def test_rota_visits_every_ward_n_times_spread_across_executives(app, factory):
         days_by_lead = [(s.lead.id, s.start.date()) for s in slots]
         assert len(days_by_lead) == len(set(days_by_lead))  # nobody leads two on one day
         actor = session.get(User, leads[0].id)
-        created = accept_rota(session, actor, _rota_request(), today)
+        created = accept_rota(session, actor, _rota_request(today), today)
         assert len(created) == 24
     with app.app_context(), session_scope(app) as session:
         assert session.exec(select(func.count()).select_from(Walkabout)).one() == 25
@@ -161,12 +161,12 @@ def test_rota_refuses_bad_requests(app, factory):
     factory.user(Role.EXECUTIVE)
     factory.ward()
     with app.app_context(), session_scope(app) as session:
-        today = date.today()
+        today = factory.today()
         for request, message in [
-            (_rota_request(first_day=today - timedelta(days=1)), "past"),
-            (_rota_request(weekdays=[]), "day of the week"),
-            (_rota_request(visits_per_ward=0), "between 1 and 52"),
-            (_rota_request(executive_ids=[999999]), "does not exist"),
+            (_rota_request(today, first_day=today - timedelta(days=1)), "past"),
+            (_rota_request(today, weekdays=[]), "day of the week"),
+            (_rota_request(today, visits_per_ward=0), "between 1 and 52"),
+            (_rota_request(today, executive_ids=[999999]), "does not exist"),
         ]:
             with pytest.raises(ServiceError, match=message):
                 propose_rota(session, request, today)

@@ -122,7 +122,9 @@ def test_revoking_and_regenerating_the_link(app, client, world):
     response = post_form(client, f"{ward_page}/link/revoke", {}, token_from=ward_page)
     assert "is not shared" in client.get(response.headers["Location"]).get_data(as_text=True)
     with session_scope(app) as session:
-        verbs = session.exec(select(AuditEvent.verb).where(AuditEvent.entity_type == "ward")).all()
+        verbs = session.exec(
+            select(AuditEvent.verb).where(AuditEvent.entity_type == "ward").order_by(AuditEvent.id)
+        ).all()
         assert verbs == ["public_link_regenerated", "public_link_revoked"]
 
 

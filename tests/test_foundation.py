@@ -119,7 +119,7 @@ def test_ward_manager_home_shows_only_their_wards_walkabouts(client, factory):
     mine = factory.ward(name="Mine Ward", managers=(manager,))
     other = factory.ward(name="Other Ward")
     zone = ZoneInfo("Europe/London")
-    early_today = datetime.combine(datetime.now(zone).date(), time(0, 30), tzinfo=zone)
+    early_today = datetime.combine(factory.today(), time(0, 30), tzinfo=zone)
     factory.walkabout(mine, executive, start=early_today)
     factory.walkabout(other, executive, start=early_today)
     login(client, manager.email)

@@ -15,7 +15,7 @@ from walkabout.reports import figures as figures_module
 from walkabout.reports.runner import generate_board_pack, run_pending_board_packs
 from walkabout.services import reports as service
 
-from .conftest import login
+from .conftest import login, trust_today
 from .report_data import ZONE, board_pack_rows, seed_month
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "pdf"
@@ -56,8 +56,9 @@ def page_one_png(data: bytes, name: str) -> Path:
 
 def issue_pack(app, month_key: str, user) -> BoardPack:
     """Request a pack as `user` and build it with the same job the scheduler runs."""
+    today = trust_today(app)
     with app.test_request_context(), session_scope(app) as session:
-        period = parse_month(month_key, add_months(parse_month(month_key, _today(), ZONE).start, 1), ZONE)
+        period = parse_month(month_key, add_months(parse_month(month_key, today, ZONE).start, 1), ZONE)
         from walkabout.models import User
 
         pack, _created = service.request_board_pack(session, session.get(User, user.id), period)
@@ -66,12 +67,6 @@ def issue_pack(app, month_key: str, user) -> BoardPack:
     assert generate_board_pack(app, pack_id) == BoardPackStatus.READY
     with app.app_context(), session_scope(app, write=False) as session:
         return session.get(BoardPack, pack_id)
-
-
-def _today():
-    from datetime import datetime
-
-    return datetime.now(ZONE).date()
 
 
 def test_board_pack_figures_match_the_database(app, factory):
@@ -110,7 +105,7 @@ def test_board_pack_figures_match_the_database(app, factory):
 def test_headline_uses_a_fixed_number_of_queries(app, factory, count_queries):
     month = seed_month(factory)
     with app.app_context(), session_scope(app, write=False) as session:
-        period = parse_month(month.key, _today(), ZONE)
+        period = parse_month(month.key, trust_today(app), ZONE)
         with count_queries() as counted:
             figures_module.headline(session, period)
         before = counted()
@@ -157,7 +152,7 @@ def test_the_scheduler_runner_builds_pending_packs(app, factory):
         from walkabout.models import User
 
         service.request_board_pack(
-            session, session.get(User, month.secretary.id), parse_month(month.key, _today(), ZONE)
+            session, session.get(User, month.secretary.id), parse_month(month.key, trust_today(app), ZONE)
         )
     assert run_pending_board_packs(app) == 1
     assert run_pending_board_packs(app) == 0  # a pack is built once

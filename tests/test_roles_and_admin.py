@@ -76,7 +76,9 @@ def test_admin_creates_edits_and_resets_a_user(app, client, factory):
         user = session.get(User, user_id)
         assert user.name == "Renamed Manager" and user.roles == {Role.WARD_MANAGER}
         verbs = session.exec(
-            select(AuditEvent.verb).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user_id)
+            select(AuditEvent.verb)
+            .where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user_id)
+            .order_by(AuditEvent.id)
         ).all()
         assert verbs == ["created", "updated", "password_reset"]
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import select
@@ -21,7 +21,7 @@ def test_scheduler_process_sends_a_due_message_to_the_outbox(app, factory, datab
     manager = factory.user(Role.WARD_MANAGER, name="Ward Boss")
     ward = factory.ward(managers=(manager,))
     walkabout = factory.walkabout(ward, lead, start=utcnow() - timedelta(days=1))
-    factory.action(factory.concern(walkabout), manager, due=date.today() + timedelta(days=7))
+    factory.action(factory.concern(walkabout), manager, due=factory.today() + timedelta(days=7))
 
     instance = tmp_path / "scheduler-instance"
     env = dict(

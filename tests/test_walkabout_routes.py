@@ -12,13 +12,9 @@ from walkabout.db import session_scope
 from walkabout.db_types import utcnow
 from walkabout.models import ActionStatus, Role, User, Walkabout, WalkaboutReschedule, WalkaboutStatus
 
-from .conftest import csrf_token, login, post_form
+from .conftest import csrf_token, login, post_form, trust_today
 
 LONDON = ZoneInfo("Europe/London")
-
-
-def today_london() -> date:
-    return datetime.now(LONDON).date()
 
 
 def walkabout_count(app) -> int:
@@ -68,7 +64,7 @@ def test_managers_and_secretaries_cannot_schedule(client, factory, setup, role):
         assert client.get(path).status_code == 403, path
         assert (
             client.post(
-                path, data={"csrf_token": token, **form_for(ward, executive, today_london())}
+                path, data={"csrf_token": token, **form_for(ward, executive, factory.today())}
             ).status_code
             == 403
         ), path
@@ -187,7 +183,7 @@ def test_executive_schedules_one_walkabout_with_team_and_guests(app, client, fac
     executive, ward = setup
     colleague = factory.user(Role.EXECUTIVE, name="Colin Colleague")
     login(client, executive.email)
-    day = today_london() + timedelta(days=7)
+    day = factory.today() + timedelta(days=7)
     response = post_form(
         client,
         "/walkabouts/new",
@@ -233,7 +229,7 @@ def test_bad_input_is_refused_clearly_and_nothing_is_saved(app, client, setup):
     login(client, executive.email)
     token = csrf_token(client, "/walkabouts/new")
     for change, message in BAD_INPUT:
-        data = form_for(ward, executive, today_london() + timedelta(days=3), focus="Kept <b>text</b>")
+        data = form_for(ward, executive, trust_today(app) + timedelta(days=3), focus="Kept <b>text</b>")
         data.update(change, csrf_token=token)
         response = client.post("/walkabouts/new", data=data)
         body = response.get_data(as_text=True)
@@ -250,7 +246,7 @@ def test_inactive_attendee_is_refused(app, client, factory, setup):
     response = post_form(
         client,
         "/walkabouts/new",
-        form_for(ward, executive, today_london() + timedelta(days=3), attendee_ids=[str(gone.id)]),
+        form_for(ward, executive, factory.today() + timedelta(days=3), attendee_ids=[str(gone.id)]),
     )
     assert response.status_code == 400 and "Gone Person is no longer active" in response.get_data(
         as_text=True
@@ -260,7 +256,7 @@ def test_inactive_attendee_is_refused(app, client, factory, setup):
 
 def test_clash_is_warned_then_confirmed(app, client, factory, setup):
     executive, ward = setup
-    day = today_london() + timedelta(days=5)
+    day = factory.today() + timedelta(days=5)
     factory.walkabout(ward, executive, start=datetime.combine(day, time(14), tzinfo=LONDON))
     login(client, executive.email)
     response = post_form(client, "/walkabouts/new", form_for(ward, executive, day, at="16:00"))
@@ -276,7 +272,7 @@ def test_clash_is_warned_then_confirmed(app, client, factory, setup):
 def test_monthly_series_from_the_form(app, client, setup):
     executive, ward = setup
     login(client, executive.email)
-    first = today_london() + timedelta(days=1)
+    first = trust_today(app) + timedelta(days=1)
     response = post_form(
         client, "/walkabouts/new", form_for(ward, executive, first, repeat="monthly_weekday", count="12")
     )
@@ -298,7 +294,7 @@ def test_series_page_edits_future_occurrences(app, client, factory, setup):
     response = post_form(
         client,
         "/walkabouts/new",
-        form_for(ward, executive, today_london() + timedelta(days=2), repeat="weekly", count="5"),
+        form_for(ward, executive, factory.today() + timedelta(days=2), repeat="weekly", count="5"),
     )
     series_url = response.headers["Location"]
     assert 'name="version" type="hidden" value="1"' in client.get(series_url).get_data(as_text=True)
@@ -348,7 +344,7 @@ def test_walkabout_page_has_brief_start_button_and_links(client, factory, setup)
     )
     concern = factory.concern(earlier, text="Hoist battery fails")
     overdue = factory.action(
-        concern, executive, due=today_london() - timedelta(days=12), description="Buy a spare charger"
+        concern, executive, due=factory.today() - timedelta(days=12), description="Buy a spare charger"
     )
     factory.action(concern, executive, status=ActionStatus.VERIFIED, description="Closed one")
     planned = factory.walkabout(ward, executive, start=utcnow() + timedelta(hours=1))
@@ -376,13 +372,13 @@ def test_walkabout_page_has_brief_start_button_and_links(client, factory, setup)
 def test_reschedule_from_the_form_keeps_history_and_refuses_stale_forms(app, client, factory, setup):
     executive, ward = setup
     walkabout = factory.walkabout(
-        ward, executive, start=datetime.combine(today_london() + timedelta(days=5), time(14), tzinfo=LONDON)
+        ward, executive, start=datetime.combine(factory.today() + timedelta(days=5), time(14), tzinfo=LONDON)
     )
     login(client, executive.email)
     edit_url = f"/walkabouts/{walkabout.id}/edit"
     page = client.get(edit_url).get_data(as_text=True)
     assert 'name="version" type="hidden" value="1"' in page
-    new_day = today_london() + timedelta(days=6)
+    new_day = factory.today() + timedelta(days=6)
     data = form_for(ward, executive, new_day, version="1")
     response = post_form(client, edit_url, data)
     assert response.status_code == 400 and "Give a reason" in response.get_data(as_text=True)
@@ -464,7 +460,7 @@ def test_cancel_the_rest_of_a_series(app, client, setup):
     response = post_form(
         client,
         "/walkabouts/new",
-        form_for(ward, executive, today_london() + timedelta(days=2), repeat="weekly", count="4"),
+        form_for(ward, executive, trust_today(app) + timedelta(days=2), repeat="weekly", count="4"),
     )
     series_url = response.headers["Location"]
     response = post_form(client, f"{series_url}/cancel", {"cancel-reason": ""}, token_from=series_url)

@@ -30,7 +30,7 @@ from walkabout.services.walkabouts import (
 )
 
 LONDON = ZoneInfo("Europe/London")
-NEXT_YEAR = date.today().year + 1
+NEXT_YEAR = datetime.now(LONDON).year + 1  # in the trust's zone (the test config's)
 
 
 def at_london(day: date, hour: int = 14, minute: int = 0) -> datetime:
@@ -212,7 +212,7 @@ def test_schedule_records_team_and_audit(app, people, factory):
 def test_clashes_warn_unless_confirmed(app, people, factory):
     lead, other, ward = people
     second_ward = factory.ward(name="Cedar Ward")
-    start = at_london(date.today() + timedelta(days=10), 14)
+    start = at_london(factory.today() + timedelta(days=10), 14)
     factory.walkabout(ward, lead, start=start)
     with app.app_context(), session_scope(app) as session:
         actor = session.get(User, lead.id)
@@ -234,9 +234,9 @@ def test_series_is_all_or_nothing_and_checks_every_clash_at_once(app, people, fa
     lead, other, ward = people
     recurrence = Recurrence(
         pattern="weekly",
-        first_day=date.today() + timedelta(days=1),
+        first_day=factory.today() + timedelta(days=1),
         at=time(14),
-        weekday=(date.today() + timedelta(days=8)).weekday(),
+        weekday=(factory.today() + timedelta(days=8)).weekday(),
         count=20,
     )
     with app.app_context():
@@ -316,9 +316,9 @@ def test_series_edit_changes_future_occurrences_only(app, people, factory):
     lead, other, ward = people
     recurrence = Recurrence(
         pattern="monthly_date",
-        first_day=date.today() + timedelta(days=1),
+        first_day=factory.today() + timedelta(days=1),
         at=time(14),
-        month_day=(date.today() + timedelta(days=1)).day,
+        month_day=(factory.today() + timedelta(days=1)).day,
         count=4,
     )
     with app.app_context(), session_scope(app) as session:

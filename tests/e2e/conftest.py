@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from ..factories import Factory
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -76,6 +78,15 @@ def page(browser):
     yield page
     context.close()
     assert not errors, f"browser errors: {errors}"
+
+
+def sign_in(page, base: str, email: str, password: str | None = None) -> None:
+    """Sign in through the login form, as a person would, and land on the home page."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password or Factory.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
 
 
 def screenshot(page, name: str) -> Path:

@@ -11,16 +11,7 @@ from walkabout.db import session_scope
 from walkabout.models import Role, Ward
 from walkabout.timeutil import local_today
 
-from ..factories import Factory
-from .conftest import assert_no_horizontal_scroll, screenshot, wait_until
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(Factory.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+from .conftest import assert_no_horizontal_scroll, screenshot, sign_in, wait_until
 
 
 def small_jpeg(path) -> None:

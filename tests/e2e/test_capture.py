@@ -10,9 +10,12 @@ from walkabout.db import session_scope
 from walkabout.db_types import utcnow
 from walkabout.models import Concern, Photo, Role, Walkabout, WalkaboutStatus
 
-from ..factories import Factory
 from ..photo_samples import jpeg_with_gps
-from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot
+from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot, sign_in, wait_until
+
+# True when this phone's offline queues (capture.js keeps them in localStorage) hold nothing.
+QUEUES_EMPTY = """Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue:'))
+    .every(k => JSON.parse(localStorage.getItem(k)).length === 0)"""
 
 
 def noisy_jpeg() -> bytes:
@@ -31,14 +34,6 @@ def phone_shot(page, name):
     """What the phone's screen shows (the form is pinned to the bottom of the screen)."""
     screenshot(page, name)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-screen.png"))
-
-
-def sign_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(Factory.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
 
 
 def concerns_in(app) -> list[Concern]:
@@ -191,7 +186,8 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     expect(page.locator("[data-count]")).to_have_text("1")
     page.reload()
     expect(page.locator("#concern-list > li")).to_have_count(1)
-    page.wait_for_timeout(300)
+    # Nothing is left on the phone that the reloaded page could send again.
+    wait_until(page, QUEUES_EMPTY)
     assert [c.text for c in concerns_in(live_app)] == ["Sluice room door lock broken"]
     expect(page.locator("#concern-list .thumbs img")).to_have_count(1)
     with session_scope(live_app) as session:

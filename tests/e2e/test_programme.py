@@ -1,6 +1,6 @@
 """On a phone: an executive schedules a monthly series, finds it under Upcoming, downloads an invite."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -9,22 +9,17 @@ from playwright.sync_api import expect
 
 from walkabout.models import Role
 
-from ..factories import Factory
-from .conftest import assert_no_horizontal_scroll, screenshot
+from .conftest import assert_no_horizontal_scroll, screenshot, sign_in
 
 
 def test_executive_plans_a_monthly_series_on_a_phone(live_server, page, factory):
     executive = factory.user(Role.EXECUTIVE, email="exec@example.org", name="Sarah Okafor")
     factory.ward(factory.site("Riverside General"), "Beech Ward")
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(executive.email)
-    page.get_by_label("Password").fill(Factory.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, executive.email)
 
     page.get_by_role("link", name="Walkabouts").first.click()
     page.get_by_role("link", name="Schedule a walkabout").click()
-    first_day = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=3)
+    first_day = factory.today() + timedelta(days=3)
     page.get_by_label("Ward").select_option(label="Beech Ward, Riverside General")
     page.get_by_label("Date").fill(first_day.isoformat())
     page.get_by_label("Start time").fill("14:00")
@@ -67,11 +62,7 @@ def test_coverage_and_calendar_pages_fit_a_phone(live_server, page, factory):
     site = factory.site("Riverside General")
     for name in ("Beech Ward", "Cedar Ward with a rather long name for a ward"):
         factory.ward(site, name)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(executive.email)
-    page.get_by_label("Password").fill(Factory.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, executive.email)
     page.goto(f"{live_server}/coverage")
     expect(page.get_by_text("Never visited").first).to_be_visible()
     page.get_by_label("Sort by").select_option("ward")

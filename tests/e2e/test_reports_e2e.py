@@ -2,17 +2,8 @@
 
 from playwright.sync_api import expect
 
-from ..factories import Factory
 from ..report_data import seed_month
-from .conftest import assert_no_horizontal_scroll, screenshot, wait_until
-
-
-def sign_in(page, live_server, email):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(Factory.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
+from .conftest import assert_no_horizontal_scroll, screenshot, sign_in, wait_until
 
 
 def test_board_secretary_generates_and_downloads_last_months_pack(

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 from walkabout.models import Role
 
 from ..factories import Factory
-from .conftest import assert_no_horizontal_scroll, screenshot
+from .conftest import assert_no_horizontal_scroll, screenshot, sign_in
 
 
 def test_executive_signs_in_on_a_phone(live_server, live_app, page):
@@ -37,11 +37,7 @@ def test_executive_signs_in_on_a_phone(live_server, live_app, page):
 def test_pages_fit_a_small_phone_with_big_enough_targets(live_server, live_app, page, factory):
     admin = factory.user(Role.ADMIN, email="admin@example.org")
     page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(Factory.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, admin.email)
     for path in ("/", "/admin/users", "/admin/users/new", "/account/password"):
         page.goto(f"{live_server}{path}")
         assert_no_horizontal_scroll(page)

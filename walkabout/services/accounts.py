@@ -1,10 +1,12 @@
 """Users: passwords (Argon2id), sign-in, roles, activation."""
 
 from dataclasses import dataclass
+from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
 from sqlmodel import Session, func, select
 from zxcvbn import zxcvbn
 
@@ -13,21 +15,41 @@ from ..models import Role, User, UserRole
 from . import ServiceError, audit, calendar, notifications, sessions, throttle
 from . import notification_kinds as kinds
 
-_hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
-# Verified against when the email is unknown, so timing does not reveal which emails exist.
-_DUMMY_HASH = _hasher.hash("no such user: constant-time dummy")
+
+@dataclass(frozen=True)
+class _Argon2:
+    hasher: PasswordHasher
+    # Verified against when the email is unknown, so timing does not reveal which emails exist.
+    dummy_hash: str
+
+
+@cache
+def _argon2_for(profile: str | None) -> _Argon2:
+    hasher = PasswordHasher.from_parameters(getattr(profiles, profile)) if profile else PasswordHasher()
+    return _Argon2(hasher, hasher.hash("no such user: constant-time dummy"))
+
+
+def _argon2() -> _Argon2:
+    """Argon2id with the app's PASSWORD_HASH_PROFILE (None: the library's recommended parameters).
+
+    Outside an app (scripts) it uses the recommended parameters. Hashes carry their
+    own parameters, so a hash made under one profile still verifies under another.
+    """
+    profile = current_app.config.get("PASSWORD_HASH_PROFILE") if has_app_context() else None
+    return _argon2_for(profile)
+
 
 SIGN_IN_FAILED = "Email or password is not right."
 MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 (guessable) to 4 (very hard)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _argon2().hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _argon2().hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -141,13 +163,13 @@ def _failed(session: Session, attempt: PasswordAttempt) -> None:
 
 def finish_sign_in(session: Session, attempt: PasswordAttempt, password: str) -> User:
     """Check the password (before any database work: no lock is held meanwhile); the user, or ServiceError."""
-    valid = verify_password(attempt.password_hash or _DUMMY_HASH, password)
+    valid = verify_password(attempt.password_hash or _argon2().dummy_hash, password)
     user = session.get(User, attempt.user_id) if valid and attempt.user_id is not None else None
     if user is None or not user.active:
         _failed(session, attempt)
         raise ServiceError(SIGN_IN_FAILED)
     throttle.settle_success(session, attempt.limits)
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _argon2().hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
