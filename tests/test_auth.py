@@ -4,7 +4,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from walkabout.db import session_scope
-from walkabout.models import AuditEvent, LoginThrottle, Role, UserSession
+from walkabout.models import AuditEvent, LoginThrottle, Role, User, UserSession
 
 from .conftest import csrf_token, login, make_app, post_form
 from .factories import Factory

@@ -87,12 +87,18 @@ def test_a_concerns_raised_by_role_refuses_a_line_break(app, client, factory):
 # --- the migration ---------------------------------------------------------------------
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+BEFORE_CLEANING = "0003_sessions"  # the revision the cleaning migration (0004) follows
+
+
+def back_to_before_cleaning(app) -> None:
+    """Rows were written with today's models at head; go back to just before the cleaning."""
+    migrate.downgrade(app, BEFORE_CLEANING)
 
 
 def test_the_migration_cleans_stored_rows_so_invitations_and_calendar_files_work(database_url, tmp_path):
     app = make_app(database_url, create_tables=False)
     app.instance_path = str(tmp_path / "instance")
-    migrate.upgrade(app, "0002")
+    migrate.upgrade(app)
     factory = Factory(app)
     lead = factory.user(Role.EXECUTIVE, name="Lead\r\nExec")
     ward = factory.ward(factory.site("North\tSite"), "Beech\r\nWard")
@@ -107,6 +113,7 @@ def test_the_migration_cleans_stored_rows_so_invitations_and_calendar_files_work
     with session_scope(app) as session:
         session.add(WalkaboutAttendee(walkabout_id=walkabout.id, user_id=lead.id))
 
+    back_to_before_cleaning(app)
     migrate.upgrade(app)
 
     with session_scope(app) as session:
@@ -133,11 +140,12 @@ def test_the_migration_cleans_stored_rows_so_invitations_and_calendar_files_work
 
 def test_the_migration_keeps_names_unique(database_url):
     app = make_app(database_url, create_tables=False)
-    migrate.upgrade(app, "0002")
+    migrate.upgrade(app)
     factory = Factory(app)
     site = factory.site("North Site")
     factory.ward(site, "Beech Ward")
     dirty = factory.ward(site, "Beech\nWard")
+    back_to_before_cleaning(app)
     migrate.upgrade(app)
     with get_db(app).engine.connect() as connection:
         names = connection.execute(text("SELECT name FROM ward ORDER BY id")).scalars().all()
