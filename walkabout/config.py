@@ -45,6 +45,42 @@ def _secret_key(env: str, instance_path: Path) -> str:
     return key
 
 
+# --- the installation's identity in email and calendars (issue 16) ----------------
+# Links in emails, calendar UIDs and Message-IDs come from these two settings, so
+# every installation (each trust, staging, training) has its own.
+PLACEHOLDER_MAIL_DOMAINS = ("localhost", "example.com", "example.org", "example.net", "invalid")
+
+
+def _mail_identity(env: str) -> dict:
+    """WALKABOUT_BASE_URL (default: this machine on PORT, as `make run` serves it) and WALKABOUT_MAIL_FROM."""
+    port = os.environ.get("PORT", "5000")
+    return {
+        "BASE_URL": os.environ.get("WALKABOUT_BASE_URL", f"http://127.0.0.1:{port}").strip().rstrip("/"),
+        "BASE_URL_SET": bool(os.environ.get("WALKABOUT_BASE_URL", "").strip()),
+        "MAIL_FROM": os.environ.get("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@localhost>").strip(),
+    }
+
+
+def _require_mail_identity(config: dict) -> None:
+    from email.utils import parseaddr
+    from urllib.parse import urlsplit
+
+    url = urlsplit(config["BASE_URL"])
+    if not config.get("BASE_URL_SET") or url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            "WALKABOUT_BASE_URL is missing or not an http(s) address. Set it to the address people "
+            "open Walkabout at, e.g. https://walkabout.example.nhs.uk: links in emails point there."
+        )
+    address = parseaddr(config["MAIL_FROM"])[1]
+    domain = address.rpartition("@")[2].lower()
+    placeholder = any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_MAIL_DOMAINS)
+    if "@" not in address or "." not in domain or placeholder:
+        raise ConfigError(
+            "WALKABOUT_MAIL_FROM is missing or a placeholder. Set it to the trust's sending mailbox, "
+            'e.g. "Walkabout <walkabout@example.nhs.uk>": invitations come from it.'
+        )
+
+
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """The app's settings: defaults, then the environment, then `overrides` (tests)."""
     overrides = dict(overrides or {})
@@ -85,9 +121,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WALKABOUTS_PER_PAGE": 25,
         # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
         "REPORTS_RUNNER": os.environ.get("WALKABOUT_REPORTS_RUNNER", "thread"),
-        "BASE_URL": os.environ.get("WALKABOUT_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        **_mail_identity(env),
         "MAIL_BACKEND": os.environ.get("WALKABOUT_MAIL_BACKEND", "outbox"),
-        "MAIL_FROM": os.environ.get("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@localhost>"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
         "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls"),  # starttls, ssl or none
@@ -100,6 +135,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOG_FORMAT": os.environ.get("WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text"),
     }
     config.update(overrides)
+    if env == "production":
+        _require_mail_identity(config)
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, instance_path)
     return config

@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
         photos,
         reports,
         series,
+        unsubscribe,
         walkabouts,
     )
 
@@ -43,5 +44,9 @@ def register_blueprints(app: Flask) -> None:
         reports,
         dashboard,
         notifications,
+        unsubscribe,
     ):
         app.register_blueprint(module.bp)
+    from .. import csrf
+
+    csrf.exempt(unsubscribe.bp)  # mail clients POST the one-click unsubscribe without a form token

@@ -36,12 +36,15 @@ def preferences():
     if request.method == "POST":
         chosen = {key for key in request.form.getlist("kinds") if key in kinds.BY_KEY}
         notifications.set_preferences(session, user, chosen)
+        if request.form.get("new_actions") in ("digest", "each"):
+            notifications.set_digest_choice(session, user, request.form["new_actions"] == "digest")
         session.commit()
         flash("Your email choices are saved.", "success")
         return redirect(url_for("notifications.preferences"), code=303)
     return render_template(
         "notifications/preferences.html",
         choices=notifications.preferences(session, user.id),
+        new_actions_in_digest=notifications.digest_choice(session, user),
         optional=kinds.OPTIONAL,
         always=[k for k in kinds.ALL if not k.optional],
     )

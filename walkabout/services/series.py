@@ -15,8 +15,9 @@ from sqlmodel import Session, select
 
 from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
+from ..notify.ics import in_series_event
 from ..timeutil import trust_zone
-from . import Conflict, ServiceError, audit
+from . import Conflict, ServiceError, audit, invitations
 from .programme import (
     ClashWarning,
     WalkaboutDetails,
@@ -147,6 +148,7 @@ def create_series(
                 session, actor, one, series_id=series.id, resolved=resolved, check_clashes=False
             )
         )
+    invitations.plan_series(session, series)  # one invitation per person for the whole series
     return series, walkabouts
 
 
@@ -220,6 +222,7 @@ def update_series(
         )
         if clashes:
             raise ClashWarning(clashes)
+    previous_team = set().union(*(invitations.team_ids(w) for w, _ in plans))
     changed = 0
     for walkabout, start in plans:
         old_start = walkabout.scheduled_start
@@ -259,7 +262,18 @@ def update_series(
             "updated",
             {**series_changes, "occurrences_changed": changed, "from": first.scheduled_start},
         )
+        _invite_for(session, series, upcoming, previous_team)
     return changed
+
+
+def _invite_for(session: Session, series: WalkaboutSeries, changed: list[Walkabout], previous_team: set[int]):
+    """The series event's invitation, and one for each changed occurrence invited on its own
+    (walkabouts that calendars knew by their own UID before series events keep it)."""
+    if any(in_series_event(walkabout) for walkabout in changed):
+        invitations.plan_series(session, series, previous_team)
+    for walkabout in changed:
+        if not in_series_event(walkabout):
+            invitations.plan_walkabout(session, walkabout)
 
 
 def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries, *, reason: str) -> int:
@@ -270,8 +284,11 @@ def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries
     if not upcoming:
         raise ServiceError("This series has no planned walkabouts left to cancel.")
     for walkabout in upcoming:
-        cancel_walkabout(session, actor, walkabout, reason=reason, expected_version=walkabout.version)
+        cancel_walkabout(
+            session, actor, walkabout, reason=reason, expected_version=walkabout.version, invite=False
+        )
     audit.record(session, actor, series, "cancelled_from", {"reason": _clean(reason), "count": len(upcoming)})
+    _invite_for(session, series, upcoming, set())
     return len(upcoming)
 
 
