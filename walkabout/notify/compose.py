@@ -105,9 +105,18 @@ def _text(content: str, subtype: str, method: str | None = None, disposition: st
     part.set_content(
         content, subtype=subtype, charset="UTF-8", cte="quoted-printable", disposition=disposition
     )
-    if method:  # written plainly, as RFC 6047's examples do: some clients read only an unquoted method
-        part.replace_header("Content-Type", f"text/{subtype}; method={method}; charset=UTF-8")
+    if method:
+        _plain_header(part, f"text/{subtype}; method={method}; charset=UTF-8")
     return part
+
+
+def _plain_header(part: MIMEPart, content_type: str) -> None:
+    """Content-Type written as given (`method=REQUEST`, as in RFC 6047's examples), not re-rendered
+    with quoted parameters by the email package: some calendar clients read only the plain form."""
+    part._headers = [  # a plain string header is written verbatim by the generator
+        ("Content-Type", content_type) if name.lower() == "content-type" else (name, value)
+        for name, value in part._headers
+    ]
 
 
 def _file(filename: str, mimetype: str, data: bytes) -> MIMEPart:
@@ -117,7 +126,7 @@ def _file(filename: str, mimetype: str, data: bytes) -> MIMEPart:
     part = MIMEPart(policy=policy.default)
     part.set_content(data, maintype=maintype, subtype=subtype, filename=filename)
     if maintype == "text":
-        part.replace_header("Content-Type", f"{maintype}/{subtype};{params}; charset=UTF-8")
+        _plain_header(part, f"{maintype}/{subtype};{params}; charset=UTF-8; name={filename}")
     return part
 
 

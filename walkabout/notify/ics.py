@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur, vText
 
 from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutSeries, WalkaboutStatus
@@ -78,7 +78,21 @@ def finish(calendar: Calendar, feed: bool = False) -> bytes:
     if feed:
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", REFRESH)
-    calendar.add_missing_timezones()
+    zones, moments = {}, []
+    for event in calendar.walk("VEVENT"):
+        start = event.decoded("dtstart")
+        moments.append(start)
+        if "RRULE" in event:  # every series has an end (a count or a date), so this is bounded
+            moments.extend(rrulestr(event["RRULE"].to_ical().decode(), dtstart=start))
+        if isinstance(start.tzinfo, ZoneInfo):
+            zones[start.tzinfo.key] = start.tzinfo
+    if moments:
+        first, last = (
+            min(moments).date().replace(month=1, day=1),
+            max(moments).date().replace(month=12, day=31),
+        )
+        for key, zone in zones.items():  # only the years the events need, not 1970-2038
+            calendar.add_component(Timezone.from_tzinfo(zone, tzid=key, first_date=first, last_date=last))
     return calendar.to_ical()
 
 
