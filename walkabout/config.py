@@ -58,6 +58,8 @@ def _mail_identity(env: str) -> dict:
         "BASE_URL": os.environ.get("WALKABOUT_BASE_URL", f"http://127.0.0.1:{port}").strip().rstrip("/"),
         "BASE_URL_SET": bool(os.environ.get("WALKABOUT_BASE_URL", "").strip()),
         "MAIL_FROM": os.environ.get("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@localhost>").strip(),
+        # A CA bundle for an SMTP relay whose certificate the trust signs itself.
+        "SMTP_CA_FILE": os.environ.get("SMTP_CA_FILE") or None,
     }
 
 
