@@ -244,3 +244,17 @@ def test_emails_parse_cleanly_with_the_configured_identity(app, factory, setting
     message = BytesParser(policy=policy.default).parsebytes(raw.read_bytes())
     check_message(message)
     assert message["From"] == "Walkabout <walkabout@riverside.nhs.uk>"
+
+
+def test_reminder_wording_says_next_week_only_for_next_week():
+    from walkabout.notify.compose import relative_when
+
+    sunday = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert relative_when(at(date(2026, 12, 6), time(15, 0)), sunday, LONDON) == "today at 15:00"
+    assert relative_when(at(date(2026, 12, 7), time(9, 0)), sunday, LONDON) == "tomorrow at 09:00"
+    assert relative_when(at(date(2026, 12, 11), time(9, 0)), sunday, LONDON) == "on Friday 11 Dec at 09:00"
+    assert (
+        relative_when(at(date(2026, 12, 13), time(9, 0)), sunday, LONDON)
+        == "next week, on Sunday 13 Dec at 09:00"
+    )
+    assert relative_when(at(date(2026, 12, 14), time(9, 0)), sunday, LONDON) == "on Monday 14 Dec at 09:00"

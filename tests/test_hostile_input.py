@@ -23,7 +23,7 @@ from walkabout.forms import places as place_forms
 from walkabout.forms import users as user_forms
 from walkabout.forms import walkabouts as walkabout_forms
 
-from .conftest import csrf_token, login
+from .conftest import TEST_SECRET, csrf_token, login
 from .factories import Factory
 from .hostile import build_people, build_world, form_data, plausible_values, shared_app, table_fingerprint
 
@@ -50,8 +50,10 @@ FORMS = {
     "auth.logout": entry("E", extra=("next",)),
     "account.password": entry("P", form=auth_forms.PasswordChangeForm),
     "calendar.rotate": entry("E", extra=("anything",)),
+    "calendar.alarms": entry("E", extra=("alarms",)),
+    "unsubscribe.one_click": entry("none", {"token": "unsubscribe:M"}, extra=("List-Unsubscribe",)),
     "notifications.mark_read": entry("M", extra=("anything",)),
-    "notifications.preferences": entry("M", extra=("kinds",)),
+    "notifications.preferences": entry("M", extra=("kinds", "new_actions")),
     "admin_users.new": entry("A", form=user_forms.UserCreateForm),
     "admin_users.edit": entry("A", {"user_id": "user:E2"}, user_forms.UserEditForm),
     "admin_users.set_active": entry("A", {"user_id": "user:E2"}, extra=("active",)),
@@ -125,6 +127,13 @@ def path_values(world, key: str):
     """The route's own record (most often), another ward's, or an id no record has."""
     if key == "month":
         return st.one_of(st.just("2026-10"), st.sampled_from(ODD_MONTHS))
+    if key.startswith("unsubscribe:"):  # a genuine one-click token, or forged and broken ones
+        from walkabout.notify import kinds
+        from walkabout.notify.unsubscribe import make_token
+
+        real = make_token({"SECRET_KEY": TEST_SECRET}, world.users[key[12:]].id, kinds.REMINDER_WARD)
+        forged = make_token({"SECRET_KEY": "another-secret"}, world.users[key[12:]].id, kinds.REMINDER_WARD)
+        return st.one_of(st.just(real), st.sampled_from([forged, real[:-2], "x" * 300, "%00", *ODD_IDS]))
     if key.startswith("user:"):
         own = str(world.users[key[5:]].id)
         others = [str(user.id) for user in world.users.values()] + ODD_IDS

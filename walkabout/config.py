@@ -137,8 +137,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOG_FORMAT": os.environ.get("WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text"),
     }
     config.update(overrides)
-    if env == "production":
-        _require_mail_identity(config)
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, instance_path)
+    if env == "production":
+        _require_mail_identity(config)
     return config

@@ -187,7 +187,8 @@ def _still_planned_at(walkabout: Walkabout, stamp: str, now: datetime) -> None:
 
 def relative_when(start: datetime, now: datetime, zone: ZoneInfo) -> str:
     """When a walkabout is, said from the moment the message is sent: "today at 14:30",
-    "tomorrow at 14:30", "on Thursday 5 Mar at 14:30", "next week, on Monday 9 Mar at 14:30"."""
+    "tomorrow at 14:30", "on Thursday 5 Mar at 14:30", and "next week, on Monday 9 Mar at 14:30"
+    only when it falls in next week (a week-before reminder sent on time)."""
     local, today = start.astimezone(zone), now.astimezone(zone).date()
     days = (local.date() - today).days
     at = f"{local:%H:%M}"
@@ -196,7 +197,8 @@ def relative_when(start: datetime, now: datetime, zone: ZoneInfo) -> str:
     if days == 1:
         return f"tomorrow at {at}"
     on = f"on {local:%A} {local.day} {local:%b} at {at}"
-    return on if days < 7 else f"next week, {on}"
+    next_monday = today + timedelta(days=7 - today.weekday())
+    return f"next week, {on}" if days >= 7 and local.date() < next_monday + timedelta(days=7) else on
 
 
 def _reminder(session, note, now, config, team: bool):
