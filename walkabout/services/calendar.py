@@ -69,10 +69,11 @@ def calendar_file(
     method: str = "PUBLISH",
     alarms: bool = False,
     feed: bool = False,
+    whole_series: bool = False,
     now: datetime | None = None,
 ) -> bytes:
     """A VCALENDAR of `walkabouts`: single ones as events, series occurrences as their series event
-    (showing only the occurrences in `walkabouts`)."""
+    (showing only the occurrences in `walkabouts`, or all of them with `whole_series`)."""
     settings = ics.settings_from(current_app.config)
     now = now or utcnow()
     calendar = ics.new_calendar(method, name)
@@ -82,7 +83,7 @@ def calendar_file(
         row.id: row
         for row in session.exec(select(WalkaboutSeries).where(col(WalkaboutSeries.id).in_(grouped))).all()
     }
-    visible = {w.id for w in in_series}
+    visible = None if whole_series else {w.id for w in in_series}
     for walkabout in walkabouts:
         if not ics.in_series_event(walkabout):
             calendar.add_component(ics.walkabout_event(walkabout, settings, now=now, alarms=alarms))
@@ -95,11 +96,12 @@ def calendar_file(
 
 
 def build_calendar(walkabouts: list[Walkabout], name: str, url_for_walkabout=None, method="PUBLISH") -> bytes:
-    """A downloadable calendar file of loaded walkabouts (links go to WALKABOUT_BASE_URL)."""
+    """A downloadable calendar file of loaded walkabouts (links go to WALKABOUT_BASE_URL); a walkabout
+    of a series comes as the whole series, so importing it never shrinks the series to one date."""
     session = object_session(walkabouts[0]) if walkabouts else None
     if session is None:
         raise ValueError("build_calendar needs walkabouts loaded in a session")
-    return calendar_file(session, walkabouts, name, method=method)
+    return calendar_file(session, walkabouts, name, method=method, whole_series=True)
 
 
 def feed_user(session: Session, token: str) -> User | None:

@@ -222,7 +222,7 @@ def update_series(
         )
         if clashes:
             raise ClashWarning(clashes)
-    previous_team = set().union(*(invitations.team_ids(w) for w, _ in plans))
+    teams = {w.id: invitations.team_ids(w) for w, _ in plans}
     changed = 0
     for walkabout, start in plans:
         old_start = walkabout.scheduled_start
@@ -262,18 +262,21 @@ def update_series(
             "updated",
             {**series_changes, "occurrences_changed": changed, "from": first.scheduled_start},
         )
-        _invite_for(session, series, upcoming, previous_team)
+        _invite_for(session, series, upcoming, teams)
     return changed
 
 
-def _invite_for(session: Session, series: WalkaboutSeries, changed: list[Walkabout], previous_team: set[int]):
+def _invite_for(
+    session: Session, series: WalkaboutSeries, changed: list[Walkabout], teams: dict[int, set[int]]
+) -> None:
     """The series event's invitation, and one for each changed occurrence invited on its own
-    (walkabouts that calendars knew by their own UID before series events keep it)."""
+    (walkabouts that calendars knew by their own UID before series events keep it).
+    `teams`: each walkabout's team before the change (whoever left gets a CANCEL)."""
     if any(in_series_event(walkabout) for walkabout in changed):
-        invitations.plan_series(session, series, previous_team)
+        invitations.plan_series(session, series, set().union(set(), *teams.values()))
     for walkabout in changed:
         if not in_series_event(walkabout):
-            invitations.plan_walkabout(session, walkabout)
+            invitations.plan_walkabout(session, walkabout, teams.get(walkabout.id, set()))
 
 
 def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries, *, reason: str) -> int:
@@ -288,7 +291,7 @@ def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries
             session, actor, walkabout, reason=reason, expected_version=walkabout.version, invite=False
         )
     audit.record(session, actor, series, "cancelled_from", {"reason": _clean(reason), "count": len(upcoming)})
-    _invite_for(session, series, upcoming, set())
+    _invite_for(session, series, upcoming, {})
     return len(upcoming)
 
 
