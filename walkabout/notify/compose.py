@@ -4,16 +4,15 @@ Each kind checks that its subject still warrants the message at send time: a
 reminder for a walkabout that was cancelled or moved, an action that was closed
 or reassigned, a digest with nothing overdue: all are skipped, not sent.
 
-Invitations are iMIP (RFC 6047): multipart/alternative with the text, the HTML
-and the calendar as `text/calendar; method=...` inline, plus the same file as an
-attachment for clients that need one.
+Every message is multipart/alternative text and HTML (walkabout/notify/mime.py);
+invitations add the calendar inline, as iMIP asks.
 """
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import policy
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
@@ -33,6 +32,7 @@ from ..models import (
 )
 from . import kinds, unsubscribe
 from .identity import mail_domain
+from .mime import add_body
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
 REMINDER_MIN_NOTICE = timedelta(hours=2)  # a reminder this close to the start is skipped, not sent late
@@ -73,61 +73,10 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"
     for name, value in unsubscribe.headers(config, recipient.id, kinds.BY_KEY[note.kind]).items():
         message[name] = value
-    alternative = MIMEPart(policy=policy.default)
-    alternative.make_alternative()
-    alternative.attach(_text(render_template(f"email/{built.template}.txt", **built.context), "plain"))
-    alternative.attach(_text(render_template(f"email/{built.template}.html", **built.context), "html"))
-    files = list(built.attachments)
-    if built.calendar is not None:
-        method, ics = built.calendar
-        if method == "PUBLISH":  # many UIDs (a rota): a file to add, not an iMIP invitation
-            files.insert(0, (built.calendar_name, "text/calendar; method=PUBLISH", ics))
-        else:
-            alternative.attach(_text(ics.decode(), "calendar", method=method, disposition="inline"))
-            # The same file for clients that only look at attachments; application/ics, as Gmail
-            # sends it, so no client takes it for a second invitation.
-            files.insert(0, (built.calendar_name, "application/ics", ics))
-    if not files:
-        message.make_alternative()
-        for part in alternative.iter_parts():
-            message.attach(part)
-        return message
-    message.make_mixed()
-    message.attach(alternative)
-    for filename, mimetype, data in files:
-        message.attach(_file(filename, mimetype, data))
+    text = render_template(f"email/{built.template}.txt", **built.context)
+    html = render_template(f"email/{built.template}.html", **built.context)
+    add_body(message, text, html, built.attachments, built.calendar, built.calendar_name)
     return message
-
-
-def _text(content: str, subtype: str, method: str | None = None, disposition: str | None = None) -> MIMEPart:
-    """A UTF-8 text part, quoted-printable like every text part we send (no MIME-Version of its own)."""
-    part = MIMEPart(policy=policy.default)
-    part.set_content(
-        content, subtype=subtype, charset="UTF-8", cte="quoted-printable", disposition=disposition
-    )
-    if method:
-        _plain_header(part, f"text/{subtype}; method={method}; charset=UTF-8")
-    return part
-
-
-def _plain_header(part: MIMEPart, content_type: str) -> None:
-    """Content-Type written as given (`method=REQUEST`, as in RFC 6047's examples), not re-rendered
-    with quoted parameters by the email package: some calendar clients read only the plain form."""
-    part._headers = [  # a plain string header is written verbatim by the generator
-        ("Content-Type", content_type) if name.lower() == "content-type" else (name, value)
-        for name, value in part._headers
-    ]
-
-
-def _file(filename: str, mimetype: str, data: bytes) -> MIMEPart:
-    """An attachment, base64 (a calendar file keeps its CRLF line ends exactly)."""
-    kind, _, params = mimetype.partition(";")
-    maintype, subtype = kind.strip().split("/")
-    part = MIMEPart(policy=policy.default)
-    part.set_content(data, maintype=maintype, subtype=subtype, filename=filename)
-    if maintype == "text":
-        _plain_header(part, f"{maintype}/{subtype};{params}; charset=UTF-8; name={filename}")
-    return part
 
 
 def message_id(note: SentNotification, domain: str = "localhost") -> str:
