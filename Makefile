@@ -61,6 +61,8 @@ run: vendor
 	@echo "  executive@example.org   manager@example.org   secretary@example.org   admin@example.org"
 	@echo
 	@# The scheduler (reminders, digests, board packs, email) runs beside the web server and stops with it.
+	@# Links in its emails point at this server: WALKABOUT_BASE_URL follows PORT unless it is set.
+	export WALKABOUT_BASE_URL="$${WALKABOUT_BASE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/flask --app walkabout scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app walkabout run --host 127.0.0.1 --port $(PORT)

@@ -53,6 +53,9 @@ RULES: dict[str, object] = {
     "calendar.settings": SIGNED_IN,
     "calendar.rotate": SIGNED_IN,
     "calendar.feed": PUBLIC,  # the private token is the key
+    "calendar.alarms": SIGNED_IN,
+    "unsubscribe.confirm": PUBLIC,  # the signed token is the key (a wrong one is a 404)
+    "unsubscribe.one_click": PUBLIC,
     "admin_places.sites": {A},
     "admin_places.new_site": {A},
     "admin_places.edit_site": {A},

@@ -4,7 +4,6 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
 from sqlalchemy.orm import selectinload
 from sqlmodel import func, select
 
@@ -17,6 +16,7 @@ from walkabout.services.coverage import ward_coverage
 from walkabout.services.rota import RotaRequest, accept_rota, propose_rota
 
 from .conftest import login
+from .mailcheck import parse_calendar
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -105,24 +105,25 @@ def test_ics_parses_back_with_attendees_location_alarm_and_cancellation(app, fac
         row = _loaded(session, walkabout.id)
         row.attendees = [session.get(User, guest.id)]
         session.flush()
-        calendar = Calendar.from_ical(build_calendar([row], "Test", lambda w: f"https://x/walkabouts/{w.id}"))
+        data = build_calendar([row], "Test")
+        calendar, other = parse_calendar(data)  # icalendar and vobject
+        assert other.vevent.location.value == "Beech Ward, Riverside"
         event = calendar.walk("VEVENT")[0]
-        assert str(event["uid"]) == walkabout_uid(row) == f"walkabout-{row.id}@walkabout"
+        assert str(event["uid"]) == walkabout_uid(row) == f"walkabout-{row.id}@localhost"
         assert event.decoded("dtstart") == start and event.decoded("dtend") == start + timedelta(minutes=45)
         assert str(event["location"]) == "Beech Ward, Riverside"
         assert str(event["status"]) == "CONFIRMED" and int(event["sequence"]) == 0
         assert "Falls; and, commas" in str(event["description"])
         attendees = sorted(str(a) for a in event["attendee"])
         assert attendees == ["mailto:sarah@example.org", "mailto:wendy@example.org"]
-        assert str(event["organizer"]) == "mailto:sarah@example.org"
-        alarm = event.walk("VALARM")[0]
-        assert alarm.decoded("trigger") == -timedelta(minutes=30)
+        assert str(event["organizer"]) == "mailto:walkabout@localhost"  # the configured mailbox
+        assert str(event["url"]) == f"{app.config['BASE_URL']}/walkabouts/{row.id}"
+        assert not event.walk("VALARM")  # alarms only for people who chose them
 
         row.status, row.calendar_sequence, row.cancel_reason = WalkaboutStatus.CANCELLED, 2, "Incident"
-        event = Calendar.from_ical(build_calendar([row], "Test")).walk("VEVENT")[0]
+        event = parse_calendar(build_calendar([row], "Test"))[0].walk("VEVENT")[0]
         assert str(event["status"]) == "CANCELLED" and int(event["sequence"]) == 2
-        assert str(event["uid"]) == f"walkabout-{row.id}@walkabout"  # same event, replaced in calendars
-        assert not event.walk("VALARM")
+        assert str(event["uid"]) == f"walkabout-{row.id}@localhost"  # same event, replaced in calendars
 
 
 def _rota_request(today: date, **overrides):

@@ -67,6 +67,8 @@ def test_production_starts_with_a_strong_secret_and_secure_cookies(tmp_path, mon
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.setenv("WALKABOUT_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("WALKABOUT_BASE_URL", "https://walkabout.riverside.nhs.uk")
+    monkeypatch.setenv("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@riverside.nhs.uk>")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
 

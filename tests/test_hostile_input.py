@@ -26,7 +26,7 @@ from walkabout.forms import users as user_forms
 from walkabout.forms import walkabouts as walkabout_forms
 from walkabout.models import Role
 
-from .conftest import csrf_token, login, make_app
+from .conftest import TEST_SECRET, csrf_token, login, make_app
 from .factories import Factory
 from .hostile import (
     build_people,
@@ -68,8 +68,10 @@ FORMS = {
     "password_reset.request_link": entry("none", form=auth_forms.ResetRequestForm),
     "password_reset.choose": entry("none", {"token": "reset_token"}, auth_forms.NewPasswordForm),
     "calendar.rotate": entry("E", extra=("anything",)),
+    "calendar.alarms": entry("E", extra=("alarms",)),
+    "unsubscribe.one_click": entry("none", {"token": "unsubscribe:M"}, extra=("List-Unsubscribe",)),
     "notifications.mark_read": entry("M", extra=("anything",)),
-    "notifications.preferences": entry("M", extra=("kinds",)),
+    "notifications.preferences": entry("M", extra=("kinds", "new_actions")),
     "admin_users.new": entry("A", form=user_forms.UserCreateForm),
     "admin_users.edit": entry("A", {"user_id": "user:E2"}, user_forms.UserEditForm),
     "admin_users.set_active": entry("A", {"user_id": "user:E2"}, extra=("active",)),
@@ -155,6 +157,13 @@ def path_values(world, key: str):
         return st.one_of(st.just("2026-10"), st.sampled_from(ODD_MONTHS))
     if key == "reset_token":
         return st.sampled_from(ODD_RESET_TOKENS)
+    if key.startswith("unsubscribe:"):  # a genuine one-click token, or forged and broken ones
+        from walkabout.notify.unsubscribe import make_token
+        from walkabout.services import notification_kinds as kinds
+
+        real = make_token({"SECRET_KEY": TEST_SECRET}, world.users[key[12:]].id, kinds.REMINDER_WARD)
+        forged = make_token({"SECRET_KEY": "another-secret"}, world.users[key[12:]].id, kinds.REMINDER_WARD)
+        return st.one_of(st.just(real), st.sampled_from([forged, real[:-2], "x" * 300, "%00", *ODD_IDS]))
     if key.startswith("user:"):
         own = str(world.users[key[5:]].id)
         others = [str(user.id) for user in world.users.values()] + ODD_IDS

@@ -105,6 +105,11 @@ def hostile_world(app, factory, tmp_path):
         cancel_reason=P("cancel reason"),
         cancelled_by_id=executive.id,
     )
+    with app.app_context(), session_scope(app) as session:  # its CANCEL, as cancel_walkabout plans it
+        from walkabout.models import Walkabout
+        from walkabout.services.invitations import plan_walkabout
+
+        plan_walkabout(session, session.get(Walkabout, cancelled.id))
     with session_scope(app) as session:
         category = Category(name=P("category"), sort_order=99)
         user = session.get(User, executive.id)

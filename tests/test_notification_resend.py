@@ -16,6 +16,7 @@ from walkabout.db import session_scope
 from walkabout.models import NotificationStatus, Role, SentNotification, WalkaboutStatus
 from walkabout.notify.backends import OutboxBackend
 from walkabout.notify.dispatch import dispatch_due
+from walkabout.notify.identity import mail_domain
 from walkabout.services import notification_kinds as kinds
 from walkabout.services.notifications import enqueue
 
@@ -70,7 +71,7 @@ def test_a_message_resent_after_a_crash_is_written_once(app, factory):
     with session_scope(app) as session:
         assert session.exec(select(SentNotification)).one().status == NotificationStatus.SENT
     message = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
-    assert message["Message-ID"].endswith("@walkabout>")
+    assert message["Message-ID"].endswith(f"@{mail_domain(app.config)}>")
 
 
 def test_different_messages_get_different_message_ids(app, factory):

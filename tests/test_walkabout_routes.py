@@ -11,6 +11,7 @@ from sqlmodel import func, select
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
 from walkabout.models import ActionStatus, Role, User, Walkabout, WalkaboutReschedule, WalkaboutStatus
+from walkabout.notify.identity import mail_domain
 
 from .conftest import csrf_token, login, post_form, trust_today
 
@@ -441,7 +442,7 @@ def test_private_feed_follows_changes_and_token_rotation(app, client, factory, s
     feed = re.search(r'value="http://localhost(/calendar/[^"]+\.ics)"', page).group(1)
     anonymous = app.test_client()
     events = Calendar.from_ical(anonymous.get(feed).data).walk("VEVENT")
-    assert [str(e["uid"]) for e in events] == [f"walkabout-{mine.id}@walkabout"]
+    assert [str(e["uid"]) for e in events] == [f"walkabout-{mine.id}@{mail_domain(app.config)}"]
     post_form(client, f"/walkabouts/{mine.id}/cancel", {"version": "1", "reason": "Strike day"})
     event = Calendar.from_ical(anonymous.get(feed).data).walk("VEVENT")[0]
     assert (str(event["status"]), int(event["sequence"])) == ("CANCELLED", 1)

@@ -89,7 +89,8 @@ def _timezone(name: str = "WALKABOUT_TIMEZONE") -> str:
 
 
 def _base_url(name: str = "WALKABOUT_BASE_URL") -> str:
-    value = (_raw(name) or "http://127.0.0.1:5000").rstrip("/")
+    # Unset: this machine on PORT, as `make run` serves it (production requires the setting).
+    value = (_raw(name) or f"http://127.0.0.1:{_raw('PORT') or '5000'}").rstrip("/")
     if not value.startswith(("https://", "http://")) or any(ch.isspace() for ch in value):
         raise ConfigError(f"{name} must be the app's address, e.g. https://walkabout.example.nhs.uk.")
     return value
@@ -145,6 +146,32 @@ def _session_settings(https: bool) -> dict:
     }
 
 
+# --- the installation's identity in email and calendars (issue 16) ----------------
+# Links in emails, calendar UIDs and Message-IDs come from these two settings, so
+# every installation (each trust, staging, training) has its own.
+PLACEHOLDER_MAIL_DOMAINS = ("localhost", "example.com", "example.org", "example.net", "invalid")
+
+
+def _require_mail_identity(config: dict) -> None:
+    from email.utils import parseaddr
+    from urllib.parse import urlsplit
+
+    url = urlsplit(config["BASE_URL"])
+    if not config.get("BASE_URL_SET") or url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            "WALKABOUT_BASE_URL is missing or not an http(s) address. Set it to the address people "
+            "open Walkabout at, e.g. https://walkabout.example.nhs.uk: links in emails point there."
+        )
+    address = parseaddr(config["MAIL_FROM"])[1]
+    domain = address.rpartition("@")[2].lower()
+    placeholder = any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_MAIL_DOMAINS)
+    if "@" not in address or "." not in domain or placeholder:
+        raise ConfigError(
+            "WALKABOUT_MAIL_FROM is missing or a placeholder. Set it to the trust's sending mailbox, "
+            'e.g. "Walkabout <walkabout@example.nhs.uk>": invitations come from it.'
+        )
+
+
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """The app's settings: defaults, then the environment, then `overrides` (tests)."""
     overrides = dict(overrides or {})
@@ -194,6 +221,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
             "WALKABOUT_REPORTS_RUNNER", "scheduler" if env == "production" else "thread", REPORTS_RUNNERS
         ),
         "BASE_URL": _base_url(),
+        "BASE_URL_SET": _raw("WALKABOUT_BASE_URL") is not None,
         "MAIL_BACKEND": _choice("WALKABOUT_MAIL_BACKEND", "outbox", ("outbox", "smtp")),
         "MAIL_FROM": _raw("WALKABOUT_MAIL_FROM") or "Walkabout <walkabout@localhost>",
         "SMTP_HOST": _raw("SMTP_HOST") or "localhost",
@@ -201,6 +229,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SMTP_SECURITY": _choice("SMTP_SECURITY", "starttls", ("starttls", "ssl", "none")),
         "SMTP_USERNAME": _raw("SMTP_USERNAME"),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,  # kept as given: spaces may matter
+        # A CA bundle for an SMTP relay whose certificate the trust signs itself.
+        "SMTP_CA_FILE": _raw("SMTP_CA_FILE"),
         "NOTIFY_MAX_ATTEMPTS": 5,
         "SESSION_IDLE_MINUTES": _int("WALKABOUT_IDLE_MINUTES", 120, 1, 24 * 60),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
@@ -214,4 +244,6 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     _reports_runner(env, config)
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, instance_path)
+    if env == "production":
+        _require_mail_identity(config)
     return config

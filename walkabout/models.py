@@ -320,6 +320,9 @@ class Walkabout(Versioned, SQLModel, table=True):
     feedback_given_at: datetime | None = _when()
     feedback_notes: str | None = Field(default=None, max_length=2000)
     calendar_sequence: int = Field(default=0)  # ICS SEQUENCE, bumped on each change
+    # The UID calendars already know it by, kept for walkabouts invited before UIDs carried the
+    # installation's domain; None: `walkabout-<id>@<domain>` (walkabout/services/ics.py).
+    calendar_uid: str | None = Field(default=None, max_length=255)
     version: int = Field(default=1)
     created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()

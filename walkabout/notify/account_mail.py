@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from ..models import PasswordReset
 from ..services import recovery, throttle
-from .skip import Skip, key_parts
+from .parts import Skip, key_parts
 
 
 def password_reset(session, note, recipient, now, config):

@@ -74,13 +74,17 @@ class SMTPBackend:
         username: str | None,
         password: str | None,
         timeout: float = 20,
+        ca_file: str | None = None,
     ):
         self.host, self.port, self.security = host, port, security
         self.username, self.password, self.timeout = username, password, timeout
+        self.ca_file = ca_file
 
     def send(self, message: EmailMessage) -> None:
         try:
-            context = ssl.create_default_context()
+            # The server's certificate is always verified: against the system's CAs, or the
+            # trust's own CA (SMTP_CA_FILE) for an internal relay.
+            context = ssl.create_default_context(cafile=self.ca_file or None)
             if self.security == "ssl":
                 server = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
             else:
@@ -105,5 +109,6 @@ def get_backend(app: Flask):
             config["SMTP_SECURITY"],
             config["SMTP_USERNAME"],
             config["SMTP_PASSWORD"],
+            ca_file=config.get("SMTP_CA_FILE"),
         )
     return OutboxBackend(Path(app.instance_path) / "outbox")

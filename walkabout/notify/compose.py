@@ -3,10 +3,14 @@
 Each kind checks that its subject still warrants the message at send time: a
 reminder for a walkabout that was cancelled or moved, an action that was closed
 or reassigned, a digest with nothing overdue: all are skipped, not sent.
+
+Every message is multipart/alternative text and HTML (walkabout/notify/mime.py);
+invitations add the calendar inline, as iMIP asks.
 """
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
@@ -24,62 +28,57 @@ from ..models import (
     User,
     Walkabout,
     WalkaboutStatus,
-    Ward,
 )
 from ..reports.summary import summary_pdf
 from ..services import NotFound
+from ..services import notification_kinds as kinds
 from ..services.action_queries import overdue_actions
 from ..services.actions import OPEN_STATUSES
-from ..services.calendar import build_calendar
 from ..services.notification_plans import ESCALATION_OVERDUE_DAYS
+from ..services.notifications import FOLDED, folded_new_actions, folds_new_actions
 from ..services.reports import follow_up
-from ..timeutil import format_datetime as local_datetime
+from . import unsubscribe
 from .account_mail import BUILDERS as ACCOUNT_BUILDERS
-from .skip import Skip, key_parts
+from .identity import mail_domain
+from .invites import build_invitation
+from .mime import add_body
+from .parts import Built, Skip, key_parts, load_walkabout
+
+REMINDER_MIN_NOTICE = timedelta(hours=2)  # a reminder this close to the start is skipped, not sent late
 
 
 def compose(
     session: Session, note: SentNotification, recipient: User, config: dict, now: datetime
 ) -> EmailMessage:
-    builder = BUILDERS[note.kind]
-    subject, template, context, attachments = builder(session, note, recipient, now, config)
-    context.update(recipient=recipient, base_url=config["BASE_URL"], trust_name=config["TRUST_NAME"])
-    message = EmailMessage()
-    message["Subject"] = subject
+    built = BUILDERS[note.kind](session, note, recipient, now, config)
+    if isinstance(built, tuple):
+        built = Built(*built)
+    built.context.update(
+        recipient=recipient, base_url=config["BASE_URL"], trust_name=config["TRUST_NAME"], now=now
+    )
+    message = EmailMessage(policy=policy.default)
+    message["Subject"] = built.subject
     message["From"] = config["MAIL_FROM"]
     message["To"] = formataddr((recipient.name, recipient.email))
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id(note)
+    message["Message-ID"] = message_id(note, mail_domain(config))
+    message["MIME-Version"] = "1.0"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render_template(f"email/{template}.txt", **context))
-    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
-    for filename, mimetype, data in attachments:
-        maintype, subtype = mimetype.split("/")
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    for name, value in unsubscribe.headers(config, recipient.id, kinds.BY_KEY[note.kind]).items():
+        message[name] = value
+    text = render_template(f"email/{built.template}.txt", **built.context)
+    html = render_template(f"email/{built.template}.html", **built.context)
+    add_body(message, text, html, built.attachments, built.calendar, built.calendar_name)
     return message
 
 
-def message_id(note: SentNotification) -> str:
+def message_id(note: SentNotification, domain: str = "localhost") -> str:
     """The same Message-ID every time this queued row is sent: a resend after a crash between
     handing it over and recording it is recognisable (the outbox keeps one copy; mail clients dedupe).
-    The row's creation time is in it, so a rebuilt database never reuses an earlier message's id."""
+    The row's creation time is in it, so a rebuilt database never reuses an earlier message's id;
+    the installation's domain ends it, so two installations never share one."""
     seed = f"{note.dedupe_key}|{note.id}|{note.created_at.isoformat()}"
-    return f"<{hashlib.sha256(seed.encode()).hexdigest()[:32]}.{note.id}@walkabout>"
-
-
-def _walkabout(session: Session, walkabout_id: int) -> Walkabout:
-    walkabout = session.exec(
-        select(Walkabout)
-        .where(Walkabout.id == walkabout_id)
-        .options(
-            selectinload(Walkabout.ward).selectinload(Ward.site),
-            selectinload(Walkabout.lead),
-            selectinload(Walkabout.attendees),
-        )
-    ).first()
-    if walkabout is None:
-        raise Skip("the walkabout no longer exists")
-    return walkabout
+    return f"<{hashlib.sha256(seed.encode()).hexdigest()[:32]}.{note.id}@{domain}>"
 
 
 def _open_ward_actions(session: Session, ward_id: int) -> list[Action]:
@@ -108,42 +107,46 @@ def _still_planned_at(walkabout: Walkabout, stamp: str, now: datetime) -> None:
         raise Skip("the walkabout has already started")
 
 
-def invitation(session, note, recipient, now, config):
-    walkabout_id, _user, sequence = key_parts(note)
-    walkabout = _walkabout(session, int(walkabout_id))
-    if walkabout.calendar_sequence != int(sequence):
-        raise Skip("superseded by a newer change")
-    when = local_datetime(walkabout.scheduled_start)
-    if walkabout.status == WalkaboutStatus.CANCELLED:
-        subject, change = f"Cancelled: walkabout on {walkabout.ward.name}, {when}", "cancelled"
-    elif walkabout.scheduled_start <= now:
-        raise Skip("the walkabout has already started")
-    elif int(sequence) > 0:
-        subject, change = f"Changed: walkabout on {walkabout.ward.name}, {when}", "changed"
-    else:
-        subject, change = f"Walkabout on {walkabout.ward.name}, {when}", "new"
-    attachments = [("walkabout.ics", "text/calendar", _walkabout_ics(walkabout, config))]
-    return subject, "invitation", {"walkabout": walkabout, "change": change}, attachments
+def relative_when(start: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """When a walkabout is, said from the moment the message is sent: "today at 14:30",
+    "tomorrow at 14:30", "on Thursday 5 Mar at 14:30", and "next week, on Monday 9 Mar at 14:30"
+    only when it falls in next week (a week-before reminder sent on time)."""
+    local, today = start.astimezone(zone), now.astimezone(zone).date()
+    days = (local.date() - today).days
+    at = f"{local:%H:%M}"
+    if days <= 0:
+        return f"today at {at}"
+    if days == 1:
+        return f"tomorrow at {at}"
+    on = f"on {local:%A} {local.day} {local:%b} at {at}"
+    next_monday = today + timedelta(days=7 - today.weekday())
+    return f"next week, {on}" if days >= 7 and local.date() < next_monday + timedelta(days=7) else on
 
 
 def _reminder(session, note, now, config, team: bool):
-    """A week before (ward managers) or the day before (the team), with the ward's open actions."""
+    """A week before (ward managers) or the day before (the team), with the ward's open actions.
+
+    Worded from the moment it is sent, so a reminder sent late (the scheduler was down) is still
+    true; one that would reach people less than REMINDER_MIN_NOTICE before the start is skipped.
+    """
     walkabout_id, _user, stamp = key_parts(note)
-    walkabout = _walkabout(session, int(walkabout_id))
+    walkabout = load_walkabout(session, int(walkabout_id))
     _still_planned_at(walkabout, stamp, now)
-    today = now.astimezone(ZoneInfo(config["TIMEZONE"])).date()
+    if walkabout.scheduled_start - now < REMINDER_MIN_NOTICE:
+        raise Skip("too late for a reminder: the walkabout starts within 2 hours")
+    zone = ZoneInfo(config["TIMEZONE"])
+    when = relative_when(walkabout.scheduled_start, now, zone)
     context = {
         "walkabout": walkabout,
         "open_actions": _open_ward_actions(session, walkabout.ward_id),
-        "today": today,
+        "today": now.astimezone(zone).date(),
         "team_reminder": team,
+        "when": when,
     }
-    when = local_datetime(walkabout.scheduled_start)
-    subject = (
-        f"Tomorrow: walkabout on {walkabout.ward.name}, {when}"
-        if team
-        else f"Walkabout on {walkabout.ward.name} next week: {when}"
-    )
+    if team:
+        subject = f"{when[0].upper()}{when[1:]}: walkabout on {walkabout.ward.name}"
+    else:
+        subject = f"Walkabout on {walkabout.ward.name} {when}"
     return subject, "reminder", context, []
 
 
@@ -157,7 +160,7 @@ def reminder_team(session, note, recipient, now, config):
 
 def summary(session, note, recipient, now, config):
     walkabout_id, _user = key_parts(note)
-    walkabout = _walkabout(session, int(walkabout_id))
+    walkabout = load_walkabout(session, int(walkabout_id))
     if walkabout.status != WalkaboutStatus.COMPLETED:
         raise Skip("the walkabout is not completed")
     attachments = _summary_attachment(session, walkabout, recipient)
@@ -166,7 +169,10 @@ def summary(session, note, recipient, now, config):
 
 
 def new_action(session, note, recipient, now, config):
+
     action_id, user_id = key_parts(note)
+    if folds_new_actions(session, recipient):
+        raise Skip(FOLDED)  # the digest of the next morning lists it
     action = session.exec(
         select(Action)
         .where(Action.id == int(action_id))
@@ -183,17 +189,33 @@ def new_action(session, note, recipient, now, config):
 
 
 def overdue_digest(session, note, recipient, now, config):
+    """The day's digest: overdue actions, and new ones for people who chose to get them here."""
+
     _user, day = key_parts(note)
-    today = date.fromisoformat(day)
-    actions = overdue_actions(session, today, owner_id=recipient.id)
-    if not actions:
-        raise Skip("nothing is overdue any more")
-    subject = f"{len(actions)} overdue action{'s' if len(actions) != 1 else ''} to update"
-    return subject, "overdue_digest", {"actions": actions, "today": today}, []
+    digest_day = date.fromisoformat(day)
+    zone = ZoneInfo(config["TIMEZONE"])
+    if digest_day != now.astimezone(zone).date():
+        raise Skip("a digest for a later day replaces it")  # never two digests on one day
+    actions = overdue_actions(session, digest_day, owner_id=recipient.id)
+    new = folded_new_actions(session, recipient, digest_day, zone)
+    if not actions and not new:
+        raise Skip("nothing is overdue or new any more")
+    parts = []
+    if new:
+        parts.append(f"{len(new)} new action{'s' if len(new) != 1 else ''}")
+    if actions:
+        parts.append(f"{len(actions)} overdue action{'s' if len(actions) != 1 else ''}")
+    subject = f"{' and '.join(parts)} to update"
+    subject = subject[0].upper() + subject[1:]
+    return subject, "overdue_digest", {"actions": actions, "new_actions": new, "today": digest_day}, []
 
 
 def escalation(session, note, recipient, now, config):
+    _user, week = key_parts(note)
     today = now.astimezone(ZoneInfo(config["TIMEZONE"])).date()
+    year, number, _ = today.isocalendar()
+    if week != f"{year}-W{number:02d}":
+        raise Skip("this week's escalation replaces it")
     days = ESCALATION_OVERDUE_DAYS
     actions = overdue_actions(session, today, lead_id=recipient.id, older_than_days=days)
     if not actions:
@@ -218,7 +240,7 @@ def board_pack(session, note, recipient, now, config):
 
 
 BUILDERS = {
-    "invitation": invitation,
+    "invitation": build_invitation,  # walkabout/notify/invites.py
     "reminder_ward": reminder_ward,
     "reminder_team": reminder_team,
     "summary": summary,
@@ -235,16 +257,6 @@ def _latest_pack(session: Session, month: str):
         .where(BoardPack.month == month, BoardPack.status == BoardPackStatus.READY)
         .order_by(col(BoardPack.version).desc())
     ).first()
-
-
-def _walkabout_ics(walkabout: Walkabout, config: dict) -> bytes:
-    method = "CANCEL" if walkabout.status == WalkaboutStatus.CANCELLED else "REQUEST"
-    return build_calendar(
-        [walkabout],
-        f"Walkabout: {walkabout.ward.name}",
-        lambda w: f"{config['BASE_URL']}/walkabouts/{w.id}",
-        method=method,
-    )
 
 
 def _summary_attachment(

@@ -20,7 +20,7 @@ from ..services import notification_kinds as kinds
 from ..services.notifications import wants
 from .backends import SendError
 from .compose import compose
-from .skip import Skip
+from .parts import Skip
 
 log = logging.getLogger(__name__)
 

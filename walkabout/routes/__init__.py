@@ -28,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
         photos,
         reports,
         series,
+        unsubscribe,
         walkabouts,
     )
     from .actions import assign, views  # noqa: F401  (importing attaches their routes)
@@ -53,5 +54,9 @@ def register_blueprints(app: Flask) -> None:
         dashboard,
         notifications,
         about,
+        unsubscribe,
     ):
         app.register_blueprint(module.bp)
+    from .. import csrf
+
+    csrf.exempt(unsubscribe.bp)  # mail clients POST the one-click unsubscribe without a form token

@@ -1,6 +1,6 @@
 """A user's private calendar feed, and creating or rotating its secret address."""
 
-from flask import Blueprint, abort, make_response, render_template, url_for
+from flask import Blueprint, abort, make_response, render_template, request, url_for
 
 from ..auth import signed_in, signed_in_user
 from ..db import get_session
@@ -17,11 +17,7 @@ def feed(token: str):
     user = calendar.feed_user(session, token)
     if user is None:
         abort(404)
-    body = calendar.build_calendar(
-        calendar.feed_walkabouts(session, user),
-        f"Walkabouts · {user.name}",
-        lambda one: url_for("walkabouts.show", walkabout_id=one.id, _external=True),
-    )
+    body = calendar.feed_file(session, user)
     response = make_response(body)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Cache-Control"] = "private, max-age=300"
@@ -36,7 +32,22 @@ def settings():
     feed_url = (
         url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None
     )
-    return render_template("account/calendar.html", feed_url=feed_url)
+    alarms = calendar.wants_alarms(get_session(), user.id)
+    return render_template("account/calendar.html", feed_url=feed_url, alarms=alarms)
+
+
+@bp.post("/account/calendar/alarms")
+@signed_in
+def alarms():
+    session, user = get_session(), signed_in_user()
+    wanted = request.form.get("alarms") == "1"
+    return commit_and_redirect(
+        lambda: calendar.set_alarms(session, user, wanted),
+        "Your walkabouts now come with a reminder 30 minutes before."
+        if wanted
+        else "Your walkabouts now come without a reminder; your calendar's own setting applies.",
+        url_for("calendar.settings"),
+    )
 
 
 @bp.post("/account/calendar")

@@ -35,14 +35,19 @@ def preferences():
     user = signed_in_user()
     if request.method == "POST":
         chosen = {key for key in request.form.getlist("kinds") if key in kinds.BY_KEY}
+
+        def save():
+            notifications.set_preferences(session, user, chosen)
+            if request.form.get("new_actions") in ("digest", "each"):
+                notifications.set_digest_choice(session, user, request.form["new_actions"] == "digest")
+
         return commit_and_redirect(
-            lambda: notifications.set_preferences(session, user, chosen),
-            "Your email choices are saved.",
-            url_for("notifications.preferences"),
+            save, "Your email choices are saved.", url_for("notifications.preferences")
         )
     return render_template(
         "notifications/preferences.html",
         choices=notifications.preferences(session, user.id),
+        new_actions_in_digest=notifications.digest_choice(session, user),
         optional=kinds.OPTIONAL,
         always=[k for k in kinds.ALL if not k.optional],
     )

@@ -1,90 +1,106 @@
-"""Calendars (RFC 5545, with the icalendar library): one walkabout as an invite, a user's feed.
+"""Calendar files for people: a walkabout's download and a user's private feed.
 
-Each walkabout keeps one UID for life and its `calendar_sequence` as SEQUENCE,
-so subscribed calendars replace a rescheduled event and strike a cancelled one
-(STATUS:CANCELLED) instead of showing duplicates.
+The events themselves are built in walkabout/services/ics.py: one UID per
+walkabout, one per series (with its overrides), the same UIDs as the emailed
+invitations, so a subscribed calendar and an invitation show one event.
 """
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vText
-from sqlalchemy.orm import selectinload
+from flask import current_app
+from sqlalchemy.orm import object_session, selectinload
 from sqlmodel import Session, col, or_, select
 
 from ..db_types import utcnow
-from ..models import User, Walkabout, WalkaboutAttendee, WalkaboutStatus, Ward, WardManager
-from . import audit
+from ..models import (
+    NotificationPreference,
+    User,
+    Walkabout,
+    WalkaboutAttendee,
+    WalkaboutSeries,
+    Ward,
+    WardManager,
+)
+from . import audit, ics
 
-PRODID = "-//Walkabout//Patient safety walkabouts//EN"
 FEED_HISTORY = timedelta(days=365)
-ALARM_BEFORE = timedelta(minutes=30)
+ALARMS_CHOICE = "calendar_alarms"  # a NotificationPreference row: the user wants 30-minute alarms
 
 
 def walkabout_uid(walkabout: Walkabout) -> str:
-    return f"walkabout-{walkabout.id}@walkabout"
+    """The UID calendars know this walkabout by (its series' UID when it is part of a series event)."""
+    domain = ics.settings_from(current_app.config).domain
+    if ics.in_series_event(walkabout):
+        return ics.series_uid(walkabout.series_id, domain)
+    return ics.walkabout_uid(walkabout, domain)
 
 
-def _address(user: User, role: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{user.email}")
-    address.params["cn"] = vText(user.name)
-    address.params["role"] = vText(role)
-    return address
+def _with_people():
+    return (
+        selectinload(Walkabout.ward).selectinload(Ward.site),
+        selectinload(Walkabout.lead),
+        selectinload(Walkabout.attendees),
+        selectinload(Walkabout.reschedules),
+    )
 
 
-def walkabout_event(walkabout: Walkabout, url: str | None = None) -> Event:
-    """The VEVENT of a walkabout (needs ward.site, lead and attendees loaded)."""
-    event = Event()
-    event.add("uid", walkabout_uid(walkabout))
-    event.add("dtstamp", walkabout.updated_at or utcnow())
-    event.add("dtstart", walkabout.scheduled_start)
-    event.add("dtend", walkabout.scheduled_start + timedelta(minutes=walkabout.duration_minutes))
-    event.add("sequence", walkabout.calendar_sequence)
-    cancelled = walkabout.status == WalkaboutStatus.CANCELLED
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("summary", f"{'Cancelled: ' if cancelled else ''}Walkabout: {walkabout.ward.name}")
-    event.add("location", walkabout.ward.full_name)
-    lines = [f"Patient safety walkabout on {walkabout.ward.full_name}, led by {walkabout.lead.name}."]
-    if walkabout.focus:
-        lines.append(f"Focus: {walkabout.focus}")
-    if walkabout.guests:
-        lines.append(f"Guests: {walkabout.guests}")
-    if cancelled and walkabout.cancel_reason:
-        lines.append(f"Cancelled: {walkabout.cancel_reason}")
-    if url:
-        lines.append(url)
-        event.add("url", url)
-    event.add("description", "\n".join(lines))
-    event.add("organizer", _address(walkabout.lead, "CHAIR"))
-    event.add("attendee", _address(walkabout.lead, "CHAIR"))
-    for person in walkabout.attendees:
-        if person.id != walkabout.lead_id:
-            event.add("attendee", _address(person, "REQ-PARTICIPANT"))
-    if not cancelled:
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Walkabout on {walkabout.ward.name} in 30 minutes")
-        alarm.add("trigger", -ALARM_BEFORE)
-        event.add_component(alarm)
-    return event
+def series_occurrences(session: Session, series_ids: set[int]) -> dict[int, list[Walkabout]]:
+    """Every walkabout of these series that belongs to the series event, by series id."""
+    if not series_ids:
+        return {}
+    grouped: dict[int, list[Walkabout]] = {}
+    for walkabout in session.exec(
+        select(Walkabout)
+        .where(col(Walkabout.series_id).in_(series_ids), col(Walkabout.calendar_uid).is_(None))
+        .options(*_with_people())
+        .order_by(Walkabout.scheduled_start)
+    ).all():
+        grouped.setdefault(walkabout.series_id, []).append(walkabout)
+    return grouped
 
 
-def build_calendar(
-    walkabouts: list[Walkabout], name: str, url_for_walkabout=None, method: str = "PUBLISH"
+def calendar_file(
+    session: Session,
+    walkabouts: list[Walkabout],
+    name: str,
+    *,
+    method: str = "PUBLISH",
+    alarms: bool = False,
+    feed: bool = False,
+    whole_series: bool = False,
+    now: datetime | None = None,
 ) -> bytes:
-    """A VCALENDAR of `walkabouts`, as bytes: PUBLISH for feeds and downloads,
-    REQUEST or CANCEL for an emailed invitation."""
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
-    calendar.add("x-wr-calname", name)
-    calendar.add("x-published-ttl", "PT1H")
+    """A VCALENDAR of `walkabouts`: single ones as events, series occurrences as their series event
+    (showing only the occurrences in `walkabouts`, or all of them with `whole_series`)."""
+    settings = ics.settings_from(current_app.config)
+    now = now or utcnow()
+    calendar = ics.new_calendar(method, name)
+    in_series = [w for w in walkabouts if ics.in_series_event(w)]
+    grouped = series_occurrences(session, {w.series_id for w in in_series})
+    series_rows = {
+        row.id: row
+        for row in session.exec(select(WalkaboutSeries).where(col(WalkaboutSeries.id).in_(grouped))).all()
+    }
+    visible = None if whole_series else {w.id for w in in_series}
     for walkabout in walkabouts:
-        url = url_for_walkabout(walkabout) if url_for_walkabout else None
-        calendar.add_component(walkabout_event(walkabout, url))
-    return calendar.to_ical()
+        if not ics.in_series_event(walkabout):
+            calendar.add_component(ics.walkabout_event(walkabout, settings, now=now, alarms=alarms))
+    for series_id, occurrences in grouped.items():
+        for event in ics.series_events(
+            series_rows[series_id], occurrences, settings, visible=visible, now=now, alarms=alarms
+        ):
+            calendar.add_component(event)
+    return ics.finish(calendar, feed=feed)
+
+
+def build_calendar(walkabouts: list[Walkabout], name: str, url_for_walkabout=None, method="PUBLISH") -> bytes:
+    """A downloadable calendar file of loaded walkabouts (links go to WALKABOUT_BASE_URL); a walkabout
+    of a series comes as the whole series, so importing it never shrinks the series to one date."""
+    session = object_session(walkabouts[0]) if walkabouts else None
+    if session is None:
+        raise ValueError("build_calendar needs walkabouts loaded in a session")
+    return calendar_file(session, walkabouts, name, method=method, whole_series=True)
 
 
 def feed_user(session: Session, token: str) -> User | None:
@@ -113,14 +129,39 @@ def feed_walkabouts(session: Session, user: User) -> list[Walkabout]:
                     col(Walkabout.ward_id).in_(managed),
                 )
             )
-            .options(
-                selectinload(Walkabout.ward).selectinload(Ward.site),
-                selectinload(Walkabout.lead),
-                selectinload(Walkabout.attendees),
-            )
+            .options(*_with_people())
             .order_by(Walkabout.scheduled_start)
         ).all()
     )
+
+
+def feed_file(session: Session, user: User, now: datetime | None = None) -> bytes:
+    """The user's private feed: their walkabouts, alarms only if they chose them."""
+    return calendar_file(
+        session,
+        feed_walkabouts(session, user),
+        f"Walkabouts · {user.name}",
+        alarms=wants_alarms(session, user.id),
+        feed=True,
+        now=now,
+    )
+
+
+def wants_alarms(session: Session, user_id: int) -> bool:
+    row = session.get(NotificationPreference, (user_id, ALARMS_CHOICE))
+    return bool(row and row.enabled)
+
+
+def set_alarms(session: Session, user: User, wanted: bool) -> None:
+    """Choose whether the feed and invitations carry a 30-minute alarm."""
+    row = session.get(NotificationPreference, (user.id, ALARMS_CHOICE))
+    if (row is not None and row.enabled) == wanted:
+        return
+    if row is None:
+        session.add(NotificationPreference(user_id=user.id, kind=ALARMS_CHOICE, enabled=wanted))
+    else:
+        row.enabled = wanted
+    audit.record(session, user, user, "calendar_alarms", {"enabled": wanted})
 
 
 def rotate_token(session: Session, user: User) -> str:

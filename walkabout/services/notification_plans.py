@@ -27,7 +27,7 @@ from .action_queries import overdue_actions
 from .actions import OPEN_STATUSES
 from .notifications import enqueue
 
-RECENT = timedelta(days=2)  # how far back event messages (invitations, new actions) are picked up
+RECENT = timedelta(days=2)  # how far back event messages (summaries, new actions) are picked up
 DIGEST_TIME = time(8, 0)
 ESCALATION_OVERDUE_DAYS = 14
 
@@ -46,24 +46,8 @@ def _ward_managers(session: Session, ward_ids: set[int]) -> dict[int, list[int]]
 
 
 def plan_events(session: Session, now: datetime) -> None:
-    """Invitations (new, changed, cancelled walkabouts), summaries and new-action notices."""
-    changed = session.exec(
-        select(Walkabout)
-        .where(Walkabout.updated_at >= now - RECENT, Walkabout.scheduled_start >= now - RECENT)
-        .options(selectinload(Walkabout.attendees))
-    ).all()
-    for walkabout in changed:
-        for user_id in _team(walkabout):
-            enqueue(
-                session,
-                kind=kinds.INVITATION,
-                recipient_id=user_id,
-                due_at=now,
-                dedupe_key=f"invitation:{walkabout.id}:{user_id}:{walkabout.calendar_sequence}",
-                subject_type="walkabout",
-                subject_id=walkabout.id,
-            )
-
+    """Summaries and new-action notices. (Invitations are planned by the change itself:
+    services/invitations.py.)"""
     completed = session.exec(
         select(Walkabout).where(
             Walkabout.completed_at >= now - RECENT, Walkabout.status == WalkaboutStatus.COMPLETED
@@ -138,11 +122,15 @@ def plan_reminders(session: Session, now: datetime) -> None:
 
 
 def plan_digests(session: Session, now: datetime, zone: ZoneInfo) -> None:
-    """From 08:00 each day: one digest to each owner with overdue actions."""
+    """From 08:00 each day: one digest to each owner with overdue actions, or with new actions
+    that wait for the digest (their choice)."""
+    from .notifications import folded_rows
+
     local = now.astimezone(zone)
     if local.time() < DIGEST_TIME:
         return
     owners = {action.owner_id for action in overdue_actions(session, local.date())}
+    owners |= {row.recipient_id for row in folded_rows(session, local.date(), zone)}
     for owner_id in owners:
         enqueue(
             session,

@@ -5,7 +5,7 @@ the same message twice is harmless. Also each person's preferences and inbox.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, or_, select
@@ -56,6 +56,113 @@ def wants(session: Session, user_id: int, kind: kinds.Kind) -> bool:
         return True
     row = session.get(NotificationPreference, (user_id, kind.key))
     return row.enabled if row is not None else True
+
+
+# --- new actions in the daily digest (issue 16) -------------------------------------
+
+DIGEST_CHOICE = "new_action_digest"  # a NotificationPreference row: new actions go in the digest
+DIGEST_DEFAULT_OPEN_ACTIONS = 10  # ward managers owning this many open actions get them folded by default
+FOLDED = "the owner gets new actions in the daily digest"
+
+
+def folds_new_actions(session: Session, user: User) -> bool:
+    """Whether new-action notices for `user` wait for the daily digest instead of coming one by one."""
+    from ..models import Action, ActionStatus, Role
+
+    if not wants(session, user.id, kinds.NEW_ACTION) or not wants(session, user.id, kinds.OVERDUE_DIGEST):
+        return False
+    row = session.get(NotificationPreference, (user.id, DIGEST_CHOICE))
+    if row is not None:
+        return row.enabled
+    if not user.has_role(Role.WARD_MANAGER):
+        return False
+    open_statuses = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
+    owned = session.exec(
+        select(func.count())
+        .select_from(Action)
+        .where(Action.owner_id == user.id, col(Action.status).in_(open_statuses))
+        .where(col(Action.deleted_at).is_(None))
+    ).one()
+    return owned >= DIGEST_DEFAULT_OPEN_ACTIONS
+
+
+def digest_window(day, zone) -> tuple[datetime, datetime]:
+    """The new-action notices a day's digest carries: those due from the previous digest time to this one."""
+    from datetime import datetime as dt
+
+    from .notification_plans import DIGEST_TIME
+
+    end = dt.combine(day, DIGEST_TIME, tzinfo=zone)
+    return end - timedelta(days=1), end
+
+
+def folded_rows(session: Session, day, zone, user_id: int | None = None) -> list[SentNotification]:
+    start, end = digest_window(day, zone)
+    query = select(SentNotification).where(
+        SentNotification.kind == kinds.NEW_ACTION.key,
+        SentNotification.status == NotificationStatus.SKIPPED,
+        SentNotification.last_error == FOLDED,
+        SentNotification.due_at >= start,
+        SentNotification.due_at < end,
+    )
+    if user_id is not None:
+        query = query.where(SentNotification.recipient_id == user_id)
+    return list(session.exec(query).all())
+
+
+def folded_new_actions(session: Session, user: User, day, zone) -> list:
+    """The still-open actions whose notice was folded into this day's digest for `user`."""
+    from sqlalchemy.orm import selectinload
+
+    from ..models import Action, ActionStatus, Concern, Walkabout
+
+    ids = [row.subject_id for row in folded_rows(session, day, zone, user.id)]
+    if not ids:
+        return []
+    open_statuses = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
+    return list(
+        session.exec(
+            select(Action)
+            .where(col(Action.id).in_(ids), Action.owner_id == user.id, col(Action.deleted_at).is_(None))
+            .where(col(Action.status).in_(open_statuses))
+            .options(
+                selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward)
+            )
+            .order_by(Action.due_date, Action.id)
+        ).all()
+    )
+
+
+def digest_choice(session: Session, user: User) -> bool:
+    return folds_new_actions(session, user)
+
+
+def set_digest_choice(session: Session, user: User, wanted: bool) -> None:
+    from . import audit
+
+    if digest_choice(session, user) == wanted:
+        return
+    row = session.get(NotificationPreference, (user.id, DIGEST_CHOICE))
+    if row is None:
+        session.add(NotificationPreference(user_id=user.id, kind=DIGEST_CHOICE, enabled=wanted))
+    else:
+        row.enabled = wanted
+    audit.record(session, user, user, "new_actions_in_digest", {"enabled": wanted})
+
+
+def unsubscribe(session: Session, user: User, kind: kinds.Kind) -> bool:
+    """Turn one kind off (the one-click link in its emails); False when it was off already."""
+    from . import audit
+
+    if not kind.optional or not wants(session, user.id, kind):
+        return False
+    row = session.get(NotificationPreference, (user.id, kind.key))
+    if row is None:
+        session.add(NotificationPreference(user_id=user.id, kind=kind.key, enabled=False))
+    else:
+        row.enabled = False
+    audit.record(session, user, user, "unsubscribed", {"kind": kind.key})
+    return True
 
 
 def preferences(session: Session, user_id: int) -> dict[str, bool]:

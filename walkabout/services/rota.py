@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutStatus, Ward
 from ..timeutil import trust_zone
-from . import ServiceError
+from . import ServiceError, invitations
 from .walkabouts import Resolved, WalkaboutDetails, executives, schedule_walkabout
 
 MAX_ROTA = 2000
@@ -137,8 +137,10 @@ def accept_rota(session: Session, actor: User, request: RotaRequest, today: date
                 details,
                 check_clashes=False,
                 resolved=Resolved(ward=slot.ward, lead=slot.lead, attendees=[]),
+                invite=False,
             )
         )
+    invitations.plan_rota(session, created)  # one email per executive, not one per walkabout
     return created
 
 

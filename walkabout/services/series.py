@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from ..db_types import utcnow
 from ..models import User, Walkabout, WalkaboutReschedule, WalkaboutSeries, WalkaboutStatus
 from ..timeutil import trust_zone
-from . import ServiceError, audit, check_version, flush_or_conflict
+from . import ServiceError, audit, check_version, flush_or_conflict, invitations
+from .ics import in_series_event
 from .walkabouts import (
     ClashWarning,
     WalkaboutDetails,
@@ -148,6 +149,7 @@ def create_series(
                 session, actor, one, series_id=series.id, resolved=resolved, check_clashes=False
             )
         )
+    invitations.plan_series(session, series)  # one invitation per person for the whole series
     return series, walkabouts
 
 
@@ -217,6 +219,7 @@ def update_series(
         )
         if clashes:
             raise ClashWarning(clashes)
+    teams = {w.id: invitations.team_ids(w) for w, _ in plans}
     changed = 0
     for walkabout, start in plans:
         old_start = walkabout.scheduled_start
@@ -258,6 +261,7 @@ def update_series(
             "updated",
             {**series_changes, "occurrences_changed": changed, "from": first.scheduled_start},
         )
+        _invite_for(session, series, upcoming, teams)
     return changed
 
 
@@ -265,6 +269,19 @@ STALE_SERIES = (
     "This series was changed by someone else since you opened it. The form now shows "
     "the latest details; check them and save again."
 )
+
+
+def _invite_for(
+    session: Session, series: WalkaboutSeries, changed: list[Walkabout], teams: dict[int, set[int]]
+) -> None:
+    """The series event's invitation, and one for each changed occurrence invited on its own
+    (walkabouts that calendars knew by their own UID before series events keep it).
+    `teams`: each walkabout's team before the change (whoever left gets a CANCEL)."""
+    if any(in_series_event(walkabout) for walkabout in changed):
+        invitations.plan_series(session, series, set().union(set(), *teams.values()))
+    for walkabout in changed:
+        if not in_series_event(walkabout):
+            invitations.plan_walkabout(session, walkabout, teams.get(walkabout.id, set()))
 
 
 def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries, *, reason: str) -> int:
@@ -275,8 +292,11 @@ def cancel_rest_of_series(session: Session, actor: User, series: WalkaboutSeries
     if not upcoming:
         raise ServiceError("This series has no planned walkabouts left to cancel.")
     for walkabout in upcoming:
-        cancel_walkabout(session, actor, walkabout, reason=reason, expected_version=walkabout.version)
+        cancel_walkabout(
+            session, actor, walkabout, reason=reason, expected_version=walkabout.version, invite=False
+        )
     audit.record(session, actor, series, "cancelled_from", {"reason": _clean(reason), "count": len(upcoming)})
+    _invite_for(session, series, upcoming, {})
     return len(upcoming)
 
 

@@ -1,7 +1,8 @@
 """Walkabouts: schedule, reschedule (edit) and cancel walkabouts, with clash warnings.
 
 Public entry points are single functions (`schedule_walkabout`,
-`reschedule_walkabout`, `cancel_walkabout`) so notifications can hook into them.
+`reschedule_walkabout`, `cancel_walkabout`); each plans its invitations in the
+same transaction (services/invitations.py).
 """
 
 from dataclasses import dataclass, field
@@ -18,11 +19,12 @@ from ..models import (
     Walkabout,
     WalkaboutAttendee,
     WalkaboutReschedule,
+    WalkaboutSeries,
     WalkaboutStatus,
     Ward,
 )
 from ..timeutil import format_datetime, to_local, trust_zone
-from . import Conflict, ServiceError, audit, flush_or_conflict
+from . import Conflict, ServiceError, audit, flush_or_conflict, ics, invitations
 
 MIN_DURATION, MAX_DURATION = 15, 480
 SCHEDULER_ROLES = (Role.EXECUTIVE, Role.ADMIN)
@@ -165,8 +167,12 @@ def schedule_walkabout(
     series_id: int | None = None,
     resolved: Resolved | None = None,
     check_clashes: bool = True,
+    invite: bool = True,
 ) -> Walkabout:
-    """Create one planned walkabout (raises ClashWarning unless clashes are confirmed)."""
+    """Create one planned walkabout (raises ClashWarning unless clashes are confirmed).
+
+    Invites its team unless `invite` is False (a series or a rota sends its own invitations).
+    """
     resolved = resolved or resolve(session, details)
     if check_clashes and not confirm_clashes:
         clashes = find_clashes(
@@ -199,6 +205,8 @@ def schedule_walkabout(
             "series_id": series_id,
         },
     )
+    if invite and series_id is None:
+        invitations.plan_walkabout(session, walkabout)
     return walkabout
 
 
@@ -241,6 +249,7 @@ def reschedule_walkabout(
     old_start = walkabout.scheduled_start
     # Read before changing anything: a lazy load would autoflush, writing (and versioning) twice.
     old_ids = sorted(user.id for user in walkabout.attendees)
+    previous_team = invitations.team_ids(walkabout)
     changes = audit.diff(
         walkabout,
         {
@@ -271,13 +280,22 @@ def reschedule_walkabout(
         changes["reason"] = _clean(reason)
     _bump(session, walkabout)
     audit.record(session, actor, walkabout, "rescheduled" if moved else "updated", changes)
+    invitations.plan_walkabout(session, walkabout, previous_team)
     return changes
 
 
 def cancel_walkabout(
-    session: Session, actor: User, walkabout: Walkabout, *, reason: str, expected_version: int | None
+    session: Session,
+    actor: User,
+    walkabout: Walkabout,
+    *,
+    reason: str,
+    expected_version: int | None,
+    invite: bool = True,
 ) -> None:
-    """Cancel a planned walkabout; the reason is required and the cancellation is counted."""
+    """Cancel a planned walkabout; the reason is required and the cancellation is counted.
+
+    Sends the team a CANCEL (of the walkabout, or of this occurrence of its series)."""
     _check_editable(walkabout, expected_version)
     reason = _clean(reason)
     if not reason:
@@ -288,6 +306,11 @@ def cancel_walkabout(
     walkabout.cancelled_by_id = actor.id
     _bump(session, walkabout)
     audit.record(session, actor, walkabout, "cancelled", {"reason": reason})
+    if invite and ics.in_series_event(walkabout):
+        series = session.get(WalkaboutSeries, walkabout.series_id)
+        invitations.plan_series(session, series, cancelled=walkabout)
+    elif invite:
+        invitations.plan_walkabout(session, walkabout)
 
 
 STALE_WALKABOUT = (
