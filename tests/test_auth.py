@@ -248,12 +248,14 @@ def test_a_hash_made_with_other_argon2_parameters_signs_in_and_is_rehashed(app, 
     assert factory.get(User, user.id).password_hash == rehashed  # not rehashed again
 
 
-def test_outside_tests_passwords_get_the_librarys_recommended_parameters(database_url, tmp_path):
+def test_outside_tests_passwords_get_the_librarys_recommended_parameters(database_url, tmp_path, monkeypatch):
     from argon2 import PasswordHasher, extract_parameters
 
     from walkabout.config import build_config
     from walkabout.services.accounts import hash_password, verify_password
 
+    monkeypatch.setenv("WALKABOUT_BASE_URL", "https://walkabout.trust.test")
+    monkeypatch.setenv("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@trust.test>")
     for env in ("production", "development"):
         assert build_config(tmp_path, {"ENV": env, "SECRET_KEY": "s" * 48})["PASSWORD_HASH_PROFILE"] is None
     recommended = extract_parameters(PasswordHasher().hash("x"))

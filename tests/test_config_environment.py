@@ -139,8 +139,15 @@ def test_feedback_days_from_the_environment_reach_the_app(clean_env, database_ur
 # --- board packs in production -------------------------------------------------------
 
 
+def set_mail_identity(env) -> None:
+    """Production also requires the installation's address and sending mailbox."""
+    env.setenv("WALKABOUT_BASE_URL", "https://walkabout.trust.test")
+    env.setenv("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@trust.test>")
+
+
 def production(clean_env, tmp_path, **overrides):
     clean_env.setenv("WALKABOUT_ENV", "production")
+    set_mail_identity(clean_env)
     return build_config(tmp_path, {"SECRET_KEY": TEST_SECRET, **overrides})
 
 
@@ -158,6 +165,7 @@ def test_production_refuses_to_build_board_packs_in_a_web_worker(clean_env, tmp_
 
 def test_a_production_web_worker_starts_no_thread_for_a_requested_pack(clean_env, database_url, factory_for):
     clean_env.setenv("WALKABOUT_ENV", "production")
+    set_mail_identity(clean_env)
     app = make_app(database_url, ENV="production", HTTPS=False, SESSION_COOKIE_SECURE=False)
     assert app.config["REPORTS_RUNNER"] == "scheduler"
     factory = factory_for(app)

@@ -17,9 +17,9 @@ from walkabout.config import ConfigError, build_config
 from walkabout.db import session_scope
 from walkabout.models import NotificationPreference, NotificationStatus, Role, SentNotification, User
 from walkabout.scheduler import daily_cycle, send_cycle
-from walkabout.services import programme
+from walkabout.services import walkabouts as programme
 from walkabout.services.notifications import DIGEST_CHOICE
-from walkabout.services.programme import WalkaboutDetails
+from walkabout.services.walkabouts import WalkaboutDetails
 
 from .conftest import login
 from .mailcheck import BASE_URL, check_message, read_outbox, to, use_identity

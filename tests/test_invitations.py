@@ -16,11 +16,12 @@ from walkabout.db import session_scope
 from walkabout.models import NotificationStatus, Role, SentNotification, User, Walkabout, WalkaboutSeries
 from walkabout.scheduler import send_cycle
 from walkabout.services import calendar as calendars
-from walkabout.services import capture, programme
+from walkabout.services import capture
 from walkabout.services import series as series_service
-from walkabout.services.programme import WalkaboutDetails
+from walkabout.services import walkabouts as programme
 from walkabout.services.rota import RotaRequest, accept_rota
 from walkabout.services.series import Recurrence
+from walkabout.services.walkabouts import WalkaboutDetails
 
 from .mailcheck import DOMAIN, attendees, invitation, parse_calendar, read_outbox, to, use_identity
 

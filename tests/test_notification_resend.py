@@ -13,10 +13,10 @@ import pytest
 from sqlmodel import select
 
 from walkabout.db import session_scope
+from walkabout.identity import mail_domain
 from walkabout.models import NotificationStatus, Role, SentNotification, WalkaboutStatus
 from walkabout.notify.backends import OutboxBackend
 from walkabout.notify.dispatch import dispatch_due
-from walkabout.notify.identity import mail_domain
 from walkabout.services import notification_kinds as kinds
 from walkabout.services.notifications import enqueue
 

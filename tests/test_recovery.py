@@ -212,7 +212,9 @@ def test_the_calendar_address_changes_on_deactivation(app, factory):
         assert session.get(User, user.id).calendar_token not in (None, token)
 
 
-def test_seed_demo_refuses_production_without_force(app, database_url):
+def test_seed_demo_refuses_production_without_force(app, database_url, monkeypatch):
+    monkeypatch.setenv("WALKABOUT_BASE_URL", "https://walkabout.trust.test")
+    monkeypatch.setenv("WALKABOUT_MAIL_FROM", "Walkabout <walkabout@trust.test>")
     production = make_app(database_url, create_tables=False, ENV="production")
     runner = production.test_cli_runner()
     refused = runner.invoke(args=["seed-demo", "--password", Factory.PASSWORD])

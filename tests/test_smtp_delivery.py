@@ -18,11 +18,12 @@ from sqlmodel import select
 from walkabout.db import session_scope
 from walkabout.models import NotificationStatus, Role, SentNotification, User
 from walkabout.notify.backends import SMTPBackend, get_backend
+from walkabout.notify.dispatch import dispatch_due
 from walkabout.scheduler import send_cycle
 from walkabout.services import notification_kinds as kinds
-from walkabout.services import programme
-from walkabout.services.notifications import dispatch_due, enqueue
-from walkabout.services.programme import WalkaboutDetails
+from walkabout.services import walkabouts as programme
+from walkabout.services.notifications import enqueue
+from walkabout.services.walkabouts import WalkaboutDetails
 
 from .mailcheck import invitation, to, use_identity
 

@@ -10,8 +10,8 @@ from sqlmodel import func, select
 
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
+from walkabout.identity import mail_domain
 from walkabout.models import ActionStatus, Role, User, Walkabout, WalkaboutReschedule, WalkaboutStatus
-from walkabout.notify.identity import mail_domain
 
 from .conftest import csrf_token, login, post_form, trust_today
 

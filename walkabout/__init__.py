@@ -40,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     init_urls(app)
     register_blueprints(app)
+    from .routes import unsubscribe
+
+    csrf.exempt(unsubscribe.bp)  # mail clients POST the one-click unsubscribe without a form token
 
     from .cli import register_commands
 

@@ -56,6 +56,7 @@ PAGES: dict[str, tuple[tuple, str]] = {
     "reports.index": ((E, S), "/reports"),
     "reports.pack_status": ((S,), "/reports/packs/{pack_id}"),
     "dashboard.index": ((E, S), "/dashboard"),
+    "unsubscribe.confirm": ((SIGNED_OUT,), "/unsubscribe/{unsubscribe_token}"),
 }
 
 # Error pages have no route of their own: a missing page, signed in and out; a forbidden one.
@@ -91,7 +92,9 @@ def build_world(app, factory) -> tuple[dict, dict]:
     from walkabout.db import session_scope
     from walkabout.models import BoardPack, BoardPackStatus, PasswordReset, WalkaboutSeries, Ward
     from walkabout.notify.backends import get_backend
+    from walkabout.notify.unsubscribe import make_token
     from walkabout.services import feedback, recovery
+    from walkabout.services import notification_kinds as kinds
 
     app.config["REPORTS_RUNNER"] = "scheduler"  # a requested pack waits; no thread outlives the test
     users = {
@@ -140,6 +143,7 @@ def build_world(app, factory) -> tuple[dict, dict]:
         "pack_id": pack_id,
         "public_token": token,
         "reset_token": reset_token,
+        "unsubscribe_token": make_token(app.config, users[M].id, kinds.REMINDER_WARD),
         "outbox_name": backend.list()[0]["name"],
     }
     return users, ids

@@ -19,6 +19,7 @@ from flask import render_template
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
+from ..identity import mail_domain
 from ..models import (
     Action,
     BoardPack,
@@ -39,7 +40,6 @@ from ..services.notifications import FOLDED, folded_new_actions, folds_new_actio
 from ..services.reports import follow_up
 from . import unsubscribe
 from .account_mail import BUILDERS as ACCOUNT_BUILDERS
-from .identity import mail_domain
 from .invites import build_invitation
 from .mime import add_body
 from .parts import Built, Skip, key_parts, load_walkabout

@@ -57,6 +57,3 @@ def register_blueprints(app: Flask) -> None:
         unsubscribe,
     ):
         app.register_blueprint(module.bp)
-    from .. import csrf
-
-    csrf.exempt(unsubscribe.bp)  # mail clients POST the one-click unsubscribe without a form token

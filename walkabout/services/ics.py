@@ -18,6 +18,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur, vText
 
 from ..db_types import utcnow
+from ..identity import mail_domain, mailbox
 from ..models import User, Walkabout, WalkaboutSeries, WalkaboutStatus
 
 PRODID = "-//Walkabout//Patient safety walkabouts//EN"
@@ -39,8 +40,6 @@ class CalendarSettings:
 
 
 def settings_from(config: dict) -> CalendarSettings:
-    from .identity import mail_domain, mailbox
-
     return CalendarSettings(
         domain=mail_domain(config),
         organizer=mailbox(config),

@@ -1,6 +1,10 @@
 """The kinds of message Walkabout sends, and which ones people may turn off."""
 
 from dataclasses import dataclass
+from datetime import time
+
+# The daily digest (and the weekly escalation, on Mondays) go out from this local time.
+DIGEST_TIME = time(8, 0)
 
 
 @dataclass(frozen=True)

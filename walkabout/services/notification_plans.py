@@ -25,10 +25,10 @@ from ..models import (
 from . import notification_kinds as kinds
 from .action_queries import overdue_actions
 from .actions import OPEN_STATUSES
-from .notifications import enqueue
+from .notifications import enqueue, folded_rows
 
 RECENT = timedelta(days=2)  # how far back event messages (summaries, new actions) are picked up
-DIGEST_TIME = time(8, 0)
+DIGEST_TIME = kinds.DIGEST_TIME
 ESCALATION_OVERDUE_DAYS = 14
 
 
@@ -124,7 +124,6 @@ def plan_reminders(session: Session, now: datetime) -> None:
 def plan_digests(session: Session, now: datetime, zone: ZoneInfo) -> None:
     """From 08:00 each day: one digest to each owner with overdue actions, or with new actions
     that wait for the digest (their choice)."""
-    from .notifications import folded_rows
 
     local = now.astimezone(zone)
     if local.time() < DIGEST_TIME:

@@ -90,9 +90,7 @@ def digest_window(day, zone) -> tuple[datetime, datetime]:
     """The new-action notices a day's digest carries: those due from the previous digest time to this one."""
     from datetime import datetime as dt
 
-    from .notification_plans import DIGEST_TIME
-
-    end = dt.combine(day, DIGEST_TIME, tzinfo=zone)
+    end = dt.combine(day, kinds.DIGEST_TIME, tzinfo=zone)
     return end - timedelta(days=1), end
 
 
