@@ -1,0 +1,221 @@
+"""Proof on several hosts (`make test-cluster`): the README's deployment, with a host killed under load.
+
+    .venv/bin/python -m bench.cluster [--users 50] [--seconds 60] [--workers 2] [--json PATH]
+
+Builds six hosts as network namespaces (scripts/cluster-net.sh): PostgreSQL 15 on `db` (its
+own data directory, reachable only on the back network), an SMTP peer on `mail`, gunicorn
+with the app on `app1` and `app2` (one release; `db-upgrade` run once, before either starts),
+nginx on `proxy` (TLS, round robin with passive health checks, idempotent requests moved to
+the other host on failure; WALKABOUT_PROXY_HOPS=1) and the users on `client`, which reaches
+only the proxy. One scheduler runs on app1 and, on purpose, a second one on app2, started so
+that their send cycles coincide on a batch of queued messages.
+
+Then: probes of sessions and sign-in throttling across the hosts, and the soak of
+bench.cluster_users through the proxy, during which app1 (gunicorn and its scheduler) is
+SIGKILLed and its link cut a third of the way in, a board pack is requested and more
+messages are queued while it is down, and it is restarted two thirds of the way in. Afterwards
+the database is counted against the clients' logs, the SMTP peer's Maildir against the
+notification rows, and nginx's log for the failed requests. Everything is torn down at the
+end, also on failure or Ctrl-C; `make test-cluster-clean` removes what a killed run left.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from . import cluster_hosts as hosts
+from . import cluster_report
+from .common import BIN, ROOT
+
+ARTIFACTS = ROOT / "test-artifacts" / "cluster"
+MESSAGES_BEFORE, MESSAGES_DURING = 200, 100
+
+
+class Run:
+    def __init__(self, options, work: Path):
+        self.options, self.work = options, work
+        self.cluster = hosts.Cluster(work, options.workers)
+        self.timeline: dict = {}
+
+    def python(self, host: str, *args: str, timeout: float = 300) -> str:
+        env = self.cluster.app_env(host)
+        return self.cluster.run(host, [str(BIN / "python"), *args], env=env, timeout=timeout)
+
+    def data(self, host: str, *args: str):
+        return json.loads(self.python(host, "-m", "bench.cluster_data", *args).strip().splitlines()[-1])
+
+    def queue(self, host: str, count: int) -> list[int]:
+        output = self.python(host, "-m", "bench.faults", "--child", "queue", str(count))
+        return json.loads(output.strip().splitlines()[-1])
+
+    def queue_later(self, host: str, count: int) -> subprocess.Popen:
+        command = [str(BIN / "python"), "-m", "bench.faults", "--child", "queue", str(count)]
+        env = self.cluster.app_env(host)
+        return subprocess.Popen(
+            [*hosts.ns(host), *command], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+
+    def users(self, command: str, plan: dict, **popen):
+        path = self.work / "plan.json"
+        path.write_text(json.dumps(plan))
+        args = [*hosts.ns("client"), str(BIN / "python"), "-m", "bench.cluster_users", command, str(path)]
+        if command == "load":
+            return subprocess.Popen(args, cwd=ROOT, text=True, **popen)
+        out = self.work / f"{command}.json"
+        subprocess.run([*args, str(out)], cwd=ROOT, check=True, timeout=300)
+        return json.loads(out.read_text())
+
+    def build(self) -> dict:
+        cluster = self.cluster
+        cluster.start_database()
+        cluster.start_mail()
+        cluster.flask("app1", "db-upgrade")  # the release step, once, before any web worker starts
+        cluster.flask("app1", "seed-demo", "--password", "walkabout-demo")
+        specs = self.data("app1", "users", str(self.options.users))
+        cluster.start_proxy()
+        for host in hosts.APPS:
+            cluster.start_app(host)
+        plan = {
+            "proxy": hosts.PROXY,
+            "port": hosts.PUBLIC_PORT,
+            "pinned": hosts.PINNED_PORTS,
+            "certificate": str(cluster.certificate),
+            "users": specs,
+            "processes": min(5, max(1, self.options.users // 10)),
+            "secretary": "secretary@example.org",
+            "probe_users": ["executive@example.org", "manager@example.org"],
+            "throttle_user": "admin@example.org",
+            "free_failures": 5,
+            "month": (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
+            "pack_timeout": 150.0,
+        }
+        answered = self.users("wait", plan)
+        if any(status != 200 for status in answered.values()):
+            raise RuntimeError(f"the app hosts did not answer through the proxy: {answered}")
+        return plan
+
+    def first_cycle(self, log: Path, seconds: float = 90) -> float:
+        """When the scheduler in `log` ran its first send cycle (epoch seconds)."""
+        until = time.time() + seconds
+        while time.time() < until:
+            match = re.search(r"send cycle at (\S+):", log.read_text(errors="replace"))
+            if match:
+                from datetime import datetime
+
+                return datetime.fromisoformat(match.group(1)).timestamp()
+            time.sleep(0.5)
+        raise RuntimeError(f"the scheduler logged no send cycle in {seconds:g} s ({log})")
+
+    def soak(self, plan: dict) -> dict:
+        cluster, options = self.cluster, self.options
+        cluster.start_scheduler("app1", "scheduler-app1")
+        first = self.first_cycle(self.work / "scheduler-app1.log")
+        probes = self.users("probe", plan)
+        # The second scheduler, started by mistake: its first cycle (at start) meets the first
+        # scheduler's next one on a batch of messages queued just before.
+        cycle = first + 60 * (int((time.time() + 8 - first) // 60) + 1)
+        time.sleep(max(0, cycle - 6 - time.time()))
+        queued = self.queue("app1", MESSAGES_BEFORE)
+        time.sleep(max(0, cycle - 3 - time.time()))
+        cluster.start_scheduler("app2", "scheduler-app2")
+        self.timeline["cycles_meet_at"] = cycle
+        load = self.users("load", plan, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            assert load.stdout.readline().strip() == "signed in", "the users could not sign in"
+            start = time.time() + 1
+            seconds = options.seconds
+            timeline = {"start": start, "deadline": start + seconds, "pack_at": start + seconds / 3 + 3}
+            load.stdin.write(json.dumps(timeline) + "\n")
+            load.stdin.flush()
+            self.timeline.update(timeline)
+            time.sleep(max(0, start + seconds / 3 - time.time()))
+            self.timeline["kill_started"] = time.time()
+            killed = cluster.kill_host("app1")
+            self.timeline["kill_done"] = time.time()
+            during = self.queue_later("app2", MESSAGES_DURING)  # in the background: the restart keeps time
+            time.sleep(max(0, start + 2 * seconds / 3 - time.time()))
+            self.timeline["restart"] = time.time()
+            cluster.revive_host("app1")
+            cluster.start_app("app1")
+            cluster.start_scheduler("app1", "scheduler-app1-restarted")
+            outs = json.loads(load.communicate(timeout=seconds + plan["pack_timeout"] + 300)[0])
+            queued += json.loads(during.communicate(timeout=300)[0].strip().splitlines()[-1])
+        finally:
+            if load.poll() is None:
+                load.kill()
+        self.timeline["load_average"] = os.getloadavg()
+        settled = self.settle()
+        for name in ("scheduler-app1-restarted", "scheduler-app2"):
+            cluster.stop(name)
+        counts = self.data("app2", "count")
+        return {
+            "probes": probes,
+            "outs": outs,
+            "counts": counts,
+            "queued": queued,
+            "killed_pids": killed,
+            "settled": settled,
+            "mail": cluster_report.maildir(cluster.mail_dir),
+            "scheduler_sent": cluster_report.scheduler_sent(sorted(self.work.glob("scheduler-*.log"))),
+            "proxy_log": cluster_report.proxy_failures(self.work / "proxy" / "access.log"),
+        }
+
+    def settle(self, seconds: float = 180) -> dict:
+        """Wait (bounded) until no message is due and no board pack is being built."""
+        until = time.time() + seconds
+        state = {}
+        while time.time() < until:
+            state = self.data("app2", "state")
+            if state["due"] == 0 and state["packs_busy"] == 0:
+                break
+            time.sleep(5)
+        return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers per app host")
+    parser.add_argument("--json", type=Path, default=ARTIFACTS / "cluster.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, Maildir)")
+    options = parser.parse_args()
+    hosts.need_debian_packages()
+    work = Path(tempfile.mkdtemp(prefix="walkabout-cluster-"))
+    work.chmod(0o755)  # PostgreSQL runs as the postgres user inside it
+    run = Run(options, work)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below on a kill too
+    hosts.network("up")
+    try:
+        plan = run.build()
+        raw = run.soak(plan)
+    finally:
+        hosts.network("down")  # SIGKILLs every process still inside the namespaces
+        run.cluster.close_logs()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for log in work.glob("*.log"):
+            shutil.copy(log, ARTIFACTS / log.name)
+        if (work / "proxy" / "access.log").exists():
+            shutil.copy(work / "proxy" / "access.log", ARTIFACTS / "nginx-access.log")
+        if not options.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    result = cluster_report.figures(options, run.timeline, raw)
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(result, indent=1))
+    cluster_report.print_report(result)
+    sys.exit(0 if result["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()
