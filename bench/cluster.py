@@ -117,17 +117,17 @@ class Run:
 
     def soak(self, plan: dict) -> dict:
         cluster, options = self.cluster, self.options
-        cluster.start_scheduler("app1", "scheduler-app1")
+        started = cluster.start_scheduler("app1", "scheduler-app1")
         first = self.first_cycle(self.work / "scheduler-app1.log")
         probes = self.users("probe", plan)
-        # The second scheduler, started by mistake: its first cycle (at start) meets the first
-        # scheduler's next one on a batch of messages queued just before.
-        cycle = first + 60 * (int((time.time() + 8 - first) // 60) + 1)
-        time.sleep(max(0, cycle - 6 - time.time()))
+        # The second scheduler, started by mistake: timed (by how long the first one took to
+        # start) so that its first cycle meets the first one's next cycle on a queued batch.
         queued = self.queue("app1", MESSAGES_BEFORE)
-        time.sleep(max(0, cycle - 3 - time.time()))
+        boot = first - started
+        cycle = first + 60 * (int((time.time() + boot + 2 - first) // 60) + 1)
+        time.sleep(max(0, cycle - boot - 1 - time.time()))
         cluster.start_scheduler("app2", "scheduler-app2")
-        self.timeline["cycles_meet_at"] = cycle
+        self.timeline["scheduler_cycle"] = cycle
         load = self.users("load", plan, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             assert load.stdout.readline().strip() == "signed in", "the users could not sign in"
@@ -153,6 +153,7 @@ class Run:
             if load.poll() is None:
                 load.kill()
         self.timeline["load_average"] = os.getloadavg()
+        self.timeline["second_scheduler_first_cycle"] = self.first_cycle(self.work / "scheduler-app2.log")
         settled = self.settle()
         for name in ("scheduler-app1-restarted", "scheduler-app2"):
             cluster.stop(name)

@@ -135,7 +135,8 @@ class Cluster:
         self._start("postgres", "db", [*as_postgres, str(PG_BIN / "postgres"), "-D", str(data), *flags])
         for _ in range(100):
             ready = subprocess.run(
-                [*ns("db"), str(PG_BIN / "pg_isready"), "-q", "-h", DB], capture_output=True
+                [*ns("db"), str(PG_BIN / "pg_isready"), "-q", "-h", DB, "-U", "walkabout"],
+                capture_output=True,
             ).returncode
             if ready == 0:
                 break
@@ -196,17 +197,25 @@ class Cluster:
             f"{APPS[host]}:{APP_PORT}",
             "--log-level",
             "warning",
+            # Load the app before opening the port: otherwise a restarted host accepts connections
+            # its workers answer only once they have imported the app (20 s on a busy machine).
+            "--preload",
             "walkabout:create_app()",
         ]
         self._start(f"gunicorn-{host}", host, command, self.app_env(host))
 
-    def start_scheduler(self, host: str, name: str) -> subprocess.Popen:
+    def start_scheduler(self, host: str, name: str) -> float:
+        """Start a scheduler process; returns when it was started (epoch seconds)."""
         command = [str(BIN / "flask"), "--app", "walkabout", "scheduler"]
-        return self._start(name, host, command, self.app_env(host))
+        started = time.time()
+        self._start(name, host, command, self.app_env(host))
+        return started
 
     def kill_host(self, host: str) -> list[int]:
-        """SIGKILL every process on `host` (gunicorn master, workers, scheduler), then cut its link."""
+        """Power `host` off: cut its link first (so no FIN or RST leaves it: its peers find out by
+        timeouts), then SIGKILL every process on it (gunicorn master, workers, scheduler)."""
         name = f"{PREFIX}-{host}"
+        subprocess.run(["ip", "-n", name, "link", "set", "eth0", "down"], check=True)
         pids = [
             int(p)
             for p in subprocess.run(
@@ -221,7 +230,6 @@ class Cluster:
         deadline = time.time() + 10
         while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
             time.sleep(0.05)
-        subprocess.run(["ip", "-n", name, "link", "set", "eth0", "down"], check=True)
         return pids
 
     def revive_host(self, host: str) -> None:
@@ -282,10 +290,10 @@ def nginx_conf(proxy: Path) -> str:
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Host $http_host;
             proxy_connect_timeout 1s;
-            proxy_read_timeout 60s;
+            proxy_read_timeout 30s;  # gunicorn's worker timeout: no answer takes longer
             proxy_next_upstream error timeout http_503;
             proxy_next_upstream_tries 2;
-            proxy_next_upstream_timeout 15s;"""
+            proxy_next_upstream_timeout 0;"""
     tls = f"""
         ssl_certificate {proxy}/proxy.crt;
         ssl_certificate_key {proxy}/proxy.key;"""

@@ -16,10 +16,14 @@ SENT_LINE = re.compile(r"^\S+ \S+ INFO walkabout.scheduler: send cycle at .*'sen
 
 
 def maildir(path: Path) -> dict:
-    """Message-ID -> how many times the SMTP peer received it."""
+    """Message-ID -> how many times the SMTP peer received it, and from which host (X-Peer)."""
     if not (path / "new").is_dir():
-        return {}
-    return dict(Counter(str(message["Message-ID"]) for message in mailbox.Maildir(path, create=False)))
+        return {"ids": {}, "by_host": {}}
+    messages = list(mailbox.Maildir(path, create=False))
+    return {
+        "ids": dict(Counter(str(message["Message-ID"]) for message in messages)),
+        "by_host": dict(Counter(str(message["X-Peer"]).split("'")[1] for message in messages)),
+    }
 
 
 def proxy_failures(access_log: Path) -> dict:
@@ -146,7 +150,7 @@ def nginx_check(log: dict, timeline: dict) -> dict:
 
 
 def mail_check(raw: dict) -> dict:
-    deliveries = raw["mail"]
+    deliveries = raw["mail"]["ids"]
     sent = {n["message_id"]: n for n in raw["counts"]["notifications"] if n["status"] == "sent"}
     queued = set(raw["queued"])
     queued_rows = [n for n in raw["counts"]["notifications"] if n["dedupe_key"].startswith("new_action:")]
@@ -158,6 +162,7 @@ def mail_check(raw: dict) -> dict:
         "sent_rows_not_delivered": sorted(n["id"] for m, n in sent.items() if m not in deliveries),
         "delivered_twice_or_more": sorted(m for m, n in deliveries.items() if n > 1),
         "delivered_without_sent_row": sorted(m for m in deliveries if m not in sent),
+        "delivered_from": raw["mail"]["by_host"],
         "queued": len(queued),
         "queued_sent": sum(1 for n in queued_rows if n["status"] == "sent"),
         "still_due": raw["settled"].get("due"),
