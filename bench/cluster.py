@@ -120,14 +120,7 @@ class Run:
         started = cluster.start_scheduler("app1", "scheduler-app1")
         first = self.first_cycle(self.work / "scheduler-app1.log")
         probes = self.users("probe", plan)
-        # The second scheduler, started by mistake: timed (by how long the first one took to
-        # start) so that its first cycle meets the first one's next cycle on a queued batch.
-        queued = self.queue("app1", MESSAGES_BEFORE)
-        boot = first - started
-        cycle = first + 60 * (int((time.time() + boot + 2 - first) // 60) + 1)
-        time.sleep(max(0, cycle - boot - 1 - time.time()))
-        cluster.start_scheduler("app2", "scheduler-app2")
-        self.timeline["scheduler_cycle"] = cycle
+        queued = self.meet_second_scheduler(first, first - started)
         load = self.users("load", plan, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             assert load.stdout.readline().strip() == "signed in", "the users could not sign in"
@@ -169,6 +162,21 @@ class Run:
             "scheduler_sent": cluster_report.scheduler_sent(sorted(self.work.glob("scheduler-*.log"))),
             "proxy_log": cluster_report.proxy_failures(self.work / "proxy" / "access.log"),
         }
+
+    def meet_second_scheduler(self, first: float, boot: float) -> list[int]:
+        """Start the second scheduler, by mistake, so that its first send cycle meets the first
+        scheduler's next one on a batch queued just after the first one's previous cycle began;
+        `first` is that scheduler's first cycle, `boot` how long it took to start."""
+        cycle = first + 60 * (int((time.time() - first) // 60) + 1)  # the first scheduler's next cycle
+        time.sleep(max(0, cycle + 3 - time.time()))  # it has chosen its messages: the batch waits
+        queued = self.queue("app1", MESSAGES_BEFORE)
+        target = cycle + 60
+        if time.time() > target - boot - 1:  # the queueing took too long: meet one cycle later
+            target += 60
+        time.sleep(max(0, target - boot - 1 - time.time()))
+        self.cluster.start_scheduler("app2", "scheduler-app2")
+        self.timeline["scheduler_cycle"] = target
+        return queued
 
     def settle(self, seconds: float = 180) -> dict:
         """Wait (bounded) until no message is due and no board pack is being built."""

@@ -31,8 +31,10 @@ def ns(host: str) -> list[str]:
     return ["ip", "netns", "exec", f"{PREFIX}-{host}"]
 
 
-def network(action: str) -> None:
-    subprocess.run(["bash", str(NET_SCRIPT), action], check=True, env=dict(os.environ, CLUSTER_PREFIX=PREFIX))
+def network(*action: str) -> None:
+    subprocess.run(
+        ["bash", str(NET_SCRIPT), *action], check=True, env=dict(os.environ, CLUSTER_PREFIX=PREFIX)
+    )
 
 
 def need_debian_packages() -> None:
@@ -123,10 +125,11 @@ class Cluster:
             "port": "5432",
             "unix_socket_directories": str(sockets),  # never the machine's own /var/run/postgresql
             "max_connections": "200",
-            # A host that dies mid-transaction sends no FIN: without these its open transaction
-            # (and the rows it locked, e.g. an idempotency key a retry on the other host needs)
-            # would stay until the kernel's 2-hour keepalive. The README's Deployment section says so.
-            "idle_in_transaction_session_timeout": "10s",
+            # A host that loses power sends no FIN: without keepalives its open transaction (and the
+            # rows it locked, e.g. an idempotency key a retry on the other host needs) would stay for
+            # the kernel's two hours. (idle_in_transaction_session_timeout would end it too, but it
+            # also ends the scheduler's board-pack build, whose read transaction stays open while
+            # the PDF renders.) The README's Deployment section says so.
             "tcp_keepalives_idle": "10",
             "tcp_keepalives_interval": "2",
             "tcp_keepalives_count": "3",
@@ -233,7 +236,8 @@ class Cluster:
         return pids
 
     def revive_host(self, host: str) -> None:
-        subprocess.run(["ip", "-n", f"{PREFIX}-{host}", "link", "set", "eth0", "up"], check=True)
+        """Power `host` on again: a fresh namespace (a rebooted kernel) with the same address."""
+        network("replug", host)
 
     # --- the proxy host: nginx with TLS in front of both app hosts --------------------------------
 

@@ -191,7 +191,7 @@ def manager(plan: dict, spec: dict, client: ProxyClient, recorder: Recorder) -> 
         if turn % 3 == 0:
             fetch(client, recorder, "photo", f"/photos/{spec['photo_id']}.jpg", b"\xff\xd8")
             fetch(client, recorder, "summary PDF", f"/walkabouts/{spec['walkabout_id']}/summary.pdf", b"%PDF")
-        if turn % 8 == 0:
+        if turn % 6 == 2:
             spec["token"] = sign_out_and_in(plan, spec, client, recorder)
 
 

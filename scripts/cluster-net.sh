@@ -3,6 +3,7 @@
 #
 #   scripts/cluster-net.sh up      # create them (fails if they already exist)
 #   scripts/cluster-net.sh down    # SIGKILL every process inside them, then delete them (idempotent)
+#   scripts/cluster-net.sh replug HOST   # a rebooted back-network host: a fresh namespace, same address
 #   scripts/cluster-net.sh status
 #
 # Back network 10.77.0.0/24: db .2, mail .3, app1 .11, app2 .12, proxy .20.
@@ -58,6 +59,21 @@ up() {
   done
 }
 
+# replug HOST: the host after a power cycle. Its old namespace and veth pair are deleted, so
+# nothing its kernel still held (unsent data of killed processes' sockets) reaches anyone when
+# it comes back, as after a real power loss; then it gets a fresh namespace with its address.
+replug() {
+  local host=$1 entry address=""
+  for entry in "${back_hosts[@]}"; do [ "${entry%%:*}" = "$host" ] && address=${entry#*:}; done
+  [ -n "$address" ] || { echo "no back-network host $host" >&2; exit 2; }
+  [ -z "$(ip netns pids "$prefix-$host")" ] || { echo "$prefix-$host still runs processes" >&2; exit 1; }
+  ip -n "$switch" link del "$host-back"
+  ip netns del "$prefix-$host"
+  ip netns add "$prefix-$host"
+  ip -n "$prefix-$host" link set lo up
+  attach "$host" "$address" back eth0
+}
+
 down() {
   for host in "${all_hosts[@]}" sw; do
     name="$prefix-$host"
@@ -89,8 +105,9 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
+  replug) replug "${2:?usage: $0 replug HOST}" ;;
   *)
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|replug HOST|status" >&2
     exit 2
     ;;
 esac
