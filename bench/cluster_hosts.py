@@ -125,14 +125,16 @@ class Cluster:
             "port": "5432",
             "unix_socket_directories": str(sockets),  # never the machine's own /var/run/postgresql
             "max_connections": "200",
-            # A host that loses power sends no FIN: without keepalives its open transaction (and the
-            # rows it locked, e.g. an idempotency key a retry on the other host needs) would stay for
-            # the kernel's two hours. (idle_in_transaction_session_timeout would end it too, but it
-            # also ends the scheduler's board-pack build, whose read transaction stays open while
-            # the PDF renders.) The README's Deployment section says so.
-            "tcp_keepalives_idle": "10",
-            "tcp_keepalives_interval": "2",
-            "tcp_keepalives_count": "3",
+            # A host that loses power sends no FIN: its open transaction (and the rows it locked, e.g.
+            # an idempotency key a retry on the other host needs) would stay for the kernel's two
+            # hours of keepalive, or its 15 minutes of retransmission when the server's last answer
+            # is unacknowledged: keepalives and tcp_user_timeout end it within about 10 s.
+            # (idle_in_transaction_session_timeout would end it too, but it also ends the board-pack
+            # build, whose read transaction stays open while the PDF renders.) See the README.
+            "tcp_keepalives_idle": "5",
+            "tcp_keepalives_interval": "1",
+            "tcp_keepalives_count": "5",
+            "tcp_user_timeout": "10000",
         }
         flags = [f"--{key}={value}" for key, value in settings.items()]
         self._start("postgres", "db", [*as_postgres, str(PG_BIN / "postgres"), "-D", str(data), *flags])
