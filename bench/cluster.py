@@ -11,9 +11,10 @@ only the proxy. One scheduler runs on app1 and, on purpose, a second one on app2
 that their send cycles coincide on a batch of queued messages.
 
 Then: probes of sessions and sign-in throttling across the hosts, and the soak of
-bench.cluster_users through the proxy, during which app1 (gunicorn and its scheduler) is
-SIGKILLed and its link cut a third of the way in, a board pack is requested and more
-messages are queued while it is down, and it is restarted two thirds of the way in. Afterwards
+bench.cluster_users through the proxy, during which app1 is powered off a third of the way
+in (its link cut, then SIGKILL for gunicorn and its scheduler), a board pack is requested and
+more messages are queued while it is down, and two thirds of the way in it comes back (a
+fresh namespace with the same address) and starts gunicorn and its scheduler again. Afterwards
 the database is counted against the clients' logs, the SMTP peer's Maildir against the
 notification rows, and nginx's log for the failed requests. Everything is torn down at the
 end, also on failure or Ctrl-C; `make test-cluster-clean` removes what a killed run left.
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from . import cluster_hosts as hosts
@@ -109,8 +110,6 @@ class Run:
         while time.time() < until:
             match = re.search(r"send cycle at (\S+):", log.read_text(errors="replace"))
             if match:
-                from datetime import datetime
-
                 return datetime.fromisoformat(match.group(1)).timestamp()
             time.sleep(0.5)
         raise RuntimeError(f"the scheduler logged no send cycle in {seconds:g} s ({log})")
@@ -123,7 +122,8 @@ class Run:
         queued = self.meet_second_scheduler(first, first - started)
         load = self.users("load", plan, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
-            assert load.stdout.readline().strip() == "signed in", "the users could not sign in"
+            if load.stdout.readline().strip() != "signed in":
+                raise RuntimeError("the users could not sign in (see the output above)")
             start = time.time() + 1
             seconds = options.seconds
             timeline = {"start": start, "deadline": start + seconds, "pack_at": start + seconds / 3 + 3}
