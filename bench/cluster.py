@@ -80,7 +80,9 @@ class Run:
         cluster.start_database()
         cluster.start_mail()
         cluster.flask("app1", "db-upgrade")  # the release step, once, before any web worker starts
-        cluster.flask("app1", "seed-demo", "--password", "walkabout-demo")
+        # A demo trust in production mode: newer versions ask for --force to do that on purpose.
+        force = ["--force"] if "--force" in cluster.flask("app1", "seed-demo", "--help") else []
+        cluster.flask("app1", "seed-demo", "--password", "walkabout-demo", *force)
         specs = self.data("app1", "users", str(self.options.users))
         cluster.start_proxy()
         for host in hosts.APPS:

@@ -78,16 +78,13 @@ class Cluster:
         return process
 
     def run(self, host: str, command: list[str], env: dict | None = None, timeout: float = 300) -> str:
-        """Run a command on `host` to completion; its stdout."""
-        return subprocess.run(
-            [*ns(host), *command],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        ).stdout
+        """Run a command on `host` to completion; its stdout (its stderr in the error if it fails)."""
+        done = subprocess.run(
+            [*ns(host), *command], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} on {host} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
 
     # --- the database host: its own PostgreSQL 15 cluster, on the back network only ---------------
 
