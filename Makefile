@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= walkabout-demo
 export WALKABOUT_ENV ?= development
 PG_TEST_URL := postgresql+psycopg://walkabout:walkabout@127.0.0.1:5432/walkabout_test
 
-.PHONY: run test test-postgres bench browser poppler vendor install lint format clean
+.PHONY: run test test-postgres bench test-cluster test-cluster-clean browser poppler vendor install lint format clean
 NODE_BIN := node_modules/.bin
 STYLESHEETS := static/vendor/walkabout.css static/vendor/walkabout-content.css
 
@@ -96,6 +96,16 @@ BENCH_ARGS ?=
 bench: vendor browser wrk
 	bash scripts/postgres-test-up.sh
 	WALKABOUT_ENV=test $(BIN)/python -m bench.budgets $(BENCH_ARGS)
+
+# Proof on several hosts (bench/README.md): PostgreSQL, two app hosts, nginx and the users as network
+# namespaces of this machine; a host is killed under load. Needs root; not run by .ci/run (a few minutes).
+CLUSTER_ARGS ?=
+test-cluster: vendor
+	$(BIN)/python -m bench.cluster $(CLUSTER_ARGS)
+
+# Remove what a killed `make test-cluster` left: its namespaces and every process inside them.
+test-cluster-clean:
+	bash scripts/cluster-net.sh down
 
 clean:
 	rm -rf $(VENV) static/vendor node_modules test-artifacts .pytest_cache
