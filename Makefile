@@ -95,7 +95,9 @@ test-postgres: vendor browser poppler
 BENCH_ARGS ?=
 bench: vendor browser wrk
 	bash scripts/postgres-test-up.sh
-	WALKABOUT_ENV=test $(BIN)/python -m bench.budgets $(BENCH_ARGS)
+	@# The benchmarks serve the app in production mode, which needs the installation's address and mailbox.
+	WALKABOUT_ENV=test WALKABOUT_BASE_URL=http://127.0.0.1 WALKABOUT_MAIL_FROM="Walkabout <walkabout@bench.walkabout.test>" \
+		$(BIN)/python -m bench.budgets $(BENCH_ARGS)
 
 # Proof on several hosts (bench/README.md): PostgreSQL, two app hosts, nginx and the users as network
 # namespaces of this machine; a host is killed under load. Needs root; not run by .ci/run (a few minutes).

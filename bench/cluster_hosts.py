@@ -180,6 +180,7 @@ class Cluster:
             WALKABOUT_INSTANCE_PATH=str(instance),
             WALKABOUT_PROXY_HOPS="1",
             WALKABOUT_BASE_URL=f"https://{PROXY}",
+            WALKABOUT_MAIL_FROM="Walkabout <walkabout@cluster.walkabout.test>",
             WALKABOUT_MAIL_BACKEND="smtp",
             SMTP_HOST=MAIL,
             SMTP_PORT=str(SMTP_PORT),
