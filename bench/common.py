@@ -53,7 +53,7 @@ def prepare(env: dict, scale: str = "small") -> float:
     subprocess.run([*flask, "db-upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
     started = time.perf_counter()
     subprocess.run(
-        [*flask, "seed-demo", "--scale", scale, "--password", PASSWORD],
+        [*flask, "seed-demo", "--scale", scale, "--password", PASSWORD, "--force"],  # a throwaway bench trust
         env=env,
         check=True,
         cwd=ROOT,
