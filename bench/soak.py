@@ -154,9 +154,8 @@ def read_version(client: Client, path: str, deadline: float) -> int | None:
         except (OSError, http.client.HTTPException):
             time.sleep(0.2)
             continue
-        match = re.search(r'name="progress-version" type="hidden" value="(\d+)"', page) or re.search(
-            r'id="progress-version" name="progress-version" type="hidden" value="(\d+)"', page
-        )
+        # The action's version, from its due-date form (a progress note itself carries none).
+        match = re.search(r'name="due-version"[^>]*value="(\d+)"', page)
         assert status == 200 and match, (path, status)
         return int(match.group(1))
     return None
