@@ -56,12 +56,14 @@ def _queue(count: int) -> list[int]:
     from walkabout.db_types import utcnow
     from walkabout.models import Action, ActionStatus, Concern, User
     from walkabout.services import notification_kinds as kinds
-    from walkabout.services.notifications import enqueue
+    from walkabout.services.notifications import enqueue, set_digest_choice
 
     app = create_app()
     ids = []
     with app.app_context(), session_scope(app) as session:
         manager = session.exec(select(User).where(User.email == "manager@example.org")).one()
+        # One email per new action (a manager with many open actions gets them in the digest by default).
+        set_digest_choice(session, manager, False)
         concern = session.exec(
             select(Concern).where(Concern.deleted_at.is_(None)).order_by(Concern.id)
         ).first()
