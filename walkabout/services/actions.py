@@ -347,6 +347,22 @@ def change_due_date(
     )
 
 
+def _status_change(
+    session: Session, actor: User, action: Action, previous: ActionStatus, text: str | None
+) -> ActionUpdate:
+    """The timeline entry for the move from `previous` to the action's status now."""
+    update = ActionUpdate(
+        action_id=action.id,
+        author_id=actor.id,
+        kind=ActionUpdateKind.STATUS_CHANGE,
+        text=text,
+        from_status=previous,
+        to_status=action.status,
+    )
+    session.add(update)
+    return update
+
+
 def complete(
     session: Session,
     actor: User,
@@ -362,15 +378,7 @@ def complete(
     now = utcnow()
     action.closure_note, action.completed_at, action.completed_by_id = note, now, actor.id
     _save(session, action)  # before the flush below, so the row is written (and versioned) once
-    update = ActionUpdate(
-        action_id=action.id,
-        author_id=actor.id,
-        kind=ActionUpdateKind.STATUS_CHANGE,
-        text=note,
-        from_status=previous,
-        to_status=ActionStatus.COMPLETED,
-    )
-    session.add(update)
+    update = _status_change(session, actor, action, previous, note)
     session.flush()
     if photo is not None:
         session.add(Photo(action_update_id=update.id, uploaded_by_id=actor.id, **photo.fields))
@@ -398,16 +406,7 @@ def verify(session: Session, actor: User, action: Action, note: str | None, vers
         raise ServiceError(problem)
     previous = _move(action, ActionStatus.VERIFIED)
     action.verified_at, action.verified_by_id = utcnow(), actor.id
-    session.add(
-        ActionUpdate(
-            action_id=action.id,
-            author_id=actor.id,
-            kind=ActionUpdateKind.STATUS_CHANGE,
-            text=note,
-            from_status=previous,
-            to_status=ActionStatus.VERIFIED,
-        )
-    )
+    _status_change(session, actor, action, previous, note)
     _save(session, action)
     audit.record(
         session, actor, action, "verified", {"status": [previous, ActionStatus.VERIFIED], "note": note}
@@ -423,16 +422,7 @@ def reopen(session: Session, actor: User, action: Action, reason: str, version: 
     previous = _move(action, ActionStatus.REOPENED)
     action.verified_at = action.verified_by_id = None
     action.completed_at = action.completed_by_id = None
-    session.add(
-        ActionUpdate(
-            action_id=action.id,
-            author_id=actor.id,
-            kind=ActionUpdateKind.STATUS_CHANGE,
-            text=reason,
-            from_status=previous,
-            to_status=ActionStatus.REOPENED,
-        )
-    )
+    _status_change(session, actor, action, previous, reason)
     _save(session, action)
     audit.record(
         session, actor, action, "reopened", {"status": [previous, ActionStatus.REOPENED], "reason": reason}
