@@ -106,13 +106,18 @@ MEASURE = textwrap.dedent(
 )
 
 
-def cost_of(raw: bytes) -> dict:
+def cost_of(raw: bytes, tries: int = 3) -> dict:
     """Process `raw` in a fresh interpreter: its CPU time and how far its peak resident memory grew
-    (Pillow allocates in C, out of tracemalloc's sight, so the kernel's high-water mark is read)."""
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURE], input=raw, capture_output=True, check=True, timeout=60
-    )
-    return json.loads(done.stdout)
+    (Pillow allocates in C, out of tracemalloc's sight, so the kernel's high-water mark is read).
+    The cheapest of `tries` runs is kept: a busy machine (the other test workers) inflates CPU time
+    through shared caches, never deflates it."""
+    runs = []
+    for _ in range(tries):
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE], input=raw, capture_output=True, check=True, timeout=60
+        )
+        runs.append(json.loads(done.stdout))
+    return min(runs, key=lambda run: run["seconds"])
 
 
 def picture(width: int, height: int, mode: str) -> Image.Image:

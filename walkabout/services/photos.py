@@ -33,7 +33,7 @@ PIXEL_LIMITS = {"JPEG": MAX_PIXELS, "MPO": MAX_PIXELS, "HEIF": MAX_HEIF_PIXELS}
 MAX_SIDE = rules.PHOTO_MAX_SIDE
 THUMB_SIDE = 320
 JPEG_QUALITY = 82
-RESAMPLE = Image.Resampling.BICUBIC  # sharp enough for evidence photos, a third cheaper than Lanczos
+RESAMPLE = Image.Resampling.BILINEAR  # antialiased when shrinking; half the cost of bicubic
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "HEIF", "MPO"}
 
 
@@ -116,8 +116,13 @@ def _longest_side(size: tuple[int, int], side: int) -> tuple[int, int]:
 def _flatten(image: Image.Image) -> Image.Image:
     """Any mode (palette, alpha, CMYK, 16-bit) to RGB on white."""
     rgba = image.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema() == (255, 255):  # opaque (most screenshots): no compositing to pay for
+        flat = rgba.convert("RGB")
+        flat.info = dict(image.info)
+        return flat
     background = Image.new("RGB", rgba.size, (255, 255, 255))
-    background.paste(rgba, mask=rgba.getchannel("A"))
+    background.paste(rgba, mask=alpha)
     background.info = dict(image.info)  # orientation and colour profile are applied later
     return background
 
