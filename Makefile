@@ -48,7 +48,13 @@ $(STYLESHEETS): node_modules/.installed $(wildcard static/css/*.scss)
 		static/css/walkabout-content.scss:static/vendor/walkabout-content.css
 	gzip -9 -k -f -n static/vendor/walkabout.css static/vendor/walkabout-content.css
 
-vendor: install $(STYLESHEETS)
+# idb-keyval (the phone's offline queue in IndexedDB), copied from its pinned npm package.
+static/vendor/idb-keyval.js: node_modules/.installed
+	@mkdir -p static/vendor
+	cp node_modules/idb-keyval/dist/umd.js $@
+	gzip -9 -k -f -n $@
+
+vendor: install $(STYLESHEETS) static/vendor/idb-keyval.js
 	$(BIN)/python scripts/fetch_htmx.py
 	@test static/vendor/htmx.min.js.gz -nt static/vendor/htmx.min.js || gzip -9 -k -f -n static/vendor/htmx.min.js
 

@@ -14,10 +14,15 @@ HTMX_VERSION = "2.0.11"
 HTMX_LOCAL = "vendor/htmx.min.js"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 STYLESHEETS = ("vendor/walkabout.css", "vendor/walkabout-content.css")  # compiled by `make vendor`
+IDB_KEYVAL = "vendor/idb-keyval.js"  # the offline queue's IndexedDB wrapper, copied by `make vendor`
 
 
 def init_app(app: Flask) -> None:
-    missing = [name for name in (HTMX_LOCAL, *STYLESHEETS) if not (resource_dir("static") / name).is_file()]
+    missing = [
+        name
+        for name in (HTMX_LOCAL, IDB_KEYVAL, *STYLESHEETS)
+        if not (resource_dir("static") / name).is_file()
+    ]
     if missing:
         raise ConfigError(
             f"static/{', static/'.join(missing)} is missing: run `make vendor` "

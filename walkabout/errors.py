@@ -35,9 +35,11 @@ def render_error(status: int, detail: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return render_error(
+        body, status = render_error(
             400, "The form had expired or was not sent from this site. Reload the page and try again."
         )
+        # The phone's offline sender keeps an item that met an expired token (static/js/offline.js).
+        return body, status, {"X-CSRF-Failed": "1"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

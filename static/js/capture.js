@@ -1,52 +1,30 @@
-/* Walkabout capture screen: nothing typed is lost.
-   - the form is kept as a draft on this phone (localStorage) and restored after a reload;
+/* Walkabout capture screen: nothing typed is lost, and a scored concern takes few taps.
+   - the form is kept as a draft on this phone and restored after a reload;
    - every submission carries an idempotency key, so a retry creates one record;
-   - without network a submission waits in a queue on this phone and is sent when
-     the network returns (or on the next load); each item shows "Waiting to send"
-     until the server confirms it, then "Saved".
-   No libraries. Without JavaScript the form posts normally. */
+   - without network (or signed out) a submission waits in the phone's queue
+     (offline.js, IndexedDB) and is sent when it can be; each item shows "Waiting to
+     send" with its category, risk and photo until the server confirms it;
+   - the details panel stays open once opened, the last category and role are kept,
+     and the risk score shows large as you tap.
+   Without JavaScript the form posts normally. */
 (function () {
   "use strict";
   var FIELDS = ["kind", "text", "category_id", "likelihood", "consequence", "raised_by_role",
                 "immediate_action", "ward_can_fix"];
-  var SHRINK_OVER = 400 * 1024;      // larger photos are reduced before being kept on the phone
-  var KEEP_RAW_UNDER = 1500 * 1024;  // a photo that cannot be reduced is kept only if this small
-  var list, wid, user, flushing = false, busy = false, memoryPhotos = {};
+  var KEPT = ["category_id", "raised_by_role"];  // remembered from one item to the next
+  var SHRINK_OVER = 400 * 1024;  // larger photos are reduced before being kept on the phone
+  var Q = window.WalkaboutQueue, list, wid, busy = false, prefs = {}, startWaits = false;
 
   function $(sel, root) { return (root || document).querySelector(sel); }
-  /* Risk bands and photo limits come from the server (walkabout/rules.py), on the photo field. */
-  var rulesCache = null;
+  var rulesCache = null;  /* risk bands and photo limits from walkabout/rules.py, on the photo field */
   function rules() {
-    var el = rulesCache ? null : document.querySelector("[data-capture-rules]");
+    var el = rulesCache ? null : $("[data-capture-rules]");
     if (el) { rulesCache = JSON.parse(el.getAttribute("data-capture-rules")); }
     return rulesCache;
   }
   function formEl() { return document.getElementById("capture-form"); }
-  function queueName() { return "walkabout:queue:" + user; }
-  function draftName() { return "walkabout:draft:" + user + ":" + wid; }
-  var memory = {}, inMemoryOnly = {};  // used when the phone refuses localStorage
-  function read(name, fallback) {
-    if (inMemoryOnly[name]) { return memory[name] || fallback; }
-    try { var v = localStorage.getItem(name); return v ? JSON.parse(v) : fallback; } catch (e) { return memory[name] || fallback; }
-  }
-  function write(name, value) {
-    memory[name] = value;
-    try { localStorage.setItem(name, JSON.stringify(value)); inMemoryOnly[name] = false; return true; } catch (e) {
-      inMemoryOnly[name] = true;
-      return false;
-    }
-  }
-  function forget(name) {
-    delete memory[name];
-    try { localStorage.removeItem(name); } catch (e) { /* storage off */ }
-  }
-
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
+  function draftName() { return "d:" + Q.user + ":" + wid; }
+  function prefsName() { return "p:" + Q.user; }
 
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) {
@@ -61,8 +39,7 @@
     FIELDS.forEach(function (name) {
       var el = form.elements[name];
       if (!el) { return; }
-      if (el.type === "checkbox") { data[name] = el.checked ? "y" : ""; }
-      else { data[name] = el.value || ""; }  // RadioNodeList.value is the checked radio
+      data[name] = el.type === "checkbox" ? (el.checked ? "y" : "") : el.value || "";  // RadioNodeList.value: the checked one
     });
     return data;
   }
@@ -81,7 +58,7 @@
   }
 
   function isEmpty(data) {
-    return !FIELDS.some(function (n) { return n !== "kind" && data[n]; });
+    return !FIELDS.some(function (n) { return n !== "kind" && KEPT.indexOf(n) < 0 && data[n]; });
   }
 
   function setStatus(form, text, ok) {
@@ -92,19 +69,28 @@
     el.classList.toggle("is-ok", !!ok);
   }
 
+  function kept() {
+    var data = {};
+    KEPT.forEach(function (n) { data[n] = prefs[n] || ""; });
+    return data;
+  }
+
   function clearForm(form) {
-    writeFields(form, {});
+    var fields = readFields(form);
+    KEPT.forEach(function (n) { prefs[n] = fields[n]; });
+    Q.set(prefsName(), prefs);
+    writeFields(form, kept());
     if (form.elements.photo) { form.elements.photo.value = ""; }
     Array.prototype.forEach.call(form.querySelectorAll(".error, .error-summary"), function (e) { e.remove(); });
     Array.prototype.forEach.call(form.querySelectorAll(".has-error"), function (e) { e.classList.remove("has-error"); });
-    form.elements.idempotency_key.value = newKey();
+    form.elements.idempotency_key.value = Q.newKey();
     photoNote(form, "");
-    var more = $("details.more", form);
-    if (more) { more.open = false; }
-    forget(draftName());
+    Q.del(draftName());
   }
 
   /* --- live risk score ---------------------------------------------------- */
+  function band(score) { return rules().bands.filter(function (b) { return score <= b[0]; })[0][1]; }
+
   function showScore(form) {
     var out = $("[data-score-result]", form);
     var good = form.elements.kind && form.elements.kind.value === "good_practice";
@@ -113,27 +99,29 @@
     var l = +form.elements.likelihood.value, c = +form.elements.consequence.value;
     out.textContent = "";
     if (!l || !c) { out.textContent = "Risk score: choose both to see it"; return; }
-    var score = l * c, band = rules().bands.filter(function (b) { return score <= b[0]; })[0][1];
-    var b = document.createElement("b");
-    b.className = "risk risk-" + band;
-    b.textContent = score + " " + band;
+    var b = el("b", "risk risk-" + band(l * c), l * c + " " + band(l * c));
     out.append("Risk score ", b);
   }
 
   /* --- drafts ------------------------------------------------------------- */
   function saveDraft(form) {
     var data = readFields(form);
-    if (isEmpty(data)) { forget(draftName()); return; }
+    if (isEmpty(data)) { Q.del(draftName()); return; }
     data.key = form.elements.idempotency_key.value;
-    write(draftName(), data);
+    Q.set(draftName(), data);
   }
 
-  function restoreDraft(form) {
-    var draft = read(draftName(), null);
-    if (!draft || !isEmpty(readFields(form))) { return; }
-    writeFields(form, draft);
-    if (draft.key) { form.elements.idempotency_key.value = draft.key; }
-    setStatus(form, "Draft restored from this phone: not sent yet.");
+  function restore(form) {
+    return Promise.all([Q.get(draftName()), Q.get(prefsName())]).then(function (got) {
+      var draft = got[0];
+      prefs = got[1] || {};
+      var more = $("details.more", form);
+      if (more && prefs.open) { more.open = true; }
+      if (!isEmpty(readFields(form))) { return; }
+      writeFields(form, draft || kept());
+      if (draft && draft.key) { form.elements.idempotency_key.value = draft.key; }
+      if (draft) { setStatus(form, "Draft restored from this phone: not sent yet."); }
+    });
   }
 
   /* --- list of items ------------------------------------------------------ */
@@ -168,23 +156,43 @@
     return e;
   }
 
+  function categoryName(id) {
+    var input = id && $("#capture-form input[name=category_id][value='" + CSS.escape(id) + "']");
+    return input ? input.parentNode.textContent.trim() : "";
+  }
+
   function showPending(entry) {
+    if (entry.kind === "start") { return; }
     var li = document.getElementById("pending-" + entry.key) || el("li", "list-item concern is-pending");
+    var f = entry.fields, good = f.kind === "good_practice", failed = entry.state === "failed";
     li.id = "pending-" + entry.key;
     li.textContent = "";
     var top = el("div", "concern-top");
-    var good = entry.fields.kind === "good_practice";
     top.append(el("span", "tag tag-" + (good ? "good_practice" : "concern"), good ? "Good practice" : "Concern"));
-    var failed = entry.state === "failed";
+    if (!good && f.likelihood && f.consequence) {
+      var score = f.likelihood * f.consequence;
+      top.append(el("span", "risk risk-" + band(score), score + " " + band(score)));
+    }
     top.append(el("span", "sync " + (failed ? "is-failed" : "is-pending"),
-                  failed ? "Not saved" : (entry.signedOut ? "Waiting: sign in again to send" : "Waiting to send")));
-    li.append(top, el("p", "what", entry.fields.text));
-    if (entry.photoNote) { li.append(el("p", "meta", entry.photoNote)); }
+                  failed ? "Not saved" : entry.signedOut ? "Waiting: sign in again to send" : "Waiting to send"));
+    li.append(top, el("p", "what", f.text));
+    var meta = [categoryName(f.category_id), f.raised_by_role && "raised by " + f.raised_by_role].filter(Boolean);
+    if (meta.length) { li.append(el("p", "meta", meta.join(" · "))); }
+    if (entry.photo) {
+      var img = el("img");
+      img.src = URL.createObjectURL(entry.photo);
+      img.alt = "Photo of this item, waiting to send";
+      img.width = img.height = 96;
+      var thumbs = el("div", "thumbs");
+      thumbs.append(img);
+      li.append(thumbs, el("p", "meta", "Photo kept on this phone, waiting to send."));
+    }
     li.classList.toggle("is-failed", failed);
     li.classList.toggle("is-pending", !failed);
     if (failed) {
       li.append(el("p", "error", entry.error || "The server refused this item."));
-      var again = el("button", "button small", formEl() ? "Put back in the form" : "Dismiss");
+      var again = el("button", "nhsuk-button nhsuk-button--secondary nhsuk-button--small",
+                     formEl() ? "Put back in the form" : "Dismiss");
       again.type = "button";
       again.setAttribute("data-put-back", entry.key);
       li.append(again);
@@ -194,152 +202,70 @@
   }
 
   /* --- sending ------------------------------------------------------------ */
-  function send(url, key, fields, photo, photoName) {
+  function send(url, key, fields, photo) {
     var body = new FormData();
     Object.keys(fields).forEach(function (n) { if (fields[n]) { body.append(n, fields[n]); } });
     body.append("idempotency_key", key);
     body.append("csrf_token", csrfToken());
-    if (photo) { body.append("photo", photo, photoName || "photo.jpg"); }
-    var abort = window.AbortController ? new AbortController() : null;
-    var timer = abort && setTimeout(function () { abort.abort(); }, photo ? 60000 : 20000);
+    if (photo) { body.append("photo", photo, photo.name || "photo.jpg"); }
+    var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, photo ? 60000 : 20000);
     return fetch(url, {
       method: "POST", body: body, credentials: "same-origin", redirect: "manual",
-      headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() }, signal: abort && abort.signal
+      headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() }, signal: abort.signal
     }).then(function (r) {
       clearTimeout(timer);
-      if (r.type === "opaqueredirect") { return { signedOut: true }; }
-      return r.text().then(function (t) { return { ok: r.ok, status: r.status, html: t }; });
+      if (r.type === "opaqueredirect") { return { auth: true }; }
+      return r.text().then(function (t) {
+        return { ok: r.ok, status: r.status, html: t, csrf: r.headers.get("X-CSRF-Failed") === "1" };
+      });
     }, function () { clearTimeout(timer); return { network: true }; });
   }
 
-  function retryLater(res) { return res.network || res.signedOut || res.status >= 500; }
-
-  function messageOf(html) {
-    var doc = new DOMParser().parseFromString(html || "", "text/html");
-    var parts = Array.prototype.map.call(doc.querySelectorAll(".error-summary, .error, .flash-error"),
-                                         function (e) { return e.textContent.trim(); });
-    return parts.filter(Boolean).join(" ") || "The server refused this item.";
-  }
-
-  function dataUrl(blob) {
-    return new Promise(function (resolve, reject) {
-      var reader = new FileReader();
-      reader.onload = function () { resolve(reader.result); };
-      reader.onerror = reject;
-      reader.readAsDataURL(blob);
-    });
-  }
-
-  function shrink(file) {
+  /* A photo to keep in the queue, as a blob: reduced when large (a camera photo is several MB). */
+  function keepPhoto(file) {
+    if (!file || file.size <= SHRINK_OVER) { return Promise.resolve(file || null); }
     return createImageBitmap(file).then(function (bitmap) {
       var scale = Math.min(1, rules().photoMaxSide / Math.max(bitmap.width, bitmap.height));
-      var canvas = document.createElement("canvas");
+      var canvas = el("canvas");
       canvas.width = Math.round(bitmap.width * scale);
       canvas.height = Math.round(bitmap.height * scale);
       canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      return canvas.toDataURL("image/jpeg", 0.82);
-    });
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.82); });
+    }).catch(function () { return file; });
   }
 
-  /* A photo to keep in the queue: a data URL when small enough, else only in memory. */
-  function keepPhoto(file) {
-    if (!file) { return Promise.resolve(null); }
-    var small = file.size <= SHRINK_OVER ? dataUrl(file) : shrink(file);
-    return small.catch(function () {
-      return file.size <= KEEP_RAW_UNDER ? dataUrl(file) : null;
-    });
-  }
-
-  function dataUrlToBlob(url) {
-    var parts = url.split(","), bytes = atob(parts[1]), arr = new Uint8Array(bytes.length);
-    for (var i = 0; i < bytes.length; i++) { arr[i] = bytes.charCodeAt(i); }
-    return new Blob([arr], { type: parts[0].split(":")[1].split(";")[0] });
-  }
-
-  function saveQueue(queue) {
-    if (write(queueName(), queue)) { return; }
-    queue.forEach(function (e) {  // storage full: keep photos in memory only, and say so
-      if (e.photo) {
-        memoryPhotos[e.key] = dataUrlToBlob(e.photo);
-        e.photo = null;
-        e.photoNote = "Photo needs network: keep this page open until it is sent.";
-        showPending(e);
-      }
-    });
-    write(queueName(), queue);
-  }
-
-  function enqueue(form, url, key, fields, file, reason) {
+  function enqueue(form, key, fields, file, reason) {
     return keepPhoto(file).then(function (photo) {
-      var entry = { key: key, wid: wid, url: url, fields: fields, photo: photo, state: "pending",
-                    photoName: file ? file.name : null, at: new Date().toISOString(),
-                    signedOut: !!(reason && reason.indexOf("signed out") > 0) };
-      if (file) {
-        entry.photoNote = photo ? "Photo kept on this phone, waiting to send."
-                                : "Photo needs network: keep this page open until it is sent.";
-        if (!photo) { memoryPhotos[key] = file; }
-      }
-      var queue = read(queueName(), []);
-      queue.push(entry);
-      saveQueue(queue);
+      return Q.add({ kind: "item", key: key, wid: wid, url: form.action, fields: fields, photo: photo,
+                     photoName: file ? file.name : null, title: $(".capture-head h1").textContent,
+                     signedOut: !!reason && reason.indexOf("signed out") > 0 });
+    }).then(function (entry) {
       showPending(entry);
       clearForm(form);
       setStatus(form, reason || "No network: kept on this phone. It will be sent when the network is back.");
     });
   }
 
-  function flush() {
-    if (flushing) { return; }
-    var queue = read(queueName(), []).filter(function (e) { return e.state !== "failed"; });
-    if (!queue.length) { return; }
-    flushing = true;
-    (function next(i) {
-      if (i >= queue.length) { flushing = false; return; }
-      var e = queue[i];
-      var photo = e.photo ? dataUrlToBlob(e.photo) : memoryPhotos[e.key] || null;
-      send(e.url, e.key, e.fields, photo, e.photoName).then(function (res) {
-        var stored = read(queueName(), []);
-        var mine = stored.filter(function (x) { return x.key === e.key; })[0];
-        if (res.ok) {
-          saveQueue(stored.filter(function (x) { return x.key !== e.key; }));
-          delete memoryPhotos[e.key];
-          if (e.wid === wid) { showSaved(res.html, e.key); }
-          next(i + 1);
-          return;
-        }
-        if (mine) {
-          mine.signedOut = !!res.signedOut;
-          if (!retryLater(res)) { mine.state = "failed"; mine.error = messageOf(res.html); }
-          saveQueue(stored);
-          if (e.wid === wid) { showPending(mine); }
-        }
-        if (retryLater(res)) { flushing = false; } else { next(i + 1); }
-      });
-    })(0);
-  }
-
   function submit(form) {
-    var fields = readFields(form), key = form.elements.idempotency_key.value || newKey();
+    var fields = readFields(form), key = form.elements.idempotency_key.value || Q.newKey();
     var file = form.elements.photo && form.elements.photo.files[0];
     form.elements.idempotency_key.value = key;
-    if (file && file.size > rules().maxPhotoBytes) {
-      setStatus(form, rules().photoTooLarge);
-      return;
-    }
+    if (file && file.size > rules().maxPhotoBytes) { setStatus(form, rules().photoTooLarge); return; }
     var button = $("button[type=submit]", form);
     busy = true;
     button.disabled = true;
     setStatus(form, "Sending…");
-    send(form.action, key, fields, file, file && file.name).then(function (res) {
+    var sent = startWaits ? Promise.resolve({ network: true }) : send(form.action, key, fields, file);
+    sent.then(function (res) {
       if (res.ok) {
         showSaved(res.html);
         clearForm(form);
         setStatus(form, "Saved.", true);
         return null;
       }
-      if (retryLater(res)) {
-        return enqueue(form, form.action, key, fields, file, res.signedOut
-          ? "You have been signed out: kept on this phone. Sign in again (in a new tab) and it will be sent."
+      if (Q.notFinal(res) || res.status === 401 || res.status === 403) {
+        return enqueue(form, key, fields, file, res.auth || res.csrf || res.status === 401 || res.status === 403
+          ? "You have been signed out: kept on this phone. Sign in again and it will be sent."
           : res.status ? "The server could not save it just now: kept on this phone, it will be retried." : null);
       }
       var replacement = fragment(res.html);
@@ -352,7 +278,7 @@
         if (first) { first.scrollIntoView({ block: "center" }); if (first.classList.contains("error-summary")) { first.focus(); } }
         return null;
       }
-      setStatus(form, "Not saved: " + messageOf(res.html));
+      setStatus(form, "Not saved: " + Q.messageOf(res.html));
       return null;
     }).then(function () {
       busy = false;
@@ -366,24 +292,32 @@
   }
 
   function putBack(key) {
-    var form = formEl(), queue = read(queueName(), []);
-    var entry = queue.filter(function (e) { return e.key === key; })[0];
-    if (!entry) { return; }
-    if (!form) {
-      saveQueue(queue.filter(function (e) { return e.key !== key; }));
-      document.getElementById("pending-" + key).remove();
-      recount();
-      return;
-    }
-    writeFields(form, entry.fields);
-    form.elements.idempotency_key.value = newKey();
-    saveQueue(queue.filter(function (e) { return e.key !== key; }));
-    var li = document.getElementById("pending-" + key);
-    if (li) { li.remove(); }
-    recount();
-    saveDraft(form);
-    setStatus(form, entry.error ? "Put back: " + entry.error : "");
-    form.elements.text.focus();
+    var form = formEl();
+    Q.items().then(function (entries) {
+      var entry = entries.filter(function (e) { return e.key === key; })[0];
+      if (!entry) { return null; }
+      return Q.remove(key).then(function () {
+        var li = document.getElementById("pending-" + key);
+        if (li) { li.remove(); }
+        recount();
+        if (!form) { return; }
+        writeFields(form, entry.fields);
+        form.elements.idempotency_key.value = Q.newKey();
+        saveDraft(form);
+        setStatus(form, entry.error ? "Put back: " + entry.error : "");
+        form.elements.text.focus();
+      });
+    });
+  }
+
+  /* Started on this phone with no signal: the form works at once; the start waits to be sent. */
+  function startedHere(form) {
+    startWaits = true;
+    var notice = $("[data-start-notice]");
+    if (notice) { notice.hidden = true; }
+    form.hidden = false;
+    var status = $(".capture-head .status");
+    if (status) { status.textContent = "started on this phone, waiting to send"; }
   }
 
   /* --- wiring ------------------------------------------------------------- */
@@ -400,19 +334,21 @@
     Array.prototype.forEach.call(document.querySelectorAll("form"), showScore);
     list = document.getElementById("concern-list");
     var form = formEl();
-    if (!list) { return; }
+    if (!list || !Q) { return; }
     wid = list.getAttribute("data-walkabout");
-    user = list.getAttribute("data-user");
     if (form) {
-      if (!form.elements.idempotency_key.value) { form.elements.idempotency_key.value = newKey(); }
-      restoreDraft(form);
+      if (!form.elements.idempotency_key.value) { form.elements.idempotency_key.value = Q.newKey(); }
+      restore(form);
+      var more = $("details.more", form);
+      if (more) {
+        more.addEventListener("toggle", function () { prefs.open = more.open; Q.set(prefsName(), prefs); });
+      }
     }
     document.addEventListener("input", function (e) {
-      var form = e.target.form;
-      if (!form || form.id !== "capture-form") { return; }
-      saveDraft(form);
-      var status = $("[data-form-status].is-ok", form);
-      if (status) { setStatus(form, ""); }
+      var f = e.target.form;
+      if (!f || f.id !== "capture-form") { return; }
+      saveDraft(f);
+      if ($("[data-form-status].is-ok", f)) { setStatus(f, ""); }
     });
     document.addEventListener("change", function (e) {
       if (e.target.form && e.target.form.id === "capture-form") { saveDraft(e.target.form); }
@@ -429,13 +365,27 @@
     document.addEventListener("htmx:afterSwap", recount);
     document.addEventListener("htmx:responseError", function (e) {
       var li = e.detail.elt.closest("li");
-      if (li) { li.append(el("p", "error", messageOf(e.detail.xhr.responseText))); }
+      if (li) { li.append(el("p", "error", Q.messageOf(e.detail.xhr.responseText))); }
     });
-    read(queueName(), []).forEach(function (e) { if (e.wid === wid) { showPending(e); } });
-    window.addEventListener("online", flush);
-    document.addEventListener("visibilitychange", function () { if (!document.hidden) { flush(); } });
-    setInterval(flush, 20000);
-    flush();
+    document.addEventListener("walkabout:storage-refused", function () {
+      if (form) { setStatus(form, "This phone will not keep items offline (storage is full or refused, as in private browsing). Items are still sent while there is network."); }
+    });
+    document.addEventListener("walkabout:changed", function (e) {
+      if (e.detail.wid === wid) { showPending(e.detail); }
+    });
+    document.addEventListener("walkabout:sent", function (e) {
+      var entry = e.detail.entry;
+      if (entry.wid !== wid) { return; }
+      if (entry.kind === "start") { startWaits = false; return; }
+      showSaved(e.detail.html, entry.key);
+    });
+    Q.items().then(function (entries) {
+      entries.forEach(function (e) {
+        if (e.wid !== wid) { return; }
+        if (e.kind === "start" && e.state !== "failed" && form) { startedHere(form); }
+        showPending(e);
+      });
+    });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); }

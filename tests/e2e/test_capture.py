@@ -13,9 +13,8 @@ from walkabout.models import Concern, Photo, Role, Walkabout, WalkaboutStatus
 from ..photo_samples import jpeg_with_gps
 from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot, sign_in, wait_until
 
-# True when this phone's offline queues (capture.js keeps them in localStorage) hold nothing.
-QUEUES_EMPTY = """Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue:'))
-    .every(k => JSON.parse(localStorage.getItem(k)).length === 0)"""
+# True when this phone's offline queue (offline.js keeps it in IndexedDB) holds nothing.
+QUEUES_EMPTY = "async () => (await idbKeyval.keys()).filter(k => String(k).startsWith('q:')).length === 0"
 
 
 def noisy_jpeg() -> bytes:
@@ -51,7 +50,7 @@ def log_item(page, text, likelihood=None, consequence=None, good=False, photo=No
         if not details.evaluate("d => d.open"):
             form.get_by_text("Category, risk score, role, photo").click()
     if likelihood:
-        form.get_by_label("Category").select_option(label="Equipment")
+        form.locator(".category-pills .pill", has_text="Equipment").click()
         form.locator("[data-score=likelihood] .pill").nth(likelihood - 1).click()
         form.locator("[data-score=consequence] .pill").nth(consequence - 1).click()
         form.get_by_label("Raised by (role, never a name)").fill("Staff nurse")
@@ -82,8 +81,10 @@ def test_executive_runs_a_scheduled_walkabout_on_a_phone(live_server, live_app, 
     expect(page.locator("#capture-form").get_by_label("What was said")).to_have_value("")
 
     form = page.locator("#capture-form")
-    expect(form.locator("details.more")).not_to_have_attribute("open", "")
-    form.get_by_text("Category, risk score, role, photo").click()
+    # Once opened, the details stay open from one item to the next, with the category and role kept.
+    expect(form.locator("details.more")).to_have_attribute("open", "")
+    expect(form.get_by_label("Raised by (role, never a name)")).to_have_value("Staff nurse")
+    expect(form.get_by_label("Equipment")).to_be_checked()
     form.locator("[data-score=likelihood] .pill").nth(4).click()
     form.locator("[data-score=consequence] .pill").nth(4).click()
     expect(form.locator("[data-score-result]")).to_contain_text("25 extreme")
@@ -193,10 +194,7 @@ def test_offline_concern_waits_survives_a_reload_and_is_saved_once(live_server, 
     with session_scope(live_app) as session:
         photo = session.exec(select(Photo)).one()
         assert max(photo.width, photo.height) == 1600  # reduced on the phone while it waited
-    assert page.evaluate(
-        "Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue'))"
-        ".map(k => JSON.parse(localStorage[k]).length)"
-    ) == [0]
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('walkabout:queue'))") == []
 
 
 @pytest.fixture

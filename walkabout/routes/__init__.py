@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         home,
         notifications,
+        offline,
         password_reset,
         photos,
         reports,
@@ -55,5 +56,6 @@ def register_blueprints(app: Flask) -> None:
         notifications,
         about,
         unsubscribe,
+        offline,
     ):
         app.register_blueprint(module.bp)

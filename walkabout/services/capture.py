@@ -6,6 +6,7 @@ read-only, except for late notes that any executive may add (audited).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import Session, select
@@ -98,8 +99,9 @@ def require_capture(walkabout: Walkabout, user: User) -> None:
         raise Conflict(CLOSED_MESSAGES[walkabout.status])
 
 
-def start(session: Session, user: User, walkabout: Walkabout) -> None:
-    """Mark a planned walkabout in progress (starting one already in progress is a no-op)."""
+def start(session: Session, user: User, walkabout: Walkabout, started_at: datetime | None = None) -> None:
+    """Mark a planned walkabout in progress (starting one already in progress is a no-op);
+    `started_at` is when a phone with no signal started it (default: now)."""
     require_team(walkabout, user)
     lock_latest(session, walkabout)  # two of the team pressing Start at once: both see it started
     if walkabout.status == WalkaboutStatus.IN_PROGRESS:
@@ -107,9 +109,9 @@ def start(session: Session, user: User, walkabout: Walkabout) -> None:
     if walkabout.status != WalkaboutStatus.PLANNED:
         raise Conflict(CLOSED_MESSAGES[walkabout.status])
     walkabout.status = WalkaboutStatus.IN_PROGRESS
-    walkabout.started_at = utcnow()
+    walkabout.started_at = started_at or utcnow()
     _save(session, walkabout)
-    audit.record(session, user, walkabout, "started")
+    audit.record(session, user, walkabout, "started", {"offline": True} if started_at else None)
 
 
 def start_adhoc(session: Session, user: User, ward_id: int | None, key: str | None = None) -> Walkabout:

@@ -15,7 +15,8 @@ from ...auth import signed_in_user
 from ...db import get_session
 from ...forms.capture import ConcernForm
 from ...models import ConcernKind, Walkabout, WalkaboutStatus
-from ...services import NotFound, capture, concerns, idempotency
+from ...services import NotFound, capture, concerns, idempotency, offline
+from ...timeutil import local_today
 from ...urls import arg_int, wants_fragment
 
 bp = Blueprint("capture", __name__, url_prefix="/walkabouts")
@@ -99,6 +100,9 @@ def render_capture(
         items=items,
         editable=editable,
         show_form=editable or status != 200,
+        # planned for today: the form is there, hidden, for a start made with no signal (offline.js)
+        startable=walkabout.status == WalkaboutStatus.PLANNED
+        and offline.keeps_offline(walkabout, user, local_today()),
         form_message=form_message,
         undo=undo,
         script=capture.prompt_script(session),

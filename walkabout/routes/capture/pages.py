@@ -1,13 +1,13 @@
 """Starting a walkabout (planned or ad hoc), the capture page and logging a concern:
 routes of the `capture` blueprint."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from ...auth import executives, signed_in_user
 from ...db import get_session
 from ...errors import render_error
 from ...forms.capture import AdhocForm
-from ...services import Conflict, Forbidden, ServiceError, capture, concerns, idempotency
+from ...services import Conflict, Forbidden, ServiceError, capture, concerns, idempotency, offline
 from ...services.photos import PhotoRejected
 from ..helpers import commit_and_redirect
 from . import bp, concern_form, concern_input, is_fragment_post, load, render_capture, uploaded_photo
@@ -20,16 +20,26 @@ def capture_url(walkabout) -> str:
 @bp.post("/<int:walkabout_id>/start")
 @executives
 def start(walkabout_id: int):
+    """Start a walkabout; a phone that started it with no signal sends `started_at` later,
+    and its sender (fetch, `HX-Request`) gets 204 or the reason instead of a redirect."""
     walkabout = load(walkabout_id)
+    session = get_session()
     try:
-        return commit_and_redirect(
-            lambda: capture.start(get_session(), signed_in_user(), walkabout), None, capture_url(walkabout)
-        )
+        started_at = offline.phone_start_time(walkabout, request.form.get("started_at"))
+        capture.start(session, signed_in_user(), walkabout, started_at)
     except Forbidden as error:
+        session.rollback()
         return render_error(403, str(error))
     except ServiceError as error:
+        session.rollback()
+        if is_fragment_post():
+            return render_error(409 if isinstance(error, Conflict) else 400, str(error))
         flash(str(error), "error")
         return redirect(url_for("home.index"), code=303)
+    session.commit()
+    if is_fragment_post():
+        return "", 204
+    return redirect(capture_url(walkabout), code=303)
 
 
 @bp.post("/adhoc")
