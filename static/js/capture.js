@@ -371,11 +371,11 @@
       if (form) { setStatus(form, "This phone will not keep items offline (storage is full or refused, as in private browsing). Items are still sent while there is network."); }
     });
     document.addEventListener("walkabout:changed", function (e) {
-      if (e.detail.wid === wid) { showPending(e.detail); }
+      if (e.detail.wid === wid && e.detail.user === Q.user) { showPending(e.detail); }
     });
     document.addEventListener("walkabout:sent", function (e) {
       var entry = e.detail.entry;
-      if (entry.wid !== wid) { return; }
+      if (entry.wid !== wid || entry.user !== Q.user) { return; }
       if (entry.kind === "start") { startWaits = false; return; }
       showSaved(e.detail.html, entry.key);
     });

@@ -16,12 +16,19 @@
   var memory = new Map(), refused = false, failures = 0, timer = null;
   var MAX_DELAY = 300000;
 
-  function fire(name, detail) { document.dispatchEvent(new CustomEvent("walkabout:" + name, { detail: detail })); }
+  /* Other tabs hear what this one sent or changed, so each shows the same queue. */
+  var tabs = window.BroadcastChannel ? new BroadcastChannel("walkabout-queue") : null;
+  function local(name, detail) { document.dispatchEvent(new CustomEvent("walkabout:" + name, { detail: detail })); }
+  function fire(name, detail) {
+    local(name, detail);
+    if (tabs && name !== "storage-refused") { tabs.postMessage({ name: name, detail: detail }); }
+  }
+  if (tabs) { tabs.onmessage = function (e) { local(e.data.name, e.data.detail); }; }
 
   /* Storage refused (private browsing) or full: keep in this page's memory and say so. */
   function refuse() { if (!refused) { refused = true; fire("storage-refused"); } }
-  var ready = kv ? kv.set("probe", 1).then(function () { return true; }, function () { refuse(); return false; })
-                 : Promise.resolve(refuse());
+  var ready = new Promise(function (resolve) { resolve(kv.set("probe", 1)); })
+    .then(function () { return true; }, function () { refuse(); return false; });
   function get(k) { return ready.then(function () { return refused ? memory.get(k) : kv.get(k); }); }
   function set(k, v) {
     memory.set(k, v);

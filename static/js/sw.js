@@ -7,7 +7,6 @@
      a page not kept opens the offline page, which lists what waits on this phone.
    The queue of items lives in IndexedDB (static/js/offline.js), never here, so an update
    of the worker cannot lose one. */
-/* global self, caches, clients */
 "use strict";
 var VERSION = "__VERSION__";
 var PRECACHE = "__PRECACHE__";
