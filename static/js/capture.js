@@ -367,8 +367,8 @@
       var li = e.detail.elt.closest("li");
       if (li) { li.append(el("p", "error", Q.messageOf(e.detail.xhr.responseText))); }
     });
-    document.addEventListener("walkabout:storage-refused", function () {
-      if (form) { setStatus(form, "This phone will not keep items offline (storage is full or refused, as in private browsing). Items are still sent while there is network."); }
+    Q.ready.then(function (ok) {
+      if (!ok && form) { setStatus(form, "This phone will not keep items offline (storage is full or refused, as in private browsing). Items are still sent while there is network."); }
     });
     document.addEventListener("walkabout:changed", function (e) {
       if (e.detail.wid === wid && e.detail.user === Q.user) { showPending(e.detail); }

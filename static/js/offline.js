@@ -189,7 +189,10 @@
       if (e.data && e.data.kept) { body.setAttribute("data-offline-ready", "1"); }
     });
     navigator.serviceWorker.ready.then(function (reg) {
-      if (!user) { reg.active.postMessage({ user: "" }); return; }
+      if (!user) {  // signed out: no pages kept (the offline page knows nobody, so it leaves them)
+        if (!document.getElementById("offline-waiting")) { reg.active.postMessage({ user: "" }); }
+        return;
+      }
       session().then(function (s) {
         if (s && String(s.user) === user) { reg.active.postMessage({ user: user, keep: s.pages }); }
       }, function () { /* no network: keep what is kept */ });
