@@ -64,6 +64,12 @@ RULES: dict[str, object] = {
     "admin_places.edit_ward": {A},
     # conducting a walkabout (issue 4): executives (on the team, checked by the service)
     "capture.start": {E},
+    # the installable app (issue 14): worker, manifest and offline page hold nothing personal;
+    # the sender's session answer is the signed-in user's own
+    "offline.worker": PUBLIC,
+    "offline.manifest": PUBLIC,
+    "offline.offline_page": PUBLIC,
+    "offline.session_check": SIGNED_IN,
     "capture.start_adhoc": {E},
     "capture.capture_page": {E},
     "capture.log_concern": {E},

@@ -317,7 +317,7 @@
     if (notice) { notice.hidden = true; }
     form.hidden = false;
     var status = $(".capture-head .status");
-    if (status) { status.textContent = "started on this phone, waiting to send"; }
+    if (status) { status.textContent = "in progress"; status.after(" (started on this phone, waiting to send)"); }
   }
 
   /* --- wiring ------------------------------------------------------------- */

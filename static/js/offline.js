@@ -211,8 +211,12 @@
     items().then(function (list) {
       var waiting = list.filter(function (e) { return e.state !== "failed"; }).length;
       if (!waiting) { forgetPages().then(function () { form.submit(); }); return; }
-      var d = document.createElement("dialog"), p = document.createElement("p");
+      var d = document.createElement("dialog"), p = document.createElement("p"), h = document.createElement("h2");
       d.className = "app-card signout-warning";
+      d.setAttribute("aria-labelledby", "signout-warning-title");
+      h.id = "signout-warning-title";
+      h.textContent = "Items are waiting on this phone";
+      d.append(h);
       p.textContent = waiting + (waiting === 1 ? " item waits" : " items wait") + " on this phone, not sent yet. " +
         "Send them before you sign out; if you sign out now they stay on this phone for you alone and are sent when you sign in again.";
       var send = document.createElement("button"), leave = document.createElement("button");
