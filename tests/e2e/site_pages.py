@@ -57,6 +57,7 @@ PAGES: dict[str, tuple[tuple, str]] = {
     "reports.pack_status": ((S,), "/reports/packs/{pack_id}"),
     "dashboard.index": ((E, S), "/dashboard"),
     "unsubscribe.confirm": ((SIGNED_OUT,), "/unsubscribe/{unsubscribe_token}"),
+    "offline.offline_page": ((SIGNED_OUT, E), "/offline"),
 }
 
 # Error pages have no route of their own: a missing page, signed in and out; a forbidden one.
@@ -80,6 +81,9 @@ EXEMPT: dict[str, str] = {
     "reports.monthly_pdf": "a PDF download (its layout is checked by the report tests)",
     "reports.pack_pdf": "a PDF download (its layout is checked by the report tests)",
     "reports.walkabout_summary": "a PDF download (its layout is checked by the report tests)",
+    "offline.worker": "the service worker's script",
+    "offline.manifest": "the web app manifest (JSON)",
+    "offline.session_check": "JSON for the phone's offline sender",
 }
 
 
