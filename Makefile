@@ -48,13 +48,23 @@ $(STYLESHEETS): node_modules/.installed $(wildcard static/css/*.scss)
 		static/css/walkabout-content.scss:static/vendor/walkabout-content.css
 	gzip -9 -k -f -n static/vendor/walkabout.css static/vendor/walkabout-content.css
 
-# idb-keyval (the phone's offline queue in IndexedDB), copied from its pinned npm package.
+# The phone's scripts, minified with terser: offline.min.js (every page: idb-keyval, the pinned
+# IndexedDB wrapper of the offline queue, and static/js/offline.js) and capture.min.js (the
+# capture page: the same plus static/js/capture.js, one request, within its 30 KB budget).
+# idb-keyval's ES module becomes a script-scoped `idbKeyval` (its one `export` line dropped).
+SCRIPTS := static/vendor/offline.min.js static/vendor/capture.min.js
 static/vendor/idb-keyval.js: node_modules/.installed
 	@mkdir -p static/vendor
-	cp node_modules/idb-keyval/dist/umd.js $@
+	{ echo "var idbKeyval = (function () {"; grep -v '^export {' node_modules/idb-keyval/dist/index.js; \
+	  echo "return { get: get, set: set, del: del, keys: keys }; })();"; } > $@
+static/vendor/offline.min.js: static/vendor/idb-keyval.js static/js/offline.js
+	$(NODE_BIN)/terser $^ --compress --mangle --output $@
+	gzip -9 -k -f -n $@
+static/vendor/capture.min.js: static/vendor/idb-keyval.js static/js/offline.js static/js/capture.js
+	$(NODE_BIN)/terser $^ --compress --mangle --output $@
 	gzip -9 -k -f -n $@
 
-vendor: install $(STYLESHEETS) static/vendor/idb-keyval.js
+vendor: install $(STYLESHEETS) $(SCRIPTS)
 	$(BIN)/python scripts/fetch_htmx.py
 	@test static/vendor/htmx.min.js.gz -nt static/vendor/htmx.min.js || gzip -9 -k -f -n static/vendor/htmx.min.js
 

@@ -19,7 +19,9 @@ def test_worker_and_manifest_are_served_to_anyone(client):
     worker = client.get("/sw.js")
     assert worker.status_code == 200 and worker.mimetype == "text/javascript"
     source = worker.get_data(as_text=True)
-    assert "__VERSION__" not in source and '"/offline"' in source and "/static/js/capture.js" in source
+    assert (
+        "__VERSION__" not in source and '"/offline"' in source and "/static/vendor/capture.min.js" in source
+    )
     assert worker.headers["Cache-Control"] == "no-cache"
     manifest = json.loads(client.get("/manifest.webmanifest").get_data(as_text=True))
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/"

@@ -14,14 +14,12 @@ HTMX_VERSION = "2.0.11"
 HTMX_LOCAL = "vendor/htmx.min.js"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 STYLESHEETS = ("vendor/walkabout.css", "vendor/walkabout-content.css")  # compiled by `make vendor`
-IDB_KEYVAL = "vendor/idb-keyval.js"  # the offline queue's IndexedDB wrapper, copied by `make vendor`
+SCRIPTS = ("vendor/offline.min.js", "vendor/capture.min.js")  # minified by `make vendor` (issue 14)
 
 
 def init_app(app: Flask) -> None:
     missing = [
-        name
-        for name in (HTMX_LOCAL, IDB_KEYVAL, *STYLESHEETS)
-        if not (resource_dir("static") / name).is_file()
+        name for name in (HTMX_LOCAL, *SCRIPTS, *STYLESHEETS) if not (resource_dir("static") / name).is_file()
     ]
     if missing:
         raise ConfigError(

@@ -42,7 +42,9 @@ class Server:
         self.start()
 
     def start(self):
-        self.httpd = make_server("127.0.0.1", self.port, self.app, threaded=True, request_handler=OneShotHandler)
+        self.httpd = make_server(
+            "127.0.0.1", self.port, self.app, threaded=True, request_handler=OneShotHandler
+        )
         self.port = self.httpd.server_port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -112,7 +114,9 @@ def log(page, text, photo=None):
 @pytest.mark.e2e
 def test_capture_page_opens_offline_and_what_waits_is_sent_once(server, app, context, factory):
     executive = factory.user(Role.EXECUTIVE)
-    walkabout = factory.walkabout(factory.ward(name="Rowan Ward"), executive, status=WalkaboutStatus.IN_PROGRESS)
+    walkabout = factory.walkabout(
+        factory.ward(name="Rowan Ward"), executive, status=WalkaboutStatus.IN_PROGRESS
+    )
     page = context.new_page()
     sign_in(page, server.url, executive.email)
     capture = f"{server.url}/walkabouts/{walkabout.id}/capture"
@@ -205,7 +209,9 @@ def test_a_walkabout_started_with_no_signal_is_in_progress_once_online(server, a
 @pytest.mark.e2e
 def test_a_page_never_visited_opens_the_offline_page_with_what_waits(server, app, context, factory):
     executive = factory.user(Role.EXECUTIVE)
-    walkabout = factory.walkabout(factory.ward(name="Ash Ward"), executive, status=WalkaboutStatus.IN_PROGRESS)
+    walkabout = factory.walkabout(
+        factory.ward(name="Ash Ward"), executive, status=WalkaboutStatus.IN_PROGRESS
+    )
     page = context.new_page()
     sign_in(page, server.url, executive.email)
     page.goto(f"{server.url}/walkabouts/{walkabout.id}/capture")
@@ -312,7 +318,10 @@ def test_a_new_worker_takes_over_without_losing_a_queued_item(server, app, conte
 
     monkeypatch.setattr(offline_routes, "worker_version", lambda: "a-new-version")
     page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
-    wait_until(page, f"({CACHES})().then(k => k.includes('walkabout-static-a-new-version') && !k.includes('{old[0]}'))")
+    wait_until(
+        page,
+        f"({CACHES})().then(k => k.includes('walkabout-static-a-new-version') && !k.includes('{old[0]}'))",
+    )
     page.reload()
     expect(page.locator("#concern-list > li.is-pending")).to_have_count(1)
     expect(page.locator("#capture-form").get_by_label("What was said")).to_have_value(
@@ -367,7 +376,9 @@ def test_a_scored_concern_takes_five_taps(server, app, context, factory):
 @pytest.mark.e2e
 def test_storage_refused_says_so_and_the_form_still_posts_online(server, app, browser, factory):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.add_init_script("Object.defineProperty(window, 'indexedDB', { get() { throw new Error('refused'); } })")
+    context.add_init_script(
+        "Object.defineProperty(window, 'indexedDB', { get() { throw new Error('refused'); } })"
+    )
     executive = factory.user(Role.EXECUTIVE)
     walkabout = factory.walkabout(factory.ward(), executive, status=WalkaboutStatus.IN_PROGRESS)
     page = context.new_page()

@@ -30,9 +30,8 @@ THEME_COLOUR = "#005eb8"  # NHS blue, as the header
 PRECACHED_STATIC = (
     "vendor/walkabout.css",
     "vendor/htmx.min.js",
-    "vendor/idb-keyval.js",
-    "js/offline.js",
-    "js/capture.js",
+    "vendor/offline.min.js",
+    "vendor/capture.min.js",
     "favicon.svg",
     "icons/icon-192.png",
 )
@@ -43,7 +42,7 @@ def worker_version() -> str:
     """Changes whenever the worker or a file it keeps changes, so phones take the update."""
     digest = hashlib.sha256()
     static = resource_dir("static")
-    for name in ("js/sw.js", *PRECACHED_STATIC):
+    for name in ("js/sw.js", *PRECACHED_STATIC):  # the scripts are built from static/js/ by `make vendor`
         digest.update((static / name).read_bytes())
     digest.update(resource_dir("templates").joinpath("capture", "offline.html").read_bytes())
     return digest.hexdigest()[:16]
