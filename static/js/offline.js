@@ -289,7 +289,8 @@
   window.addEventListener("online", function () { failures = 0; flush(); });
   window.addEventListener("pageshow", function () { flush(); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { flush(); } });
-  worker();
+  // After the page is usable: the worker, its precache and the kept pages cost the page nothing.
+  if (document.readyState === "complete") { worker(); } else { window.addEventListener("load", worker); }
   var box = document.getElementById("offline-waiting");
   if (box) { offlinePage(box); }
   if (user) { migrate().then(function () { return set("user", user); }).then(flush); }
