@@ -338,7 +338,7 @@
     wid = list.getAttribute("data-walkabout");
     if (form) {
       if (!form.elements.idempotency_key.value) { form.elements.idempotency_key.value = Q.newKey(); }
-      restore(form);
+      Q.migrated.then(function () { restore(form); });
       var more = $("details.more", form);
       if (more) {
         more.addEventListener("toggle", function () { prefs.open = more.open; Q.set(prefsName(), prefs); });
@@ -379,7 +379,7 @@
       if (entry.kind === "start") { startWaits = false; return; }
       showSaved(e.detail.html, entry.key);
     });
-    Q.items().then(function (entries) {
+    Q.migrated.then(Q.items).then(function (entries) {
       entries.forEach(function (e) {
         if (e.wid !== wid) { return; }
         if (e.kind === "start" && e.state !== "failed" && form) { startedHere(form); }

@@ -278,7 +278,8 @@
 
   window.WalkaboutQueue = {
     user: user, ready: ready, items: items, add: add, update: update, remove: remove, flush: flush,
-    get: get, set: set, del: del, newKey: newKey, notFinal: notFinal, messageOf: messageOf
+    get: get, set: set, del: del, newKey: newKey, notFinal: notFinal, messageOf: messageOf,
+    migrated: user ? migrate().then(function () { return set("user", user); }) : Promise.resolve()
   };
 
   document.addEventListener("submit", function (e) {
@@ -293,6 +294,6 @@
   if (document.readyState === "complete") { worker(); } else { window.addEventListener("load", worker); }
   var box = document.getElementById("offline-waiting");
   if (box) { offlinePage(box); }
-  if (user) { migrate().then(function () { return set("user", user); }).then(flush); }
+  if (user) { window.WalkaboutQueue.migrated.then(flush); }
   else if (!box) { set("user", ""); }
 })();

@@ -45,8 +45,9 @@ function setUser(user) {
     });
 }
 
+/* The walkabout of a page the phone may keep (its capture, read-back or own page), or null. */
 function walkaboutOf(url) {
-  var m = /^\/walkabouts\/(\d+)(\/|$)/.exec(new URL(url).pathname);
+  var m = /^\/walkabouts\/(\d+)(\/capture|\/readback)?$/.exec(new URL(url).pathname);
   return m ? m[1] : null;
 }
 
@@ -72,7 +73,7 @@ function keep(response, url) {
       });
     });
   }
-  if (response.ok && !response.redirected) {
+  if (response.ok && !response.redirected && (walkaboutOf(url) || new URL(url).pathname === "/")) {
     return currentUser().then(function (user) { return user ? forget(user, url) : null; });
   }
   return Promise.resolve();

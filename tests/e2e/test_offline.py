@@ -392,3 +392,59 @@ def test_storage_refused_says_so_and_the_form_still_posts_online(server, app, br
     expect(page.locator("#concern-list > li .sync")).to_have_text(re.compile("Saved"))
     assert rows(app) == 1 and not errors
     context.close()
+
+
+@pytest.mark.e2e
+def test_items_and_drafts_kept_in_local_storage_before_are_moved_not_dropped(server, app, context, factory):
+    """Phones that ran the earlier capture screen kept their queue in localStorage (photos as data URLs)."""
+    import base64
+
+    executive = factory.user(Role.EXECUTIVE)
+    walkabout = factory.walkabout(factory.ward(), executive, status=WalkaboutStatus.IN_PROGRESS)
+    page = context.new_page()
+    sign_in(page, server.url, executive.email)
+    photo = "data:image/jpeg;base64," + base64.b64encode(jpeg_with_gps(800, 600)).decode()
+    old = [
+        {
+            "key": f"old-key-{n}",
+            "wid": str(walkabout.id),
+            "url": f"/walkabouts/{walkabout.id}/concerns",
+            "fields": {"kind": "concern", "text": f"Logged on the old screen {n}"},
+            "photo": photo if n == 1 else None,
+            "photoName": "IMG_1.jpg" if n == 1 else None,
+            "state": "pending",
+            "at": f"2026-12-01T09:0{n}:00Z",
+        }
+        for n in (1, 2)
+    ]
+    page.evaluate(
+        """([user, wid, queue]) => {
+            localStorage.setItem('walkabout:queue:' + user, JSON.stringify(queue));
+            localStorage.setItem('walkabout:draft:' + user + ':' + wid, JSON.stringify({text: 'Half-typed on the old screen'}));
+        }""",
+        [str(executive.id), str(walkabout.id), old],
+    )
+    page.goto(f"{server.url}/walkabouts/{walkabout.id}/capture")
+    expect(page.locator("#concern-list > li .sync")).to_have_text([re.compile("Saved")] * 2, timeout=15000)
+    expect(page.locator("#capture-form").get_by_label("What was said")).to_have_value(
+        "Half-typed on the old screen"
+    )
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('walkabout:'))") == []
+    assert rows(app) == 2 and rows(app, Photo) == 1
+
+
+@pytest.mark.e2e
+def test_a_completed_walkabouts_pages_are_no_longer_kept(server, app, context, factory):
+    executive = factory.user(Role.EXECUTIVE)
+    walkabout = factory.walkabout(factory.ward(), executive, status=WalkaboutStatus.IN_PROGRESS)
+    page = context.new_page()
+    sign_in(page, server.url, executive.email)
+    capture = f"{server.url}/walkabouts/{walkabout.id}/capture"
+    page.goto(capture)
+    ready_offline(page)
+    assert page.evaluate(KEPT, capture)
+    with session_scope(app) as session:
+        session.get(Walkabout, walkabout.id).status = WalkaboutStatus.COMPLETED
+    page.reload()
+    wait_until(page, f"({KEPT})('{capture}').then(kept => !kept)")
+    assert not page.evaluate(KEPT, f"{server.url}/walkabouts/{walkabout.id}/readback")
