@@ -420,7 +420,8 @@ def test_items_and_drafts_kept_in_local_storage_before_are_moved_not_dropped(ser
     page.evaluate(
         """([user, wid, queue]) => {
             localStorage.setItem('walkabout:queue:' + user, JSON.stringify(queue));
-            localStorage.setItem('walkabout:draft:' + user + ':' + wid, JSON.stringify({text: 'Half-typed on the old screen'}));
+            const draft = {text: 'Half-typed on the old screen'};
+            localStorage.setItem('walkabout:draft:' + user + ':' + wid, JSON.stringify(draft));
         }""",
         [str(executive.id), str(walkabout.id), old],
     )
