@@ -50,7 +50,15 @@
     entry.user = user;
     entry.at = entry.at || new Date().toISOString();
     entry.state = "pending";
-    return set(qkey(entry.key), entry).then(function () { fire("changed", entry); flush(); return entry; });
+    return set(qkey(entry.key), entry).then(function () {
+      fire("changed", entry);
+      flush();
+      if (navigator.serviceWorker) {  // Background Sync, where the browser has it, wakes the sender
+        navigator.serviceWorker.ready.then(function (reg) { return reg.sync && reg.sync.register("walkabout-send"); })
+          .catch(function () { /* not offered: the timer and `online` remain */ });
+      }
+      return entry;
+    });
   }
   function update(entry) { return set(qkey(entry.key), entry).then(function () { fire("changed", entry); }); }
   function remove(key) { return del(qkey(key)); }

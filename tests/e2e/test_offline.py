@@ -449,3 +449,40 @@ def test_a_completed_walkabouts_pages_are_no_longer_kept(server, app, context, f
     page.reload()
     wait_until(page, f"({KEPT})('{capture}').then(kept => !kept)")
     assert not page.evaluate(KEPT, f"{server.url}/walkabouts/{walkabout.id}/readback")
+
+
+class SlowCapture:
+    """The app behind one bar of signal: the capture page answers after `delay` seconds."""
+
+    def __init__(self, app):
+        self.app, self.delay = app, 0.0
+
+    def __call__(self, environ, start_response):
+        if self.delay and environ["PATH_INFO"].endswith("/capture"):
+            time.sleep(self.delay)
+        return self.app(environ, start_response)
+
+
+@pytest.mark.e2e
+def test_on_a_weak_signal_the_kept_page_shows_after_three_seconds(app, context, factory):
+    slow = SlowCapture(app)
+    server = Server(slow)
+    try:
+        executive = factory.user(Role.EXECUTIVE)
+        walkabout = factory.walkabout(
+            factory.ward(name="Holly Ward"), executive, status=WalkaboutStatus.IN_PROGRESS
+        )
+        page = context.new_page()
+        sign_in(page, server.url, executive.email)
+        page.goto(f"{server.url}/walkabouts/{walkabout.id}/capture")
+        ready_offline(page)
+        slow.delay = 8.0
+        started = time.perf_counter()
+        page.reload(wait_until="commit")
+        expect(page.get_by_role("heading", name="Holly Ward")).to_be_visible(timeout=6000)
+        waited = time.perf_counter() - started
+        assert 2.9 <= waited < 5.0, f"the kept page showed after {waited:.1f} s"
+        slow.delay = 0.0
+    finally:
+        slow.delay = 0.0
+        server.stop()
