@@ -92,8 +92,6 @@ def hostile_world(app, factory, tmp_path):
         guests=P("guests"),
         notes=P("walkabout notes"),
         summary_notes=P("summary notes"),
-        feedback_given=True,
-        feedback_notes=P("feedback notes"),
         late_notes=P("late note"),
         staff_participation={"Staff nurse": 2},
     )
@@ -215,7 +213,7 @@ def test_html_pages_show_every_payload_escaped(app, hostile_world):
             "late note",
             "category",
             "summary notes",
-            "feedback notes",
+            "delivery notes",
         ],
     )
     check_page(

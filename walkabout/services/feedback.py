@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
 from .. import rules
+from ..db_types import utcnow
 from ..models import (
     ActionStatus,
     Concern,
@@ -25,7 +26,15 @@ from ..models import (
 from . import NotFound, ServiceError, audit
 
 TOKEN_BYTES = 24  # 32 URL-safe characters, 192 random bits
-DELIVERY_METHODS = ["Staff huddle", "Staff meeting", "Noticeboard", "Email to the team", "Other"]
+AT_THE_WALKABOUT = "At the walkabout"  # completing a walkabout with "feedback given today"
+DELIVERY_METHODS = [
+    AT_THE_WALKABOUT,
+    "Staff huddle",
+    "Staff meeting",
+    "Noticeboard",
+    "Email to the team",
+    "Other",
+]
 
 
 def new_public_token() -> str:
@@ -206,6 +215,38 @@ def record_delivery(
         },
     )
     return delivery
+
+
+def record_walkabout_delivery(
+    session: Session, actor: User, walkabout: Walkabout, notes: str | None
+) -> FeedbackDelivery:
+    """Completing a walkabout with "feedback given today": a delivery now, by the completer."""
+    delivery = FeedbackDelivery(
+        ward_id=walkabout.ward_id,
+        walkabout_id=walkabout.id,
+        method=AT_THE_WALKABOUT,
+        notes=notes,
+        delivered_by_id=actor.id,
+        delivered_at=utcnow(),
+    )
+    session.add(delivery)
+    audit.record(
+        session, actor, delivery, "created", {"ward_id": walkabout.ward_id, "walkabout_id": walkabout.id}
+    )
+    return delivery
+
+
+def walkabout_deliveries(session: Session, walkabout_ids: list[int]) -> dict[int, list[FeedbackDelivery]]:
+    """The feedback deliveries recorded for each of `walkabout_ids`, oldest first."""
+    found: dict[int, list[FeedbackDelivery]] = {i: [] for i in walkabout_ids}
+    if walkabout_ids:
+        for delivery in session.exec(
+            select(FeedbackDelivery)
+            .where(col(FeedbackDelivery.walkabout_id).in_(walkabout_ids))
+            .order_by(FeedbackDelivery.delivered_at, FeedbackDelivery.id)
+        ).all():
+            found[delivery.walkabout_id].append(delivery)
+    return found
 
 
 def recent_walkabouts(session: Session, ward_id: int, limit: int = 12) -> list[Walkabout]:
