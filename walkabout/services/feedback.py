@@ -18,6 +18,7 @@ from ..models import (
     ConcernKind,
     ConcernStatus,
     FeedbackDelivery,
+    FeedbackKind,
     User,
     Walkabout,
     WalkaboutStatus,
@@ -80,6 +81,8 @@ class PublicItem:
     done_on_the_day: str | None
     what_we_did: list[str]
     what_we_are_doing: list[str]
+    has_final: bool = False
+    latest_update: str | None = None  # the latest interim "you said, we did", while no final one
 
 
 @dataclass
@@ -120,16 +123,34 @@ def public_page(
             col(Concern.deleted_at).is_(None),
             Concern.created_at >= datetime.combine(since, time.min, tzinfo=zone),
         )
-        .options(selectinload(Concern.category), selectinload(Concern.actions))
+        .options(
+            selectinload(Concern.category),
+            selectinload(Concern.actions),
+            selectinload(Concern.feedback_updates),
+        )
         .order_by(col(Concern.created_at).desc(), col(Concern.id).desc())
         .limit(limit)
     ).all()
-    items = [_item(concern, zone) for concern in concerns]
+    items = [_item(concern, zone) for concern in concerns]  # newest first ...
+    # ... within final feedback first, within each status (a stable sort keeps the rest).
+    items.sort(key=lambda item: (PUBLIC_STATUSES.index(item.status), not item.has_final))
     return PublicPage(ward_name=ward.name, site_name=ward.site.name, items=items, since=since)
+
+
+PUBLIC_STATUSES = [
+    "Being looked at",
+    "In progress",
+    "Done, being checked",
+    "Done",
+    "No further action needed",
+]
 
 
 def _item(concern: Concern, zone) -> PublicItem:
     actions = [a for a in concern.actions if a.deleted_at is None]
+    updates = sorted(concern.feedback_updates, key=lambda u: (u.created_at, u.id or 0))
+    final = [u.text for u in updates if u.kind == FeedbackKind.FINAL]
+    interim = [u.text for u in updates if u.kind == FeedbackKind.INTERIM]
     done = [
         a.closure_note or a.description
         for a in actions
@@ -156,8 +177,10 @@ def _item(concern: Concern, zone) -> PublicItem:
         said=concern.text,
         status=status,
         done_on_the_day=concern.immediate_action,
-        what_we_did=done,
+        what_we_did=final + done,
         what_we_are_doing=doing,
+        has_final=bool(final),
+        latest_update=interim[-1] if interim and not final else None,
     )
 
 

@@ -30,7 +30,7 @@ from ..models import (
     Ward,
 )
 from ..timeutil import to_local
-from . import Forbidden, ServiceError, audit
+from . import Forbidden, NotFound, ServiceError, audit
 
 DIGEST_AFTER_WORKING_DAYS = 2  # a concern without an action is listed in the digest after this
 FEEDBACK_KIND_LABELS = {FeedbackKind.INTERIM: "Interim update", FeedbackKind.FINAL: "Final feedback"}
@@ -139,6 +139,24 @@ def walkabout_follow_up(session: Session, walkabout: Walkabout, today: date) -> 
 # --- writing feedback ------------------------------------------------------------------
 
 
+def load_concern(session: Session, concern_id: int) -> Concern:
+    """A live concern with its walkabout (ward, team), actions and feedback, or NotFound."""
+    concern = session.exec(
+        select(Concern)
+        .where(Concern.id == concern_id, col(Concern.deleted_at).is_(None))
+        .options(
+            selectinload(Concern.walkabout).selectinload(Walkabout.ward).selectinload(Ward.site),
+            selectinload(Concern.walkabout).selectinload(Walkabout.attendees),
+            selectinload(Concern.category),
+            selectinload(Concern.actions).selectinload(Action.owner),
+            selectinload(Concern.feedback_updates),
+        )
+    ).first()
+    if concern is None or concern.kind != ConcernKind.CONCERN:
+        raise NotFound("That concern does not exist.")
+    return concern
+
+
 def write_feedback(
     session: Session, actor: User, concern: Concern, *, kind: str | None, text: str | None
 ) -> FeedbackUpdate:
@@ -218,6 +236,24 @@ def feedback_overdue(
     if ward_id is not None:
         query = query.where(Walkabout.ward_id == ward_id)
     return list(session.exec(_with_walkabout(query).order_by(Concern.feedback_due_on, Concern.id)).all())
+
+
+@dataclass
+class HomeFollowUp:
+    """What an executive's Home shows of their walkabouts' follow-up."""
+
+    without_action: list[Concern]  # oldest visit first
+    feedback_overdue: list[Concern]  # most overdue first
+
+
+def home_follow_up(session: Session, user: User, today: date) -> HomeFollowUp | None:
+    """Executives only: their walkabouts' concerns with no action yet, and feedback overdue."""
+    if not user.has_role(Role.EXECUTIVE):
+        return None
+    return HomeFollowUp(
+        without_action=without_action(session, user.id),
+        feedback_overdue=feedback_overdue(session, today, user_id=user.id),
+    )
 
 
 def working_days_cutoff(today: date, zone, working_days: int = DIGEST_AFTER_WORKING_DAYS) -> datetime:
