@@ -208,10 +208,7 @@ def overdue_digest(session, note, recipient, now, config):
         parts.append(f"{len(new)} new action{'s' if len(new) != 1 else ''}")
     if actions:
         parts.append(f"{len(actions)} overdue action{'s' if len(actions) != 1 else ''}")
-    if parts:
-        subject = f"{' and '.join(parts)} to update"
-    else:
-        subject = "follow-up of your walkabouts"
+    subject = f"{' and '.join(parts)} to update" if parts else "follow-up of your walkabouts"
     if waiting or late:
         subject += f" ({len(waiting)} concern{'s' if len(waiting) != 1 else ''} with no action"
         subject += f", {len(late)} feedback overdue)" if late else ")"
