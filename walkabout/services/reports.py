@@ -180,6 +180,7 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
             selectinload(Walkabout.concerns).selectinload(Concern.category),
             selectinload(Walkabout.concerns).selectinload(Concern.photos),
             selectinload(Walkabout.concerns).selectinload(Concern.actions).selectinload(Action.owner),
+            selectinload(Walkabout.concerns).selectinload(Concern.feedback_updates),
         )
     ).first()
     allowed = visible_ward_ids(session, user)
