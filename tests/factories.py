@@ -184,6 +184,20 @@ class Factory:
             )
         )
 
+    def delivery(self, walkabout: Walkabout, at: datetime | None = None, method: str = "At the walkabout"):
+        """Feedback given to the walkabout's ward (e.g. "feedback given today" on completing it)."""
+        from walkabout.models import FeedbackDelivery
+
+        return self._save(
+            FeedbackDelivery(
+                ward_id=walkabout.ward_id,
+                walkabout_id=walkabout.id,
+                delivered_at=at or walkabout.completed_at or utcnow(),
+                method=method,
+                delivered_by_id=walkabout.lead_id,
+            )
+        )
+
     def photo(self, concern: Concern):
         from walkabout.models import Photo
         from walkabout.services.photos import process_upload

@@ -139,6 +139,7 @@ def build_world(app, factory, users: dict | None = None) -> World:
     other_walkabout = factory.walkabout(other_ward, users["E2"], status=WalkaboutStatus.IN_PROGRESS)
     concern = factory.concern(in_progress)
     other_concern = factory.concern(other_walkabout)
+    done_concern = factory.concern(done, text="Raised on a completed walkabout")  # its follow-up
     action = factory.action(concern, users["M"])
     other_action = factory.action(other_concern, users["M2"])
     with session_scope(app) as session:
@@ -165,6 +166,7 @@ def build_world(app, factory, users: dict | None = None) -> World:
         "other_walkabout": other_walkabout.id,
         "concern": concern.id,
         "other_concern": other_concern.id,
+        "done_concern": done_concern.id,
         "action": action.id,
         "other_action": other_action.id,
         "series": series_id,

@@ -48,9 +48,9 @@ def seed_month(factory) -> SeededMonth:
         start=local(day),
         status=WalkaboutStatus.COMPLETED,
         completed_at=local(day, 11),
-        feedback_given=True,
         staff_participation={"Staff nurse": 3},
     )
+    factory.delivery(held, at=local(day, 11))  # "feedback given today": the one record of feedback
     factory.reschedule(held)
     held_two = factory.walkabout(
         other_ward,
@@ -58,7 +58,6 @@ def seed_month(factory) -> SeededMonth:
         start=local(day + timedelta(days=3)),
         status=WalkaboutStatus.COMPLETED,
         completed_at=local(day + timedelta(days=3), 11),
-        feedback_given=False,
     )
     factory.walkabout(
         ward,

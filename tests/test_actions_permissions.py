@@ -88,7 +88,7 @@ ROUTES = [
     (
         "POST",
         "/concerns/{concern}/actions/ward-fix",
-        {},
+        {"version": "1"},
         dict(executive=303, manager=303, other_manager=403, secretary=403, admin=403),
     ),
     (

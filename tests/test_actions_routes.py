@@ -111,7 +111,7 @@ def test_one_tap_ward_fix_and_no_action_needed(app, client, factory, world):
     response = post_form(
         client,
         f"/concerns/{fixable.id}/actions/ward-fix",
-        {},
+        {"version": "1"},
         token_from=f"/concerns/{fixable.id}/actions/new",
     )
     assert response.status_code == 303

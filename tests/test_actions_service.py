@@ -324,6 +324,7 @@ def test_one_tap_ward_fix_goes_to_the_wards_manager(app, world):
             load(session, Concern, concern.id),
             TODAY,
             {"low": 60},
+            version=1,
         )
         return action.owner_id, action.due_date, action.priority, action.description
 

@@ -95,6 +95,8 @@ RULES: dict[str, object] = {
     "feedback.share": {E, A},
     "feedback.revoke": {E, A},
     "feedback.record_delivery": {E},
+    # follow-up (issue 15): the walkabout's executives and the action's owner (checked by the service)
+    "feedback.write": {E, M},
     "feedback.public": PUBLIC,  # the ward's hard-to-guess token is the key
     "feedback.qr_code": PUBLIC,
     # reports (issue 6)

@@ -9,7 +9,15 @@ from sqlmodel import func, select
 
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
-from walkabout.models import Concern, IdempotencyKey, Photo, Role, Walkabout, WalkaboutStatus
+from walkabout.models import (
+    Concern,
+    FeedbackDelivery,
+    IdempotencyKey,
+    Photo,
+    Role,
+    Walkabout,
+    WalkaboutStatus,
+)
 
 from .conftest import csrf_token, login, post_form
 from .photo_samples import jpeg_with_gps
@@ -335,7 +343,8 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
     assert done.status_code == 303
     with session_scope(app) as session:
         saved = session.get(Walkabout, walkabout.id)
-        assert saved.status == WalkaboutStatus.COMPLETED and saved.feedback_given
+        assert saved.status == WalkaboutStatus.COMPLETED
+        assert session.exec(select(FeedbackDelivery).where(FeedbackDelivery.walkabout_id == saved.id)).one()
         assert saved.staff_participation == {"Staff nurse": 3, "Healthcare assistant": 1, "Chaplain": 1}
     page = client.get(capture_path(walkabout)).get_data(as_text=True)
     assert 'id="capture-form"' not in page and "completed" in page and "/edit" not in page

@@ -8,6 +8,7 @@ from walkabout.models import (
     AuditEvent,
     Concern,
     ConcernKind,
+    FeedbackDelivery,
     IdempotencyKey,
     Photo,
     RiskBand,
@@ -172,7 +173,7 @@ def test_only_executives_on_the_team_capture_and_only_in_progress(app, factory):
 
 def test_complete_records_participation_and_feedback_then_refuses_logging(app, running):
     executive, walkabout = running
-    with session_scope(app) as session:
+    with app.app_context(), session_scope(app) as session:
         loaded = _load(session, walkabout)
         with pytest.raises(Conflict):
             capture.complete(
@@ -199,7 +200,11 @@ def test_complete_records_participation_and_feedback_then_refuses_logging(app, r
         loaded = _load(session, walkabout)
         assert loaded.status == WalkaboutStatus.COMPLETED and loaded.completed_at
         assert loaded.staff_participation == {"Staff nurse": 3}
-        assert loaded.feedback_given and loaded.feedback_given_at and loaded.summary_notes == "Good visit"
+        assert loaded.summary_notes == "Good visit"
+        # "Feedback given today" is a delivery: the record the ward page and the board pack read.
+        delivery = session.exec(select(FeedbackDelivery)).one()
+        assert (delivery.walkabout_id, delivery.ward_id) == (loaded.id, loaded.ward_id)
+        assert delivery.notes == "Told them about the new hoist" and delivery.delivered_by_id == executive.id
         with pytest.raises(Conflict, match="completed"):
             concerns.log_concern(session, executive, loaded, ConcernInput(text="Too late"))
 

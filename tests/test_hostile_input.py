@@ -101,7 +101,7 @@ FORMS = {
     "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm),
     "capture.late_note": entry("E", {"walkabout_id": "done"}, C.LateNoteForm),
     "actions.assign": entry("M", {"concern_id": "concern"}, A_.AssignForm, extra=("then",)),
-    "actions.ward_fix": entry("M", {"concern_id": "concern"}, extra=("anything",)),
+    "actions.ward_fix": entry("M", {"concern_id": "concern"}, extra=("version", "back")),
     "actions.no_action": entry("E", {"concern_id": "concern"}, A_.NoActionForm, "noaction"),
     "actions.post_update": entry("M", {"action_id": "action"}, A_.ProgressForm, "progress"),
     "actions.change_due_date": entry("M", {"action_id": "action"}, A_.DueDateForm, "due"),
@@ -111,6 +111,7 @@ FORMS = {
     "feedback.share": entry("E", {"ward_id": "ward"}, extra=("anything",)),
     "feedback.revoke": entry("E", {"ward_id": "ward"}, extra=("anything",)),
     "feedback.record_delivery": entry("E", {"ward_id": "ward"}, A_.DeliveryForm),
+    "feedback.write": entry("E", {"concern_id": "done_concern"}, A_.FeedbackUpdateForm),
     "reports.generate": entry("S", {"month": "month"}, extra=("anything",)),
 }
 # Path values besides the route's own record: another ward's, missing, zero and out of any integer range.
@@ -119,6 +120,7 @@ OTHER_IDS = {
     "in_progress": "other_walkabout",
     "done": "other_walkabout",
     "concern": "other_concern",
+    "done_concern": "other_concern",
     "action": "other_action",
     "ward": "other_ward",
     "site": "other_site",

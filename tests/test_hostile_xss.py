@@ -23,11 +23,15 @@ from walkabout.models import (
     ConcernKind,
     ConcernStatus,
     FeedbackDelivery,
+    FeedbackKind,
+    FeedbackUpdate,
     Role,
     User,
     WalkaboutStatus,
+    Ward,
 )
 from walkabout.reports import pdf as pdf_module
+from walkabout.services import feedback as feedback_service
 
 from .conftest import login
 
@@ -49,7 +53,7 @@ FIELDS = {
     "site name": 24,
     "category": 25,
     "summary notes": 26,
-    "feedback notes": 27,
+    "feedback update": 27,
     "no-action reason": 28,
     "job title": 29,
     "specialty": 30,
@@ -92,8 +96,6 @@ def hostile_world(app, factory, tmp_path):
         guests=P("guests"),
         notes=P("walkabout notes"),
         summary_notes=P("summary notes"),
-        feedback_given=True,
-        feedback_notes=P("feedback notes"),
         late_notes=P("late note"),
         staff_participation={"Staff nurse": 2},
     )
@@ -118,8 +120,6 @@ def hostile_world(app, factory, tmp_path):
         session.flush()
         category_id = category.id
     with session_scope(app) as session:
-        from walkabout.models import Ward
-
         session.get(Ward, ward.id).specialty = P("specialty")
     concern = factory.concern(
         done,
@@ -167,7 +167,17 @@ def hostile_world(app, factory, tmp_path):
                 delivered_by_id=executive.id,
             )
         )
+        session.add(
+            FeedbackUpdate(
+                concern_id=concern.id,
+                kind=FeedbackKind.FINAL,
+                text=P("feedback update"),
+                author_id=executive.id,
+            )
+        )
+        token = feedback_service.share(session, session.get(User, executive.id), session.get(Ward, ward.id))
     return {
+        "token": token,
         "E": executive,
         "M": manager,
         "A": admin,
@@ -200,7 +210,23 @@ def test_html_pages_show_every_payload_escaped(app, hostile_world):
     check_page(
         executive,
         f"/walkabouts/{done}",
-        ["focus", "guests", "ward name", "site name", "lead's name", "job title"],
+        [
+            *("focus", "guests", "ward name", "site name", "lead's name", "job title", "concern text"),
+            *(
+                "feedback update",
+                "no-action reason",
+                "action description",
+                "manager's name",
+            ),
+        ],
+    )
+    check_page(
+        executive, f"/concerns/{w['concern'].id}/feedback", ["concern text", "feedback update", "ward name"]
+    )
+    check_page(
+        app.test_client(),
+        f"/you-said-we-did/{w['token']}",
+        ["concern text", "feedback update", "closure note", "no-action reason", "ward name"],
     )
     check_page(executive, f"/walkabouts/{w['cancelled'].id}", ["cancel reason", "ward name"])
     check_page(executive, "/walkabouts?tab=today&mine=0", ["ward name", "focus", "lead's name"])
@@ -215,7 +241,7 @@ def test_html_pages_show_every_payload_escaped(app, hostile_world):
             "late note",
             "category",
             "summary notes",
-            "feedback notes",
+            "delivery notes",
         ],
     )
     check_page(
@@ -297,6 +323,8 @@ PDF_FIELDS = [
     "guests",
     "category",
     "good practice",
+    "feedback update",
+    "no-action reason",
 ]
 
 

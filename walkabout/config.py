@@ -213,6 +213,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ACTIONS_PER_PAGE": 25,
         # "You said, we did": how far back the public ward page reaches.
         "PUBLIC_FEEDBACK_DAYS": _int("WALKABOUT_PUBLIC_FEEDBACK_DAYS", 180, 1, 3650),
+        # Staff hear back on each concern within this many days of the walkabout.
+        "FEEDBACK_DAYS": _int("WALKABOUT_FEEDBACK_DAYS", rules.FEEDBACK_DAYS, 1, 365),
         # Ward coverage: wards not visited for more than this many days are highlighted.
         "COVERAGE_THRESHOLD_DAYS": _int("WALKABOUT_COVERAGE_DAYS", 90, 1, 3650),
         "WALKABOUTS_PER_PAGE": 25,

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, SQLModel, select
 
+from . import rules
 from .db_types import utcnow
 from .defaults import STAFF_ROLES
 from .models import (
@@ -25,6 +26,9 @@ from .models import (
     Concern,
     ConcernKind,
     ConcernStatus,
+    FeedbackDelivery,
+    FeedbackKind,
+    FeedbackUpdate,
     Role,
     Site,
     User,
@@ -38,6 +42,7 @@ from .models import (
     risk_band,
 )
 from .services.accounts import hash_password
+from .services.feedback import AT_THE_WALKABOUT
 
 DEMO_LOGINS = [
     ("executive@example.org", "Executive"),
@@ -406,6 +411,7 @@ class _Seeder:
     def _walkabouts(self, wards: list[dict], executives: list[int], managers: dict[int, int]) -> None:
         walkabouts, attendees, reschedules = [], [], []
         concerns, actions, updates = [], [], []
+        deliveries, feedback_updates = [], []
         days = self._walkabout_days()
         demo = days.index(self.today)  # today's first: the demo executive's, on the demo manager's ward
         for number, day in enumerate(days):
@@ -468,16 +474,58 @@ class _Seeder:
                     "Staff nurse": self.rng.randint(1, 4),
                     "Healthcare assistant": self.rng.randint(0, 3),
                 },
-                feedback_given=feedback,
-                feedback_given_at=start + timedelta(minutes=50) if feedback else None,
             )
+            first = len(concerns)
             self._findings(row, managers[ward["id"]], concerns, actions, updates)
+            self._feedback(row, concerns[first:], deliveries, feedback_updates, feedback)
         self._bulk(Walkabout, walkabouts, "walkabouts")
         self._bulk(WalkaboutAttendee, attendees)
         self._bulk(WalkaboutReschedule, reschedules)
         self._bulk(Concern, concerns, "concerns")
         self._bulk(Action, actions, "actions")
         self._bulk(ActionUpdate, updates)
+        self._bulk(FeedbackDelivery, deliveries)
+        self._bulk(FeedbackUpdate, feedback_updates)
+
+    def _feedback(self, walkabout: dict, found: list, deliveries: list, said: list, given: bool) -> None:
+        """Each concern's feedback due date; a visit fed back on the day has its delivery and updates."""
+        start = walkabout["started_at"]
+        due = start.astimezone(self.zone).date() + timedelta(days=rules.FEEDBACK_DAYS)
+        for concern in found:
+            if concern["kind"] == ConcernKind.CONCERN.value:
+                concern["feedback_due_on"] = due
+        if not given:
+            return
+        at = start + timedelta(minutes=50)
+        deliveries.append(
+            dict(
+                ward_id=walkabout["ward_id"],
+                walkabout_id=walkabout["id"],
+                delivered_at=at,
+                method=AT_THE_WALKABOUT,
+                notes=None,
+                delivered_by_id=walkabout["lead_id"],
+                created_at=at,
+            )
+        )
+        for concern in found:
+            if concern["kind"] != ConcernKind.CONCERN.value:
+                continue
+            if concern["status"] == ConcernStatus.OPEN.value:
+                kind, text = FeedbackKind.INTERIM, "An action is under way; we will tell you when it is done."
+            elif concern["status"] == ConcernStatus.RESOLVED.value:
+                kind, text = FeedbackKind.FINAL, "Done: the actions were completed and checked."
+            else:
+                kind, text = FeedbackKind.FINAL, concern["no_action_reason"] or "No action was needed."
+            said.append(
+                dict(
+                    concern_id=concern["id"],
+                    kind=kind.value,
+                    text=text,
+                    author_id=walkabout["lead_id"],
+                    created_at=min(at + timedelta(days=3), self.now),
+                )
+            )
 
     def _findings(self, walkabout: dict, owner: int, concerns: list, actions: list, updates: list) -> None:
         low, high = self.scale["concerns"]

@@ -6,7 +6,7 @@ people edit concurrently carry a `version` that the ORM bumps on every UPDATE an
 puts in its WHERE clause (`Versioned`), so a concurrent change is refused.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -55,6 +55,11 @@ class ConcernStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
     NO_ACTION_NEEDED = "no_action_needed"
+
+
+class FeedbackKind(StrEnum):
+    INTERIM = "interim"
+    FINAL = "final"
 
 
 class RiskBand(StrEnum):
@@ -316,9 +321,6 @@ class Walkabout(Versioned, SQLModel, table=True):
     late_notes: str | None = Field(default=None, max_length=10000)
     # Who from the ward took part, e.g. {"Staff nurse": 3, "Healthcare assistant": 2}.
     staff_participation: dict | None = Field(default=None, sa_type=sa.JSON)
-    feedback_given: bool | None = Field(default=None)
-    feedback_given_at: datetime | None = _when()
-    feedback_notes: str | None = Field(default=None, max_length=2000)
     calendar_sequence: int = Field(default=0)  # ICS SEQUENCE, bumped on each change
     # The UID calendars already know it by, kept for walkabouts invited before UIDs carried the
     # installation's domain; None: `walkabout-<id>@<domain>` (walkabout/services/ics.py).
@@ -333,6 +335,10 @@ class Walkabout(Versioned, SQLModel, table=True):
     attendees: list[User] = Relationship(link_model=WalkaboutAttendee)
     concerns: list["Concern"] = Relationship(back_populates="walkabout")
     reschedules: list["WalkaboutReschedule"] = Relationship(back_populates="walkabout")
+
+    @property
+    def scheduled_end(self) -> datetime:
+        return self.scheduled_start + timedelta(minutes=self.duration_minutes)
 
 
 class WalkaboutReschedule(SQLModel, table=True):
@@ -385,6 +391,8 @@ class Concern(Versioned, SQLModel, table=True):
     ward_can_fix: bool = Field(default=False)
     status: ConcernStatus = Field(default=ConcernStatus.OPEN, sa_type=enum_type(ConcernStatus), index=True)
     no_action_reason: str | None = Field(default=None, max_length=1000)
+    # Staff hear back by this trust-local date (set when the walkabout is completed).
+    feedback_due_on: date | None = Field(default=None, index=True)
     created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = _created_at()
@@ -395,6 +403,7 @@ class Concern(Versioned, SQLModel, table=True):
     category: Category | None = Relationship()
     actions: list["Action"] = Relationship(back_populates="concern")
     photos: list["Photo"] = Relationship(back_populates="concern")
+    feedback_updates: list["FeedbackUpdate"] = Relationship(back_populates="concern")
 
     @property
     def band(self) -> RiskBand | None:
@@ -488,6 +497,20 @@ class FeedbackDelivery(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=2000)
     delivered_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = _created_at()
+
+
+class FeedbackUpdate(SQLModel, table=True):
+    """ "You said, we did" about one concern, in plain words for staff (published to the ward page)."""
+
+    __tablename__ = "feedback_update"
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = _fk("concern.id")
+    kind: FeedbackKind = Field(sa_type=enum_type(FeedbackKind))
+    text: str = Field(max_length=2000)
+    author_id: int | None = _fk("user.id", nullable=True)
+    created_at: datetime = _created_at()
+
+    concern: Concern = Relationship(back_populates="feedback_updates")
 
 
 # --- records of what happened -------------------------------------------------

@@ -74,3 +74,7 @@ CLOSURE_NOTE = TextRule("a closure note saying what was done", 5000)
 VERIFY_NOTE = TextRule("the verification note", 2000)
 REOPEN_REASON = TextRule("why the action is reopened", 2000)
 DELIVERY_NOTES = TextRule("the notes", 2000)
+
+# Feedback to staff ("you said, we did", issue 15)
+FEEDBACK_UPDATE = TextRule("what you tell the staff", 2000)
+FEEDBACK_DAYS = 14  # default days from the visit to each concern's feedback due date

@@ -6,6 +6,7 @@ fails `test_every_html_route_is_checked_or_exempt`, as a route without an
 authorization rule fails the authorization matrix.
 """
 
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -53,12 +54,18 @@ PAGES: dict[str, tuple[tuple, str]] = {
     "feedback.index": ((E, M), "/feedback"),
     "feedback.ward": ((E, M), "/wards/{ward_id}/feedback"),
     "feedback.public": ((SIGNED_OUT,), "/you-said-we-did/{public_token}"),
+    "feedback.write": ((E,), "/concerns/{done_concern_id}/feedback"),
     "reports.index": ((E, S), "/reports"),
     "reports.pack_status": ((S,), "/reports/packs/{pack_id}"),
     "dashboard.index": ((E, S), "/dashboard"),
     "unsubscribe.confirm": ((SIGNED_OUT,), "/unsubscribe/{unsubscribe_token}"),
     "offline.offline_page": ((SIGNED_OUT, E), "/offline"),
 }
+
+# More than one view of a route: (name, roles, URL), checked as the pages above are.
+MORE_PAGES: tuple[tuple, ...] = (
+    ("walkabouts.show-completed", (E, M), "/walkabouts/{done_id}"),  # the follow-up list (issue 15)
+)
 
 # Error pages have no route of their own: a missing page, signed in and out; a forbidden one.
 ERROR_PAGES: tuple[tuple, ...] = (
@@ -94,7 +101,14 @@ def role_id(role) -> str:
 def build_world(app, factory) -> tuple[dict, dict]:
     """A small trust with one of everything a page shows; returns (users by role, URL ids)."""
     from walkabout.db import session_scope
-    from walkabout.models import BoardPack, BoardPackStatus, PasswordReset, WalkaboutSeries, Ward
+    from walkabout.models import (
+        BoardPack,
+        BoardPackStatus,
+        FeedbackUpdate,
+        PasswordReset,
+        WalkaboutSeries,
+        Ward,
+    )
     from walkabout.notify.backends import get_backend
     from walkabout.notify.unsubscribe import make_token
     from walkabout.services import feedback, recovery
@@ -115,7 +129,28 @@ def build_world(app, factory) -> tuple[dict, dict]:
     factory.concern(live, text="Hand gel empty at the door", likelihood=2, consequence=2)
     action = factory.action(concern, users[M], description="Replace the frayed hoist sling")
     factory.photo(concern)
+    now = datetime.now(UTC)
+    done = factory.walkabout(
+        ward,
+        users[E],
+        start=now - timedelta(days=20),
+        status=WalkaboutStatus.COMPLETED,
+        started_at=now - timedelta(days=20),
+        completed_at=now - timedelta(days=20) + timedelta(minutes=50),
+    )
+    waiting = factory.concern(
+        done, text="No bariatric commode", feedback_due_on=(now - timedelta(days=6)).date()
+    )
+    followed = factory.concern(
+        done, text="Night lights broken", feedback_due_on=(now - timedelta(days=6)).date()
+    )
+    factory.action(followed, users[M], description="Replace the night lights")
     with app.app_context(), session_scope(app) as session:
+        session.add(
+            FeedbackUpdate(
+                concern_id=followed.id, kind="final", text="New lights fitted", author_id=users[E].id
+            )
+        )
         series = WalkaboutSeries(
             ward_id=ward.id,
             lead_id=users[E].id,
@@ -142,6 +177,8 @@ def build_world(app, factory) -> tuple[dict, dict]:
         "planned_id": planned.id,
         "live_id": live.id,
         "concern_id": concern.id,
+        "done_id": done.id,
+        "done_concern_id": waiting.id,
         "action_id": action.id,
         "series_id": series_id,
         "pack_id": pack_id,
@@ -156,5 +193,6 @@ def build_world(app, factory) -> tuple[dict, dict]:
 def pages_for(role, ids: dict) -> list[tuple[str, str]]:
     """(name, URL) of every page checked for `role`."""
     pages = [(endpoint, url.format(**ids)) for endpoint, (roles, url) in PAGES.items() if role in roles]
+    pages += [(name, url.format(**ids)) for name, roles, url in MORE_PAGES if role in roles]
     pages += [(f"error-{name}", url) for name, roles, url in ERROR_PAGES if role in roles]
     return pages

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
-from walkabout.models import Concern, Photo, Role, Walkabout, WalkaboutStatus
+from walkabout.models import Concern, FeedbackDelivery, Photo, Role, Walkabout, WalkaboutStatus
 
 from ..photo_samples import jpeg_with_gps
 from .conftest import PHONE, SCREENSHOTS, assert_no_horizontal_scroll, screenshot, sign_in, wait_until
@@ -127,7 +127,8 @@ def test_executive_runs_a_scheduled_walkabout_on_a_phone(live_server, live_app, 
     with session_scope(live_app) as session:
         assert session.exec(select(func.count()).select_from(Photo)).one() == 1
         done = session.get(Walkabout, walkabout.id)
-        assert done.status == WalkaboutStatus.COMPLETED and done.feedback_given
+        assert done.status == WalkaboutStatus.COMPLETED
+        assert session.exec(select(FeedbackDelivery).where(FeedbackDelivery.walkabout_id == done.id)).one()
         assert done.staff_participation == {"Staff nurse": 3, "Healthcare assistant": 2}
 
 

@@ -2,11 +2,12 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, SelectField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from .. import rules
+from ..models import FeedbackKind
 from ..services.feedback import DELIVERY_METHODS
 from .version import VersionField
 from .walkabouts import database_id, optional_int
@@ -103,3 +104,22 @@ class DeliveryForm(FlaskForm):
         "Walkabout it follows (optional)", coerce=optional_int, validators=[Optional()]
     )
     notes = TextAreaField("Notes (optional)", validators=rules.DELIVERY_NOTES.validators(required=False))
+
+
+class FeedbackUpdateForm(FlaskForm):
+    """A "you said, we did" update on one concern (append-only: no version)."""
+
+    kind = RadioField(
+        "Is this an update or the final word?",
+        choices=[
+            SelectChoice(FeedbackKind.INTERIM.value, "Interim: what is happening so far"),
+            SelectChoice(FeedbackKind.FINAL.value, "Final: what was done, or why nothing will change"),
+        ],
+        validators=[InputRequired("Say whether this is an interim update or the final feedback.")],
+    )
+    text = TextAreaField(
+        "What you tell the staff",
+        validators=rules.FEEDBACK_UPDATE.validators(),
+        description="Plain words for the ward's staff, published on their page as soon as you save: "
+        "no names, no patient details.",
+    )

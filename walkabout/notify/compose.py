@@ -25,6 +25,7 @@ from ..models import (
     BoardPack,
     BoardPackStatus,
     Concern,
+    Role,
     SentNotification,
     User,
     Walkabout,
@@ -32,6 +33,7 @@ from ..models import (
 )
 from ..reports.summary import summary_pdf
 from ..services import NotFound
+from ..services import follow_up as concern_follow_up
 from ..services import notification_kinds as kinds
 from ..services.action_queries import overdue_actions
 from ..services.actions import OPEN_STATUSES
@@ -198,16 +200,38 @@ def overdue_digest(session, note, recipient, now, config):
         raise Skip("a digest for a later day replaces it")  # never two digests on one day
     actions = overdue_actions(session, digest_day, owner_id=recipient.id)
     new = folded_new_actions(session, recipient, digest_day, zone)
-    if not actions and not new:
+    waiting, late = _follow_up_lists(session, recipient, digest_day, zone)
+    if not actions and not new and not waiting and not late:
         raise Skip("nothing is overdue or new any more")
     parts = []
     if new:
         parts.append(f"{len(new)} new action{'s' if len(new) != 1 else ''}")
     if actions:
         parts.append(f"{len(actions)} overdue action{'s' if len(actions) != 1 else ''}")
-    subject = f"{' and '.join(parts)} to update"
+    subject = f"{' and '.join(parts)} to update" if parts else "follow-up of your walkabouts"
+    if waiting or late:
+        subject += f" ({len(waiting)} concern{'s' if len(waiting) != 1 else ''} with no action"
+        subject += f", {len(late)} feedback overdue)" if late else ")"
     subject = subject[0].upper() + subject[1:]
-    return subject, "overdue_digest", {"actions": actions, "new_actions": new, "today": digest_day}, []
+    context = {
+        "actions": actions,
+        "new_actions": new,
+        "today": digest_day,
+        "without_action": waiting,
+        "feedback_overdue": late,
+    }
+    return subject, "overdue_digest", context, []
+
+
+def _follow_up_lists(session, recipient: User, day: date, zone) -> tuple[list[Concern], list[Concern]]:
+    """An executive's concerns with no action after 2 working days, and feedback overdue."""
+    if not recipient.has_role(Role.EXECUTIVE):
+        return [], []
+    cutoff = concern_follow_up.working_days_cutoff(day, zone)
+    return (
+        concern_follow_up.without_action(session, recipient.id, completed_before=cutoff),
+        concern_follow_up.feedback_overdue(session, day, user_id=recipient.id),
+    )
 
 
 def escalation(session, note, recipient, now, config):

@@ -14,6 +14,7 @@ from ..models import (
     Concern,
     ConcernKind,
     ConcernStatus,
+    FeedbackDelivery,
     Site,
     User,
     Walkabout,
@@ -35,6 +36,7 @@ class WalkaboutNote:
     concerns: int = 0
     good_practice: int = 0
     high_or_extreme: int = 0
+    feedback_given: bool = False
     categories: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -164,6 +166,11 @@ def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:
         per_category[walkabout_id][category or "Uncategorised"] = number
     for walkabout_id, categories in per_category.items():
         notes[walkabout_id].categories = categories
+    fed_back = select(FeedbackDelivery.walkabout_id).where(
+        col(FeedbackDelivery.walkabout_id).in_(list(notes))
+    )
+    for walkabout_id in session.exec(fed_back).all():
+        notes[walkabout_id].feedback_given = True
     return list(notes.values())
 
 

@@ -81,6 +81,11 @@ def overdue_day(period: Period):
     return moment.astimezone(period.zone).date() if moment < period.end_utc else period.end
 
 
+def fed_back():
+    """The walkabout has a feedback delivery: the one record of feedback given (issue 15)."""
+    return sa.exists().where(FeedbackDelivery.walkabout_id == Walkabout.id)
+
+
 def headline(session: Session, period: Period) -> dict:
     """Every headline figure of `period` as plain JSON-able values."""
     figures = {
@@ -119,7 +124,7 @@ def _walkabouts(session: Session, period: Period) -> dict:
             count_if(held),
             count_if(col(Walkabout.status) == WalkaboutStatus.CANCELLED),
             count_if(moved),
-            count_if(sa.and_(held, col(Walkabout.feedback_given).is_(True))),
+            count_if(sa.and_(held, fed_back())),
             sa.func.count(sa.distinct(sa.case((held, Walkabout.ward_id), else_=None))),
         ).where(Walkabout.scheduled_start >= period.start_utc, Walkabout.scheduled_start < period.end_utc)
     ).one()

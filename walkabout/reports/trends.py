@@ -5,7 +5,7 @@ from sqlmodel import Session, col, select
 
 from ..models import Action, Concern, ConcernKind, Walkabout, WalkaboutStatus
 from ..periods import Period, bucket_label
-from .figures import CLOSED, count_if, cutoff, overdue_condition, overdue_day
+from .figures import CLOSED, count_if, cutoff, fed_back, overdue_condition, overdue_day
 
 
 def _in(column, bucket: Period):
@@ -20,14 +20,7 @@ def series(session: Session, buckets: list[Period]) -> dict:
         select(
             *[count_if(_in(col(Walkabout.scheduled_start), b)) for b in buckets],
             *[count_if(sa.and_(held, _in(col(Walkabout.scheduled_start), b))) for b in buckets],
-            *[
-                count_if(
-                    sa.and_(
-                        held, col(Walkabout.feedback_given).is_(True), _in(col(Walkabout.scheduled_start), b)
-                    )
-                )
-                for b in buckets
-            ],
+            *[count_if(sa.and_(held, fed_back(), _in(col(Walkabout.scheduled_start), b))) for b in buckets],
         ).where(Walkabout.scheduled_start >= start, Walkabout.scheduled_start < end)
     ).one()
     n = len(buckets)

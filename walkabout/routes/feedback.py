@@ -1,16 +1,16 @@
 """You said, we did: the public ward page (by token, no sign-in) with its QR code,
 and for staff of the trust: sharing, revoking and recording feedback given."""
 
-from flask import Blueprint, abort, current_app, make_response, render_template, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
-from ..auth import any_role, executives, executives_and_admins, signed_in_user
+from ..auth import any_role, executives, executives_and_admins, executives_and_managers, signed_in_user
 from ..db import get_session
-from ..forms.actions import DeliveryForm
+from ..forms.actions import DeliveryForm, FeedbackUpdateForm
 from ..models import Role, Ward
-from ..services import NotFound, ServiceError, feedback
+from ..services import Forbidden, NotFound, ServiceError, feedback, follow_up
 from ..services.access import visible_ward_ids
 from ..timeutil import format_date, local_today, trust_zone
 from .helpers import commit_and_redirect, refuse
@@ -91,6 +91,9 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
         share_url=public_url(ward.public_token) if ward.public_token else None,
         can_share=user.has_role(Role.EXECUTIVE, Role.ADMIN),
         can_record=user.has_role(Role.EXECUTIVE),
+        late_feedback=follow_up.feedback_overdue(session, local_today(), ward_id=ward.id)
+        if user.has_role(Role.EXECUTIVE)
+        else None,
     ), status
 
 
@@ -158,3 +161,53 @@ def record_delivery(ward_id: int):
         except ServiceError as error:
             form.form_errors.append(str(error))
     return render_ward(load_ward(ward_id), form, 400)
+
+
+# --- "you said, we did" on one concern --------------------------------------------
+
+
+def load_writable(concern_id: int):
+    try:
+        concern = follow_up.load_concern(get_session(), concern_id)
+    except NotFound:
+        abort(404)
+    if not follow_up.can_write_feedback(signed_in_user(), concern):
+        refuse(403, "Only the walkabout's executives or the owner of one of its actions write its feedback.")
+    return concern
+
+
+def render_write(concern, form: FeedbackUpdateForm, status: int = 200):
+    session, user = get_session(), signed_in_user()
+    return render_template(
+        "feedback/write.html",
+        concern=concern,
+        row=follow_up.follow_up_of(concern, local_today()),
+        form=form,
+        labels=follow_up.FEEDBACK_KIND_LABELS,
+        sees_walkabout=visible_ward_ids(session, user) is None
+        or concern.walkabout.ward_id in visible_ward_ids(session, user),
+        shared=concern.walkabout.ward.public_token is not None,
+    ), status
+
+
+@bp.route("/concerns/<int:concern_id>/feedback", methods=["GET", "POST"])
+@executives_and_managers
+def write(concern_id: int):
+    concern = load_writable(concern_id)
+    form = FeedbackUpdateForm()
+    if request.method == "GET":
+        return render_write(concern, FeedbackUpdateForm(formdata=None))
+    if form.validate_on_submit():
+        try:
+            return commit_and_redirect(
+                lambda: follow_up.write_feedback(
+                    get_session(), signed_in_user(), concern, kind=form.kind.data, text=form.text.data
+                ),
+                'Saved and published on the ward\'s "You said, we did" page.',
+                url_for("feedback.write", concern_id=concern.id),
+            )
+        except Forbidden as error:
+            refuse(403, str(error))
+        except ServiceError as error:
+            form.form_errors.append(str(error))
+    return render_write(load_writable(concern_id), form, 400)

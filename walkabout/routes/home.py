@@ -4,7 +4,7 @@ from flask import Blueprint, render_template
 
 from ..auth import signed_in, signed_in_user
 from ..db import get_session
-from ..services import home
+from ..services import follow_up, home
 from ..timeutil import local_today, trust_zone
 
 bp = Blueprint("home", __name__)
@@ -14,8 +14,13 @@ bp = Blueprint("home", __name__)
 @signed_in
 def index():
     today = local_today()
-    overview = home.overview(get_session(), signed_in_user(), today, trust_zone())
+    session, user = get_session(), signed_in_user()
+    overview = home.overview(session, user, today, trust_zone())
     last_month = today.replace(day=1) - timedelta(days=1)
     return render_template(
-        "home/index.html", overview=overview, today=today, last_month_label=f"{last_month:%B %Y}"
+        "home/index.html",
+        overview=overview,
+        follow_up=follow_up.home_follow_up(session, user, today),
+        today=today,
+        last_month_label=f"{last_month:%B %Y}",
     )

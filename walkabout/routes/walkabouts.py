@@ -8,7 +8,16 @@ from ..auth import executives_and_admins, signed_in, signed_in_user
 from ..db import get_session
 from ..forms.walkabouts import CancelWalkaboutForm, EditWalkaboutForm, ScheduleForm
 from ..models import Role, Walkabout, WalkaboutStatus
-from ..services import Conflict, NotFound, ServiceError, calendar, walkabout_queries
+from ..services import (
+    Conflict,
+    NotFound,
+    ServiceError,
+    actions,
+    calendar,
+    feedback,
+    follow_up,
+    walkabout_queries,
+)
 from ..services.series import Recurrence, create_series
 from ..services.walkabouts import (
     ClashWarning,
@@ -138,7 +147,21 @@ def show(walkabout_id: int):
         is_today=to_local(walkabout.scheduled_start).date() == today,
         on_team=is_on_team(walkabout, user),
         can_schedule=walkabout_queries.can_schedule(user),
+        **_follow_up_context(session, walkabout, today),
     )
+
+
+def _follow_up_context(session, walkabout: Walkabout, today) -> dict:
+    """A completed walkabout's follow-up list: each concern's state, actions and feedback."""
+    if walkabout.status != WalkaboutStatus.COMPLETED:
+        return {"follow_ups": None}
+    return {
+        "follow_ups": follow_up.walkabout_follow_up(session, walkabout, today),
+        "ward_managers": actions.ward_managers_of(session, walkabout.ward_id),
+        "deliveries": feedback.walkabout_deliveries(session, [walkabout.id])[walkabout.id],
+        "feedback_labels": follow_up.FEEDBACK_KIND_LABELS,
+        "can_write_feedback": follow_up.can_write_feedback,
+    }
 
 
 @bp.route("/<int:walkabout_id>/edit", methods=["GET", "POST"])

@@ -274,12 +274,29 @@ def ward_managers_of(session: Session, ward_id: int) -> list[User]:
 
 
 def assign_to_ward_manager(
-    session: Session, actor: User, concern: Concern, today: date, due_days: dict[str, int] | None = None
+    session: Session,
+    actor: User,
+    concern: Concern,
+    today: date,
+    due_days: dict[str, int] | None = None,
+    version: int | None = None,
 ) -> Action:
-    """One tap for "the ward can fix this itself": the ward's manager, the band's due date."""
+    """One tap for "the ward can fix this itself": the ward's manager, the band's due date.
+
+    The concern is marked "ward can fix" with the version the user saw, so of two people
+    following it up at once, one wins and the other is told."""
+    _require_open_concern(concern)
+    check_version(concern, version, STALE_CONCERN)
+    if concern.status != ConcernStatus.OPEN:
+        raise ServiceError("This concern is already followed up: no action is needed.")
     managers = ward_managers_of(session, concern.walkabout.ward_id)
     if not managers:
         raise ServiceError("This ward has no active ward manager; choose an owner below.")
+    if not concern.ward_can_fix:
+        audit.record(session, actor, concern, "ward_can_fix", {"ward_can_fix": [False, True]})
+    concern.ward_can_fix = True
+    concern.updated_at = utcnow()
+    flush_or_conflict(session, STALE_CONCERN)
     text = concern.text.strip()
     description = "Fix on the ward: " + (text if len(text) <= 1900 else text[:1899] + "…")
     return create_action(

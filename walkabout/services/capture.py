@@ -32,7 +32,9 @@ from . import (
     ServiceError,
     audit,
     check_version,
+    feedback,
     flush_or_conflict,
+    follow_up,
     idempotency,
     lock_latest,
 )
@@ -155,7 +157,9 @@ def complete(
     feedback_given: bool,
     feedback_notes: str | None,
     version: int | None,
+    feedback_days: int = rules.FEEDBACK_DAYS,
 ) -> None:
+    """Close the visit; start each concern's feedback clock; "feedback given today" is a delivery."""
     require_capture(walkabout, user)
     check_version(walkabout, version, STALE_WALKABOUT)
     participation = {role: count for role, count in participation.items() if count}
@@ -165,6 +169,9 @@ def complete(
     summary = (summary_notes or "").strip() or None
     if problem := rules.SUMMARY_NOTES.problem(summary or "", required=False):
         raise ServiceError(problem)
+    fed_back = (feedback_notes or "").strip() or None
+    if problem := rules.FEEDBACK_NOTES.problem(fed_back or "", required=False):
+        raise ServiceError(problem)
     now = utcnow()
     changes = audit.diff(
         walkabout,
@@ -173,12 +180,13 @@ def complete(
             "completed_at": now,
             "summary_notes": summary,
             "staff_participation": participation or None,
-            "feedback_given": feedback_given,
-            "feedback_given_at": now if feedback_given else None,
-            "feedback_notes": (feedback_notes or "").strip()[: rules.FEEDBACK_NOTES.limit] or None,
         },
     )
     _save(session, walkabout)
+    changes["feedback_due_on"] = follow_up.start_feedback_clock(session, walkabout, feedback_days)
+    if feedback_given:
+        feedback.record_walkabout_delivery(session, user, walkabout, fed_back)
+    changes["feedback_given"] = feedback_given
     audit.record(session, user, walkabout, "completed", changes)
 
 

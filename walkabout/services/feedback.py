@@ -11,12 +11,14 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
 from .. import rules
+from ..db_types import utcnow
 from ..models import (
     ActionStatus,
     Concern,
     ConcernKind,
     ConcernStatus,
     FeedbackDelivery,
+    FeedbackKind,
     User,
     Walkabout,
     WalkaboutStatus,
@@ -25,7 +27,15 @@ from ..models import (
 from . import NotFound, ServiceError, audit
 
 TOKEN_BYTES = 24  # 32 URL-safe characters, 192 random bits
-DELIVERY_METHODS = ["Staff huddle", "Staff meeting", "Noticeboard", "Email to the team", "Other"]
+AT_THE_WALKABOUT = "At the walkabout"  # completing a walkabout with "feedback given today"
+DELIVERY_METHODS = [
+    AT_THE_WALKABOUT,
+    "Staff huddle",
+    "Staff meeting",
+    "Noticeboard",
+    "Email to the team",
+    "Other",
+]
 
 
 def new_public_token() -> str:
@@ -71,6 +81,8 @@ class PublicItem:
     done_on_the_day: str | None
     what_we_did: list[str]
     what_we_are_doing: list[str]
+    has_final: bool = False
+    latest_update: str | None = None  # the latest interim "you said, we did", while no final one
 
 
 @dataclass
@@ -111,16 +123,34 @@ def public_page(
             col(Concern.deleted_at).is_(None),
             Concern.created_at >= datetime.combine(since, time.min, tzinfo=zone),
         )
-        .options(selectinload(Concern.category), selectinload(Concern.actions))
+        .options(
+            selectinload(Concern.category),
+            selectinload(Concern.actions),
+            selectinload(Concern.feedback_updates),
+        )
         .order_by(col(Concern.created_at).desc(), col(Concern.id).desc())
         .limit(limit)
     ).all()
-    items = [_item(concern, zone) for concern in concerns]
+    items = [_item(concern, zone) for concern in concerns]  # newest first ...
+    # ... within final feedback first, within each status (a stable sort keeps the rest).
+    items.sort(key=lambda item: (PUBLIC_STATUSES.index(item.status), not item.has_final))
     return PublicPage(ward_name=ward.name, site_name=ward.site.name, items=items, since=since)
+
+
+PUBLIC_STATUSES = [
+    "Being looked at",
+    "In progress",
+    "Done, being checked",
+    "Done",
+    "No further action needed",
+]
 
 
 def _item(concern: Concern, zone) -> PublicItem:
     actions = [a for a in concern.actions if a.deleted_at is None]
+    updates = sorted(concern.feedback_updates, key=lambda u: (u.created_at, u.id or 0))
+    final = [u.text for u in updates if u.kind == FeedbackKind.FINAL]
+    interim = [u.text for u in updates if u.kind == FeedbackKind.INTERIM]
     done = [
         a.closure_note or a.description
         for a in actions
@@ -147,8 +177,10 @@ def _item(concern: Concern, zone) -> PublicItem:
         said=concern.text,
         status=status,
         done_on_the_day=concern.immediate_action,
-        what_we_did=done,
+        what_we_did=final + done,
         what_we_are_doing=doing,
+        has_final=bool(final),
+        latest_update=interim[-1] if interim and not final else None,
     )
 
 
@@ -206,6 +238,38 @@ def record_delivery(
         },
     )
     return delivery
+
+
+def record_walkabout_delivery(
+    session: Session, actor: User, walkabout: Walkabout, notes: str | None
+) -> FeedbackDelivery:
+    """Completing a walkabout with "feedback given today": a delivery now, by the completer."""
+    delivery = FeedbackDelivery(
+        ward_id=walkabout.ward_id,
+        walkabout_id=walkabout.id,
+        method=AT_THE_WALKABOUT,
+        notes=notes,
+        delivered_by_id=actor.id,
+        delivered_at=utcnow(),
+    )
+    session.add(delivery)
+    audit.record(
+        session, actor, delivery, "created", {"ward_id": walkabout.ward_id, "walkabout_id": walkabout.id}
+    )
+    return delivery
+
+
+def walkabout_deliveries(session: Session, walkabout_ids: list[int]) -> dict[int, list[FeedbackDelivery]]:
+    """The feedback deliveries recorded for each of `walkabout_ids`, oldest first."""
+    found: dict[int, list[FeedbackDelivery]] = {i: [] for i in walkabout_ids}
+    if walkabout_ids:
+        for delivery in session.exec(
+            select(FeedbackDelivery)
+            .where(col(FeedbackDelivery.walkabout_id).in_(walkabout_ids))
+            .order_by(FeedbackDelivery.delivered_at, FeedbackDelivery.id)
+        ).all():
+            found[delivery.walkabout_id].append(delivery)
+    return found
 
 
 def recent_walkabouts(session: Session, ward_id: int, limit: int = 12) -> list[Walkabout]:

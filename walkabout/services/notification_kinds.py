@@ -19,7 +19,9 @@ REMINDER_WARD = Kind("reminder_ward", "Reminder to ward managers a week before a
 REMINDER_TEAM = Kind("reminder_team", "Reminder to the team the day before a walkabout")
 SUMMARY = Kind("summary", "Follow-up summary when a walkabout on my ward is completed")
 NEW_ACTION = Kind("new_action", "New action assigned to me")
-OVERDUE_DIGEST = Kind("overdue_digest", "Daily digest of my overdue actions")
+OVERDUE_DIGEST = Kind(
+    "overdue_digest", "Daily digest of my overdue actions (executives: and their walkabouts' follow-up)"
+)
 ESCALATION = Kind("escalation", "Weekly list of actions overdue by more than 14 days (lead executives)")
 BOARD_PACK = Kind("board_pack", "Monthly board pack (board secretaries)")
 

@@ -22,6 +22,7 @@ from ..models import (
     WalkaboutStatus,
     WardManager,
 )
+from . import follow_up
 from . import notification_kinds as kinds
 from .action_queries import overdue_actions
 from .actions import OPEN_STATUSES
@@ -130,6 +131,7 @@ def plan_digests(session: Session, now: datetime, zone: ZoneInfo) -> None:
         return
     owners = {action.owner_id for action in overdue_actions(session, local.date())}
     owners |= {row.recipient_id for row in folded_rows(session, local.date(), zone)}
+    owners |= follow_up.digest_recipients(session, local.date(), zone)  # issue 15
     for owner_id in owners:
         enqueue(
             session,

@@ -14,6 +14,7 @@ from ..models import (
     BoardPack,
     BoardPackStatus,
     Concern,
+    FeedbackDelivery,
     Photo,
     User,
     Walkabout,
@@ -156,6 +157,15 @@ class FollowUp:
     actions: list[Action]
     earlier: list[Walkabout]
     photo_ids: set[int]
+    deliveries: list[FeedbackDelivery]
+
+    @property
+    def feedback_due_on(self) -> date | None:
+        """When staff hear back on the concerns (their feedback due date)."""
+        dues = [
+            c.feedback_due_on for _, group in self.concerns_by_category for c in group if c.feedback_due_on
+        ]
+        return min(dues, default=None)
 
 
 def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
@@ -170,6 +180,7 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
             selectinload(Walkabout.concerns).selectinload(Concern.category),
             selectinload(Walkabout.concerns).selectinload(Concern.photos),
             selectinload(Walkabout.concerns).selectinload(Concern.actions).selectinload(Action.owner),
+            selectinload(Walkabout.concerns).selectinload(Concern.feedback_updates),
         )
     ).first()
     allowed = visible_ward_ids(session, user)
@@ -210,6 +221,13 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
         ),
         earlier=list(earlier),
         photo_ids={p.id for c in concerns for p in c.photos if p.deleted_at is None},
+        deliveries=list(
+            session.exec(
+                select(FeedbackDelivery)
+                .where(FeedbackDelivery.walkabout_id == walkabout.id)
+                .order_by(FeedbackDelivery.delivered_at, FeedbackDelivery.id)
+            ).all()
+        ),
     )
 
 

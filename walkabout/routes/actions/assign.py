@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from ...auth import executives, executives_and_managers, signed_in_user
 from ...db import get_session
 from ...forms.actions import AssignForm, NoActionForm
+from ...forms.version import parse_version
 from ...models import Concern, Role
 from ...services import Conflict, NotFound, ServiceError, action_queries, actions
 from ...timeutil import format_date, local_today
@@ -104,12 +105,24 @@ def ward_fix(concern_id: int):
     concern = load_assignable(concern_id)
     return commit_and_redirect(
         lambda: actions.assign_to_ward_manager(
-            get_session(), signed_in_user(), concern, local_today(), current_app.config["ACTION_DUE_DAYS"]
+            get_session(),
+            signed_in_user(),
+            concern,
+            local_today(),
+            current_app.config["ACTION_DUE_DAYS"],
+            version=parse_version(request.form.get("version")),
         ),
         lambda action: f"Assigned to {action.owner.name} to fix on the ward.",
-        lambda action: url_for("actions.show", action_id=action.id),
+        lambda action: back_to_walkabout(concern) or url_for("actions.show", action_id=action.id),
         failed_to=url_for("actions.assign", concern_id=concern_id),
     )
+
+
+def back_to_walkabout(concern: Concern) -> str | None:
+    """The completed walkabout's follow-up list, when the form was sent from there."""
+    if request.form.get("back") != "walkabout":
+        return None
+    return url_for("walkabouts.show", walkabout_id=concern.walkabout_id, _anchor=f"concern-{concern.id}")
 
 
 @bp.post("/concerns/<int:concern_id>/no-action")
@@ -126,7 +139,7 @@ def no_action(concern_id: int):
                     session, signed_in_user(), concern, form.reason.data, form.version.data
                 ),
                 "Marked: no action needed.",
-                url_for("actions.assign", concern_id=concern_id),
+                back_to_walkabout(concern) or url_for("actions.assign", concern_id=concern_id),
             )
         except ServiceError as error:
             form.form_errors.append(str(error))

@@ -1,14 +1,14 @@
 """Capture, continued: edit, delete and restore an item; read back; complete; late notes
 (routes of the `capture` blueprint)."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ...auth import executives, signed_in_user
 from ...db import get_session
 from ...errors import render_error
 from ...forms.capture import CompleteForm, LateNoteForm, staff_field_names
 from ...models import Concern, Walkabout, WalkaboutStatus
-from ...services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns
+from ...services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns, feedback
 from ...services.photos import PhotoRejected
 from ..helpers import commit_and_redirect
 from . import bp, concern_form, concern_input, is_fragment_post, load, uploaded_photo
@@ -139,6 +139,7 @@ def render_readback(
         staff_fields=staff_field_names(),
         form_message=message,
         note_message=note_message,
+        deliveries=feedback.walkabout_deliveries(session, [walkabout.id])[walkabout.id],
     ), status
 
 
@@ -173,9 +174,10 @@ def complete(walkabout_id: int):
                 feedback_given=form.feedback_given.data == "yes",
                 feedback_notes=form.feedback_notes.data,
                 version=form.version.data,
+                feedback_days=current_app.config["FEEDBACK_DAYS"],
             ),
-            "Walkabout completed. Thank you.",
-            url_for("capture.readback", walkabout_id=walkabout.id),
+            "Walkabout completed. Thank you. Now follow up each concern below.",
+            url_for("walkabouts.show", walkabout_id=walkabout.id, _anchor="follow-up"),
         )
     except Forbidden as error:
         return render_readback(walkabout, complete_form=form, status=403, message=str(error))
