@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
-from walkabout.models import Concern, IdempotencyKey, Photo, Role, Walkabout, WalkaboutStatus
+from walkabout.models import Concern, IdempotencyKey, Photo, Role, StaffRole, Walkabout, WalkaboutStatus
 
 from .conftest import csrf_token, login, post_form
 from .photo_samples import jpeg_with_gps
@@ -309,10 +309,13 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
     readback = f"/walkabouts/{walkabout.id}/readback"
     page = client.get(readback).get_data(as_text=True)
     assert "Concern one" in page and "Nice practice" in page and "Complete the walkabout" in page
+    with session_scope(app) as session:
+        role_ids = {role.name: role.id for role in session.exec(select(StaffRole))}
+    nurse, assistant = f"staff_{role_ids['Staff nurse']}", f"staff_{role_ids['Healthcare assistant']}"
     missing = post_form(
         client,
         f"/walkabouts/{walkabout.id}/complete",
-        {"summary_notes": "Kept summary", "staff_0": "x"},
+        {"summary_notes": "Kept summary", nurse: "x"},
         token_from=readback,
     )
     assert missing.status_code == 400
@@ -323,8 +326,8 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
         f"/walkabouts/{walkabout.id}/complete",
         {
             "summary_notes": "Open conversation",
-            "staff_0": "3",
-            "staff_2": "1",
+            nurse: "3",
+            assistant: "1",
             "other_role": "Chaplain",
             "other_count": "1",
             "feedback_given": "yes",

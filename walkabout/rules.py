@@ -74,3 +74,16 @@ CLOSURE_NOTE = TextRule("a closure note saying what was done", 5000)
 VERIFY_NOTE = TextRule("the verification note", 2000)
 REOPEN_REASON = TextRule("why the action is reopened", 2000)
 DELIVERY_NOTES = TextRule("the notes", 2000)
+
+# Admin lists and trust settings
+CATEGORY_NAME = TextRule("the category name", 80)
+STAFF_ROLE_NAME = TextRule("the role", 120)
+PULSE_STATEMENT = TextRule("the statement", 300)
+SCRIPT_TEXT = TextRule("the words", 1000)
+TRUST_NAME = TextRule("the trust's name", 120)
+RISK_LABEL = TextRule("the word for each level", 40)
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+MAX_LOGO_PIXELS = 16_000_000  # 4000 x 4000: a print-quality logo fits, a 40 MP image does not
+LOGO_MAX_SIDE = 600  # stored size; the header shows it 40 px high
+LOGO_LIMIT_LABEL = f"{MAX_LOGO_BYTES // (1024 * 1024)} MB"
+AUDIT_PER_PAGE = 50
