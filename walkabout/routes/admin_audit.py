@@ -12,7 +12,7 @@ from ..services import audit_log
 from ..timeutil import local_today
 from ..urls import wants_fragment
 
-bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
+bp = Blueprint("admin_audit", __name__, url_prefix="/admin")
 
 
 def _filters():
@@ -22,7 +22,7 @@ def _filters():
     return session, types, filters, problems
 
 
-@bp.get("")
+@bp.get("/audit")
 @admins_and_secretaries
 def index():
     session, types, filters, problems = _filters()
@@ -39,7 +39,7 @@ def index():
     )
 
 
-@bp.get(".csv")
+@bp.get("/audit.csv")
 @admins_and_secretaries
 def export():
     session, _types, filters, _problems = _filters()
