@@ -46,7 +46,7 @@ def settings():
 
 def _save(where: str, change, done: str, form=None):
     try:
-        return commit_and_redirect(change, done, url_for("admin_trust.settings", _anchor=where))
+        return commit_and_redirect(change, done, url_for("admin_trust.settings", _anchor=f"{where}-settings"))
     except ServiceError as error:
         status = 409 if isinstance(error, Conflict) else 400
         forms = {where: form} if form is not None and status != 409 else {}
