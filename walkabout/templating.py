@@ -3,6 +3,7 @@
 from flask import Flask, current_app, g
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms.widgets import HiddenInput
 
 from . import timeutil
@@ -16,7 +17,10 @@ from .services.notifications import unread_count
 def current_brand() -> branding.Brand:
     """The trust's name and logo flag, read once per request (every page shows them)."""
     if "brand" not in g:
-        g.brand = branding.brand(get_session(), current_app.config["TRUST_NAME"])
+        try:
+            g.brand = branding.brand(get_session(), current_app.config["TRUST_NAME"])
+        except SQLAlchemyError:  # an error page while the database is down still names the trust
+            g.brand = branding.Brand(current_app.config["TRUST_NAME"], False, 0)
     return g.brand
 
 
