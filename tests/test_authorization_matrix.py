@@ -20,7 +20,7 @@ PUBLIC = "public"
 RULES: dict[str, object] = {
     "auth.login": PUBLIC,
     "about.accessibility": PUBLIC,
-    "about.trust_logo": PUBLIC,  # 404 unless the trust configured WALKABOUT_TRUST_LOGO
+    "about.trust_logo": PUBLIC,  # 404 until an administrator uploads one; emails show it
     "auth.logout": SIGNED_IN,
     "health.healthz": PUBLIC,
     "home.index": SIGNED_IN,
@@ -57,6 +57,24 @@ RULES: dict[str, object] = {
     "unsubscribe.confirm": PUBLIC,  # the signed token is the key (a wrong one is a 404)
     "unsubscribe.one_click": PUBLIC,
     "admin_places.sites": {A},
+    # lists, trust settings (issue 17): administrators change them
+    "admin_lists.index": {A},
+    "admin_lists.categories": {A},
+    "admin_lists.script": {A},
+    "admin_lists.staff_roles": {A},
+    "admin_lists.pulse_statements": {A},
+    "admin_lists.add": {A},
+    "admin_lists.rename": {A},
+    "admin_lists.move": {A},
+    "admin_lists.set_active": {A},
+    "admin_trust.settings": {A},
+    "admin_trust.save_name": {A},
+    "admin_trust.upload_logo": {A},
+    "admin_trust.remove_logo": {A},
+    "admin_trust.save_risk_labels": {A},
+    # the audit log (issue 17): read-only, for administrators and board secretaries (IG reviews)
+    "admin_audit.index": {A, S},
+    "admin_audit.export": {A, S},
     "admin_places.new_site": {A},
     "admin_places.edit_site": {A},
     "admin_places.wards": {A},

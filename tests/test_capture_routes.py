@@ -15,6 +15,7 @@ from walkabout.models import (
     IdempotencyKey,
     Photo,
     Role,
+    StaffRole,
     Walkabout,
     WalkaboutStatus,
 )
@@ -317,10 +318,13 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
     readback = f"/walkabouts/{walkabout.id}/readback"
     page = client.get(readback).get_data(as_text=True)
     assert "Concern one" in page and "Nice practice" in page and "Complete the walkabout" in page
+    with session_scope(app) as session:
+        role_ids = {role.name: role.id for role in session.exec(select(StaffRole))}
+    nurse, assistant = f"staff_{role_ids['Staff nurse']}", f"staff_{role_ids['Healthcare assistant']}"
     missing = post_form(
         client,
         f"/walkabouts/{walkabout.id}/complete",
-        {"summary_notes": "Kept summary", "staff_0": "x"},
+        {"summary_notes": "Kept summary", nurse: "x"},
         token_from=readback,
     )
     assert missing.status_code == 400
@@ -331,8 +335,8 @@ def test_readback_and_complete(app, client, factory, lead, walkabout):
         f"/walkabouts/{walkabout.id}/complete",
         {
             "summary_notes": "Open conversation",
-            "staff_0": "3",
-            "staff_2": "1",
+            nurse: "3",
+            assistant: "1",
             "other_role": "Chaplain",
             "other_count": "1",
             "feedback_given": "yes",

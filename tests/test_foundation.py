@@ -13,8 +13,8 @@ from walkabout import create_app, migrate
 from walkabout.config import ConfigError
 from walkabout.db import get_db, session_scope
 from walkabout.db_types import utcnow
-from walkabout.defaults import CATEGORIES
-from walkabout.models import Category, PromptQuestion, Role
+from walkabout.defaults import CATEGORIES, STAFF_ROLES
+from walkabout.models import Category, PromptQuestion, Role, StaffRole
 
 from .conftest import login, make_app
 
@@ -32,7 +32,8 @@ def test_migrations_build_the_schema_the_models_describe(database_url):
         assert compare_metadata(context, SQLModel.metadata) == []
     with session_scope(app) as session:
         assert [c.name for c in session.exec(select(Category).order_by(Category.sort_order))] == CATEGORIES
-        assert session.exec(select(func.count()).select_from(PromptQuestion)).one() == 7
+        assert session.exec(select(func.count()).select_from(PromptQuestion)).one() == 8  # with read-back
+        assert session.exec(select(func.count()).select_from(StaffRole)).one() == len(STAFF_ROLES)
 
 
 def test_migrations_downgrade_and_upgrade_again(database_url):

@@ -19,6 +19,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from wtforms.fields.core import UnboundField
 
 from walkabout.forms import actions as action_forms
+from walkabout.forms import admin_lists as list_forms
 from walkabout.forms import auth as auth_forms
 from walkabout.forms import capture as capture_forms
 from walkabout.forms import places as place_forms
@@ -80,6 +81,14 @@ FORMS = {
     "admin_places.edit_site": entry("A", {"site_id": "site"}, place_forms.SiteForm),
     "admin_places.new_ward": entry("A", form=place_forms.WardForm),
     "admin_places.edit_ward": entry("A", {"ward_id": "ward"}, place_forms.WardForm),
+    "admin_lists.add": entry("A", form=list_forms.ListChangeForm),
+    "admin_lists.rename": entry("A", form=list_forms.ListChangeForm),
+    "admin_lists.move": entry("A", form=list_forms.ListChangeForm),
+    "admin_lists.set_active": entry("A", form=list_forms.ListChangeForm),
+    "admin_trust.save_name": entry("A", form=list_forms.TrustNameForm),
+    "admin_trust.upload_logo": entry("A", form=list_forms.LogoForm),
+    "admin_trust.remove_logo": entry("A", form=list_forms.RemoveLogoForm),
+    "admin_trust.save_risk_labels": entry("A", form=list_forms.RiskLabelsForm),
     "walkabouts.new": entry("E", form=W.ScheduleForm),
     "walkabouts.edit": entry("E", {"walkabout_id": "planned"}, W.EditWalkaboutForm),
     "walkabouts.cancel": entry("E", {"walkabout_id": "planned"}, W.CancelWalkaboutForm),
@@ -407,6 +416,8 @@ HOSTILE_QUERIES = [
     ("E", "/walkabouts/{in_progress}/capture?undo=²"),
     ("A", "/admin/wards?site=²"),
     ("A", "/admin/wards/new?site=²"),
+    ("A", "/admin/audit?actor=²&record=²&page=²"),
+    ("S", "/admin/audit.csv?actor=²&record=²&from=²"),
     ("S", "/reports/monthly/2026-10.pdf?version=²"),
 ]
 

@@ -184,10 +184,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "TESTING": env == "test",
         "DATABASE_URL": _raw("DATABASE_URL") or f"sqlite:///{instance_path / 'walkabout.db'}",
         "TIMEZONE": _timezone(),
+        # The default name; an administrator's name and logo (Admin > Lists > Trust) take over.
         "TRUST_NAME": _raw("WALKABOUT_TRUST_NAME") or "Riverside NHS Foundation Trust",
-        # The trust's logo for the header (a PNG, JPEG or SVG file); none by default, and
-        # never the NHS logo unless the trust sets it (that logo is for NHS organisations).
-        "TRUST_LOGO": _raw("WALKABOUT_TRUST_LOGO"),
         "HTTPS": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -88,6 +88,7 @@ class ActionUpdateKind(StrEnum):
 class PromptKind(StrEnum):
     OPENING = "opening"
     QUESTION = "question"
+    READBACK = "readback"
     CLOSING = "closing"
 
 
@@ -375,6 +376,49 @@ class PromptQuestion(SQLModel, table=True):
     text: str = Field(max_length=1000)
     sort_order: int = Field(default=0)
     active: bool = Field(default=True)
+
+
+class StaffRole(SQLModel, table=True):
+    """A role offered for "raised by" and for who took part (admin-editable; concerns keep the text)."""
+
+    __tablename__ = "staff_role"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    sort_order: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+class PulseStatement(SQLModel, table=True):
+    """A statement ward staff rate in the staff pulse (admin-editable)."""
+
+    __tablename__ = "pulse_statement"
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=300, unique=True)
+    sort_order: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+class RiskLabel(SQLModel, table=True):
+    """The word for one level (1-5) of the risk matrix's likelihood or consequence axis."""
+
+    __tablename__ = "risk_label"
+    axis: str = Field(primary_key=True, max_length=20)  # "likelihood" or "consequence"
+    level: int = Field(primary_key=True)
+    label: str = Field(max_length=40)
+
+
+class TrustBranding(Versioned, SQLModel, table=True):
+    """The trust's name and logo (one row, id 1); an empty name falls back to WALKABOUT_TRUST_NAME."""
+
+    __tablename__ = "trust_branding"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str | None = Field(default=None, max_length=120)
+    logo: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    logo_type: str | None = Field(default=None, max_length=20)  # image/png or image/jpeg
+    logo_width: int | None = None
+    logo_height: int | None = None
+    updated_at: datetime | None = _when()
+    version: int = Field(default=1)
 
 
 class Concern(Versioned, SQLModel, table=True):

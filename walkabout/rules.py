@@ -78,3 +78,15 @@ DELIVERY_NOTES = TextRule("the notes", 2000)
 # Feedback to staff ("you said, we did", issue 15)
 FEEDBACK_UPDATE = TextRule("what you tell the staff", 2000)
 FEEDBACK_DAYS = 14  # default days from the visit to each concern's feedback due date
+# Admin lists and trust settings
+CATEGORY_NAME = TextRule("the category name", 80)
+STAFF_ROLE_NAME = TextRule("the role", 120)
+PULSE_STATEMENT = TextRule("the statement", 300)
+SCRIPT_TEXT = TextRule("the words", 1000)
+TRUST_NAME = TextRule("the trust's name", 120)
+RISK_LABEL = TextRule("the word for each level", 40)
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+MAX_LOGO_PIXELS = 16_000_000  # 4000 x 4000: a print-quality logo fits, a 40 MP image does not
+LOGO_MAX_SIDE = 600  # stored size; the header shows it 40 px high
+LOGO_LIMIT_LABEL = f"{MAX_LOGO_BYTES // (1024 * 1024)} MB"
+AUDIT_PER_PAGE = 50

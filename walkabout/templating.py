@@ -1,15 +1,27 @@
 """Jinja filters and globals: trust-local dates, roles, navigation."""
 
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms.widgets import HiddenInput
 
 from . import timeutil
 from .db import get_session
 from .models import ROLE_LABELS, Role, risk_band
 from .rules import RISK_BANDS
+from .services import branding
 from .services.notifications import unread_count
+
+
+def current_brand() -> branding.Brand:
+    """The trust's name and logo flag, read once per request (every page shows them)."""
+    if "brand" not in g:
+        try:
+            g.brand = branding.brand(get_session(), current_app.config["TRUST_NAME"])
+        except SQLAlchemyError:  # an error page while the database is down still names the trust
+            g.brand = branding.Brand(current_app.config["TRUST_NAME"], False, 0)
+    return g.brand
 
 
 def unread_messages() -> int:
@@ -41,7 +53,10 @@ def navigation() -> list[tuple[str, str]]:
     if current_user.has_role(Role.ADMIN):
         items.append(("admin_users.index", "Users"))
         items.append(("admin_places.wards", "Wards"))
+        items.append(("admin_lists.index", "Lists"))
         items.append(("notifications.outbox", "Outbox"))
+    if current_user.has_role(Role.ADMIN, Role.BOARD_SECRETARY):
+        items.append(("admin_audit.index", "Audit log"))
     items.append(("notifications.inbox", "Messages"))
     items.append(("account.password", "Account"))
     return items
@@ -71,13 +86,15 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def globals_():
+        brand = current_brand()
         return {
             "navigation": navigation,
             "hidden_fields": hidden_fields,
             "split_navigation": split_navigation,
             "unread_messages": unread_messages,
-            "trust_name": app.config["TRUST_NAME"],
-            "trust_logo": bool(app.config.get("TRUST_LOGO")),
+            "trust_name": brand.name,
+            "trust_logo": brand.has_logo,
+            "trust_logo_version": brand.logo_version,
             "Role": Role,
             "risk_band_names": [band for _top, band in RISK_BANDS],
         }

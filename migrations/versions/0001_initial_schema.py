@@ -771,8 +771,8 @@ def downgrade() -> None:
 
 def _insert_default_lists() -> None:
     """Categories and the conversation script every trust starts with (admins edit them)."""
-    from walkabout.defaults import default_list_rows
+    from walkabout.defaults import initial_list_rows
 
-    for table, rows in default_list_rows().items():
+    for table, rows in initial_list_rows().items():
         columns = [sa.column(name) for name in rows[0]]
         op.bulk_insert(sa.table(table, *columns), rows)

@@ -15,10 +15,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import rules
-from ..defaults import STAFF_ROLES
+from ..defaults import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS
 from ..models import ConcernKind
 from ..rules import PHOTO_LIMIT_LABEL
-from ..services.concerns import CONSEQUENCE_LABELS, LIKELIHOOD_LABELS
 from .single_line import SingleLine
 from .version import VersionField
 from .walkabouts import database_id
@@ -94,11 +93,21 @@ class ConcernForm(FlaskForm):
     photo = FileField("Photo", description=f"Optional. Up to {PHOTO_LIMIT_LABEL}; location data is removed.")
     idempotency_key = HiddenField()
     version = VersionField()
+    staff_roles: tuple[str, ...] = ()  # suggested for "raised by" (the admin-editable list)
 
-    def set_categories(self, categories) -> None:
-        self.category_id.choices = [SelectChoice("", "No category")] + [
-            SelectChoice(c.id, c.name) for c in categories
-        ]
+    def set_categories(self, categories, kept=None) -> None:
+        """Offer the active `categories`, and `kept` (an edited concern's retired one) too."""
+        extra = (
+            [SelectChoice(kept.id, f"{kept.name} (retired)")] if kept is not None and not kept.active else []
+        )
+        self.category_id.choices = (
+            [SelectChoice("", "No category")] + [SelectChoice(c.id, c.name) for c in categories] + extra
+        )
+
+    def set_risk_labels(self, labels: dict[str, dict[int, str]]) -> None:
+        """The trust's words for each likelihood and consequence level."""
+        for field in (self.likelihood, self.consequence):
+            field.choices = [SelectChoice(n, f"{n} {text}") for n, text in labels[field.name].items()]
 
 
 class CompleteForm(FlaskForm):
@@ -127,26 +136,24 @@ class CompleteForm(FlaskForm):
 STAFF_FIELD_PREFIX = "staff_"
 
 
-def staff_field_names() -> list[tuple[str, str]]:
-    return [(f"{STAFF_FIELD_PREFIX}{i}", role) for i, role in enumerate(STAFF_ROLES)]
+def staff_field_names(roles) -> list[tuple[str, str]]:
+    """(field name, role) per staff role row; named by id, so a reorder never shifts a count."""
+    return [(f"{STAFF_FIELD_PREFIX}{role.id}", role.name) for role in roles]
 
 
-def _add_staff_fields() -> None:
-    for name, role in staff_field_names():
-        setattr(
-            CompleteForm,
-            name,
-            IntegerField(
-                role,
-                validators=[
-                    Optional(),
-                    NumberRange(0, rules.MAX_PARTICIPANTS, message=rules.PARTICIPANTS_OUT_OF_RANGE),
-                ],
-            ),
+def complete_form(roles, **kwargs) -> CompleteForm:
+    """The completing form with a count field per staff role (the admin-editable list)."""
+    fields = {
+        name: IntegerField(
+            role,
+            validators=[
+                Optional(),
+                NumberRange(0, rules.MAX_PARTICIPANTS, message=rules.PARTICIPANTS_OUT_OF_RANGE),
+            ],
         )
-
-
-_add_staff_fields()
+        for name, role in staff_field_names(roles)
+    }
+    return type("CompleteFormWithRoles", (CompleteForm,), fields)(**kwargs)
 
 
 class LateNoteForm(FlaskForm):

@@ -32,7 +32,7 @@ from ..models import (
     WalkaboutStatus,
 )
 from ..reports.summary import summary_pdf
-from ..services import NotFound
+from ..services import NotFound, branding
 from ..services import follow_up as concern_follow_up
 from ..services import notification_kinds as kinds
 from ..services.action_queries import overdue_actions
@@ -55,8 +55,14 @@ def compose(
     built = BUILDERS[note.kind](session, note, recipient, now, config)
     if isinstance(built, tuple):
         built = Built(*built)
+    brand = branding.brand(session, config["TRUST_NAME"])
+    logo_url = f"{config['BASE_URL']}/trust-logo?v={brand.logo_version}" if brand.has_logo else None
     built.context.update(
-        recipient=recipient, base_url=config["BASE_URL"], trust_name=config["TRUST_NAME"], now=now
+        recipient=recipient,
+        base_url=config["BASE_URL"],
+        trust_name=brand.name,
+        trust_logo_url=logo_url,
+        now=now,
     )
     message = EmailMessage(policy=policy.default)
     message["Subject"] = built.subject

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from ..db_types import utcnow
 from ..periods import Period, month_buckets
+from ..services import branding
 from . import charts, details, figures, trends
 from .pdf import LockedFetcher, render_pdf
 
@@ -36,7 +37,8 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
         "version": version,
         "requested_by": requested_by,
         "generated_at": utcnow(),
-        "trust_name": current_app.config["TRUST_NAME"],
+        "trust_name": branding.brand(session, current_app.config["TRUST_NAME"]).name,
+        "trust_logo_src": branding.logo_data_uri(session),
     }
     if headline["has_data"]:
         trend = trends.series(session, month_buckets(period))

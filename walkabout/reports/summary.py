@@ -4,6 +4,7 @@ from flask import current_app
 from sqlmodel import Session
 
 from ..db_types import utcnow
+from ..services import branding
 from ..services.reports import FollowUp, photo_thumbnail
 from ..timeutil import local_today
 from .boardpack import render_document
@@ -20,7 +21,8 @@ def summary_pdf(session: Session, follow_up: FollowUp) -> bytes:
             "w": follow_up.walkabout,
             "today": local_today(),
             "generated_at": utcnow(),
-            "trust_name": current_app.config["TRUST_NAME"],
+            "trust_name": branding.brand(session, current_app.config["TRUST_NAME"]).name,
+            "trust_logo_src": branding.logo_data_uri(session),
             "max_thumbs": MAX_THUMBNAILS_PER_CONCERN,
         },
     )

@@ -1,12 +1,11 @@
 """About the service: the accessibility statement, and the trust's own logo for the header."""
 
-from pathlib import Path
+from flask import Blueprint, abort, make_response, render_template, request
 
-from flask import Blueprint, abort, current_app, render_template, send_file
+from ..db import get_session
+from ..services import branding
 
 bp = Blueprint("about", __name__)
-
-LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
 
 @bp.get("/accessibility")
@@ -17,9 +16,16 @@ def accessibility():
 
 @bp.get("/trust-logo")
 def trust_logo():
-    """The logo file the trust configured (WALKABOUT_TRUST_LOGO); 404 when there is none."""
-    configured = current_app.config.get("TRUST_LOGO")
-    path = Path(configured) if configured else None
-    if path is None or path.suffix.lower() not in LOGO_TYPES or not path.is_file():
+    """The logo an administrator uploaded (re-encoded PNG or JPEG); 404 when there is none.
+
+    Public: emails show it. Links carry the settings version (`?v=`), so a new logo gets a
+    new address and the old one may be cached for a day."""
+    found = branding.logo(get_session())
+    if found is None:
         abort(404)
-    return send_file(path, mimetype=LOGO_TYPES[path.suffix.lower()], max_age=3600)
+    data, content_type = found
+    response = make_response(data)
+    response.headers["Content-Type"] = content_type
+    response.headers["Cache-Control"] = "public, max-age=86400" if request.args.get("v") else "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 
 from .. import rules
 from ..db_types import utcnow
-from ..defaults import STAFF_ROLES
 from ..models import (
     Category,
     PromptKind,
     PromptQuestion,
     Role,
+    StaffRole,
     User,
     Walkabout,
     WalkaboutStatus,
@@ -55,6 +55,7 @@ class PromptScript:
     opening: list[str]
     questions: list[str]
     closing: list[str]
+    readback: list[str]
 
 
 def load_walkabout(session: Session, walkabout_id: int) -> Walkabout:
@@ -217,7 +218,10 @@ def prompt_script(session: Session) -> PromptScript:
     ).all()
     by_kind = {kind: [row.text for row in rows if row.kind == kind] for kind in PromptKind}
     return PromptScript(
-        by_kind[PromptKind.OPENING], by_kind[PromptKind.QUESTION], by_kind[PromptKind.CLOSING]
+        by_kind[PromptKind.OPENING],
+        by_kind[PromptKind.QUESTION],
+        by_kind[PromptKind.CLOSING],
+        by_kind[PromptKind.READBACK],
     )
 
 
@@ -233,8 +237,12 @@ def adhoc_wards(session: Session) -> list[Ward]:
     )
 
 
-def staff_roles() -> list[str]:
-    return list(STAFF_ROLES)
+def staff_roles(session: Session, with_retired: bool = False) -> list[StaffRole]:
+    """The staff roles offered for "raised by" and participation (active ones, in order)."""
+    query = select(StaffRole).order_by(StaffRole.sort_order, StaffRole.id)
+    if not with_retired:
+        query = query.where(StaffRole.active)
+    return list(session.exec(query))
 
 
 def _save(session: Session, walkabout: Walkabout) -> None:

@@ -17,8 +17,6 @@ from . import Conflict, NotFound, ServiceError, audit, check_version, flush_or_c
 from .capture import require_capture, require_team
 from .photos import process_upload
 
-LIKELIHOOD_LABELS = {1: "Rare", 2: "Unlikely", 3: "Possible", 4: "Likely", 5: "Almost certain"}
-CONSEQUENCE_LABELS = {1: "Negligible", 2: "Minor", 3: "Moderate", 4: "Major", 5: "Catastrophic"}
 IDEMPOTENCY_SCOPE = "concern"
 # Lists show thumbnails by URL: never load the image bytes with the concerns.
 PHOTO_IDS_ONLY = selectinload(Concern.photos).load_only(Photo.id, Photo.concern_id, Photo.deleted_at)
@@ -54,8 +52,10 @@ def risk_score(likelihood: int | None, consequence: int | None) -> int | None:
     return likelihood * consequence
 
 
-def validated(session: Session, data: ConcernInput) -> dict:
-    """Column values for `data`, or ConcernInvalid naming the field at fault."""
+def validated(session: Session, data: ConcernInput, kept_category_id: int | None = None) -> dict:
+    """Column values for `data`, or ConcernInvalid naming the field at fault.
+
+    A retired category is refused, except `kept_category_id`: an edited concern keeps its own."""
     text = (data.text or "").strip()
     if problem := rules.CONCERN_TEXT.problem(text):
         raise ConcernInvalid("text", problem)
@@ -65,7 +65,7 @@ def validated(session: Session, data: ConcernInput) -> dict:
         raise ConcernInvalid("kind", "Choose concern or good practice.") from None
     if data.category_id is not None:
         category = session.get(Category, data.category_id)
-        if category is None or not category.active:
+        if category is None or not (category.active or category.id == kept_category_id):
             raise ConcernInvalid("category_id", "Choose a category from the list.")
     role = (data.raised_by_role or "").strip() or None
     if problem := rules.RAISED_BY_ROLE.problem(role or "", required=False):
@@ -154,7 +154,7 @@ def update_concern(
 ) -> None:
     require_capture(concern.walkabout, user)
     check_version(concern, version, STALE_CONCERN)
-    values = validated(session, data)
+    values = validated(session, data, kept_category_id=concern.category_id)
     processed = process_upload(photo) if photo else None
     changes = audit.diff(concern, values)
     if processed is not None:

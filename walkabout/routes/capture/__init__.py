@@ -15,7 +15,7 @@ from ...auth import signed_in_user
 from ...db import get_session
 from ...forms.capture import ConcernForm
 from ...models import ConcernKind, Walkabout, WalkaboutStatus
-from ...services import NotFound, capture, concerns, idempotency, offline
+from ...services import NotFound, branding, capture, concerns, idempotency, offline
 from ...timeutil import local_today
 from ...urls import arg_int, wants_fragment
 
@@ -34,7 +34,7 @@ CAPTURE_RULES = json.dumps(
 
 @bp.context_processor
 def capture_globals():
-    return {"staff_roles": capture.staff_roles(), "capture_rules": CAPTURE_RULES}
+    return {"capture_rules": CAPTURE_RULES}
 
 
 @bp.app_context_processor
@@ -54,9 +54,14 @@ def load(walkabout_id: int) -> Walkabout:
         abort(404)
 
 
-def concern_form(**kwargs) -> ConcernForm:
+def concern_form(kept_category=None, **kwargs) -> ConcernForm:
+    """The concern form with the trust's lists (categories, risk words; `kept_category`: an edited
+    concern's own, even retired)."""
+    session = get_session()
     form = ConcernForm(**kwargs)
-    form.set_categories(capture.active_categories(get_session()))
+    form.set_categories(capture.active_categories(session), kept_category)
+    form.set_risk_labels(branding.risk_labels(session))
+    form.staff_roles = tuple(role.name for role in capture.staff_roles(session))
     return form
 
 

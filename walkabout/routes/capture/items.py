@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from ...auth import executives, signed_in_user
 from ...db import get_session
 from ...errors import render_error
-from ...forms.capture import CompleteForm, LateNoteForm, staff_field_names
+from ...forms.capture import LateNoteForm, complete_form, staff_field_names
 from ...models import Concern, Walkabout, WalkaboutStatus
 from ...services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns, feedback
 from ...services.photos import PhotoRejected
@@ -39,11 +39,11 @@ def edit_concern(walkabout_id: int, concern_id: int):
     user = signed_in_user()
     message, status = None, 200
     if request.method == "GET":
-        form = concern_form(obj=concern, formdata=None)
+        form = concern_form(kept_category=concern.category, obj=concern, formdata=None)
         form.kind.data = concern.kind.value
         form.version.data = concern.version
     else:
-        form = concern_form()
+        form = concern_form(kept_category=concern.category)
         status = 400
         if form.validate_on_submit():
             session = get_session()
@@ -67,7 +67,7 @@ def edit_concern(walkabout_id: int, concern_id: int):
                 concern = load_concern(walkabout, concern_id)
                 if concern is None:
                     return render_error(404)
-                form = concern_form(obj=concern, formdata=None)
+                form = concern_form(kept_category=concern.category, obj=concern, formdata=None)
                 form.kind.data = concern.kind.value
                 form.version.data = concern.version
                 return render_template(
@@ -125,8 +125,9 @@ def render_readback(
     user = signed_in_user()
     items = concerns.live_concerns(session, walkabout.id, newest_first=False)
     in_progress = walkabout.status == WalkaboutStatus.IN_PROGRESS
+    roles = capture.staff_roles(session)
     if complete_form is None:
-        complete_form = CompleteForm(formdata=None, version=walkabout.version)
+        complete_form = _complete_form(session, formdata=None, version=walkabout.version)
     return render_template(
         "capture/readback.html",
         walkabout=walkabout,
@@ -136,11 +137,16 @@ def render_readback(
         can_complete=in_progress and capture.can_capture(walkabout, user),
         complete_form=complete_form,
         note_form=note_form or LateNoteForm(formdata=None),
-        staff_fields=staff_field_names(),
+        staff_fields=staff_field_names(roles),
+        script=capture.prompt_script(session),
         form_message=message,
         note_message=note_message,
         deliveries=feedback.walkabout_deliveries(session, [walkabout.id])[walkabout.id],
     ), status
+
+
+def _complete_form(session, **kwargs):
+    return complete_form(capture.staff_roles(session, with_retired=True), **kwargs)
 
 
 @bp.get("/<int:walkabout_id>/readback")
@@ -153,10 +159,13 @@ def readback(walkabout_id: int):
 @executives
 def complete(walkabout_id: int):
     walkabout = load(walkabout_id)
-    form = CompleteForm()
+    session = get_session()
+    form = _complete_form(session)
     if not form.validate_on_submit():
         return render_readback(walkabout, complete_form=form, status=400)
-    participation = {role: getattr(form, name).data or 0 for name, role in staff_field_names()}
+    # Every role, retired ones too: one retired while the page was open keeps its count.
+    names = staff_field_names(capture.staff_roles(session, with_retired=True))
+    participation = {role: getattr(form, name).data or 0 for name, role in names}
     other = (form.other_role.data or "").strip()
     if form.other_count.data and not other:
         form.other_role.errors.append("Name the other role, or leave its number empty.")
