@@ -39,6 +39,7 @@ from ..rules import RISK_BANDS
 
 BANDS = [band for _top, band in RISK_BANDS]
 CLOSED = (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+NOT_CLOSED = tuple(status for status in ActionStatus if status not in CLOSED)
 NOT_VISITED_DAYS = 90
 
 
@@ -193,28 +194,48 @@ def _concerns(session: Session, period: Period) -> dict:
 
 
 def _actions(session: Session, period: Period) -> dict:
+    """Each figure counts one index range (created, completed, verified, status and due date), so
+    the cost follows the period's actions, not every action the trust ever had."""
     start, end = period.start_utc, period.end_utc
     moment = cutoff(period)
+    day = overdue_day(period)
+    live = col(Action.deleted_at).is_(None)
+
+    def counted(*conditions) -> sa.ScalarSelect:
+        return select(sa.func.count()).select_from(Action).where(live, *conditions).scalar_subquery()
 
     def within(column):
-        return sa.and_(column.is_not(None), column >= start, column < end)
+        return sa.and_(column >= start, column < end)
 
+    # For a period not over, `moment` is now: every action was made before it.
+    made_by_then = [col(Action.created_at) < moment] if moment == end else []
+    still_open = [col(Action.status).in_(NOT_CLOSED), col(Action.due_date) < day, *made_by_then]
+    # overdue_condition, split so each half reads an index: open now, or closed only after `moment`
+    closed_later = [
+        col(Action.status).in_(CLOSED),
+        sa.or_(col(Action.completed_at).is_(None), col(Action.completed_at) >= moment),
+        col(Action.due_date) < day,
+        col(Action.created_at) < moment,
+    ]
     row = session.exec(
         select(
-            count_if(within(col(Action.created_at))),
-            count_if(within(col(Action.completed_at))),
-            count_if(within(col(Action.verified_at))),
-            count_if(overdue_condition(moment, overdue_day(period))),
-        ).where(col(Action.deleted_at).is_(None), col(Action.created_at) < end)
+            counted(within(col(Action.created_at))),
+            counted(within(col(Action.completed_at))),
+            counted(within(col(Action.verified_at))),
+            counted(*still_open),
+            counted(*closed_later),
+        )
     ).one()
-    opened, completed, verified, overdue = (int(value) for value in row)
-    closed_at = sa.func.coalesce(Action.verified_at, Action.completed_at)
+    opened, completed, verified, overdue_open, overdue_closed_later = (int(value) for value in row)
+    closed = col(Action.status).in_(CLOSED)
     durations = session.exec(
-        select(Action.created_at, closed_at).where(
-            col(Action.deleted_at).is_(None),
-            col(Action.status).in_(CLOSED),
-            closed_at >= start,
-            closed_at < end,
+        sa.union_all(
+            select(Action.created_at, Action.verified_at).where(
+                live, closed, within(col(Action.verified_at))
+            ),
+            select(Action.created_at, Action.completed_at).where(
+                live, closed, col(Action.verified_at).is_(None), within(col(Action.completed_at))
+            ),
         )
     ).all()
     days = [(_aware(closed) - _aware(created)).total_seconds() / 86400 for created, closed in durations]
@@ -222,7 +243,7 @@ def _actions(session: Session, period: Period) -> dict:
         "opened": opened,
         "completed": completed,
         "verified": verified,
-        "overdue": overdue,
+        "overdue": overdue_open + overdue_closed_later,
         "closed": len(days),
         "median_days_to_close": round(median(days), 1) if days else None,
     }
