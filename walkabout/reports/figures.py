@@ -211,9 +211,9 @@ def _actions(session: Session, period: Period) -> dict:
     made_by_then = [col(Action.created_at) < moment] if moment == end else []
     still_open = [col(Action.status).in_(NOT_CLOSED), col(Action.due_date) < day, *made_by_then]
     # overdue_condition, split so each half reads an index: open now, or closed only after `moment`
+    # (a closed action always has completed_at, and reopening clears it: the status is implied).
     closed_later = [
-        col(Action.status).in_(CLOSED),
-        sa.or_(col(Action.completed_at).is_(None), col(Action.completed_at) >= moment),
+        col(Action.completed_at) >= moment,
         col(Action.due_date) < day,
         col(Action.created_at) < moment,
     ]
@@ -227,18 +227,19 @@ def _actions(session: Session, period: Period) -> dict:
         )
     ).one()
     opened, completed, verified, overdue_open, overdue_closed_later = (int(value) for value in row)
-    closed = col(Action.status).in_(CLOSED)
-    durations = session.exec(
-        sa.union_all(
-            select(Action.created_at, Action.verified_at).where(
-                live, closed, within(col(Action.verified_at))
-            ),
-            select(Action.created_at, Action.completed_at).where(
-                live, closed, col(Action.verified_at).is_(None), within(col(Action.completed_at))
-            ),
+    rows = session.exec(
+        select(Action.created_at, Action.completed_at, Action.verified_at).where(
+            live,
+            col(Action.status).in_(CLOSED),
+            sa.or_(within(col(Action.verified_at)), within(col(Action.completed_at))),  # two index ranges
         )
     ).all()
-    days = [(_aware(closed) - _aware(created)).total_seconds() / 86400 for created, closed in durations]
+    closings = [(created, verified or done) for created, done, verified in rows]
+    days = [
+        (_aware(closed) - _aware(created)).total_seconds() / 86400
+        for created, closed in closings
+        if start <= _aware(closed) < end
+    ]
     return {
         "opened": opened,
         "completed": completed,

@@ -84,14 +84,18 @@ def bind(user: User, secret: str) -> None:
 
 
 def find(session: Session, secret: str) -> UserSession | None:
-    """The record of `secret` with its user and roles, in one query."""
+    """The record of `secret` with its user and roles, in one query (not the password hash:
+    every request reads this, few need the hash, which loads when asked for)."""
     if not secret or len(secret) > 200:
         return None
     return (
         session.exec(
             select(UserSession)
             .where(UserSession.secret_hash == _digest(secret))
-            .options(joinedload(UserSession.user).joinedload(User.role_rows))
+            .options(
+                joinedload(UserSession.user).defer(User.password_hash),
+                joinedload(UserSession.user).joinedload(User.role_rows),
+            )
         )
         .unique()
         .first()
