@@ -47,9 +47,10 @@ def load_user(secret: str) -> User | None:
     An idle or expired record is refused (and noted, so the sign-in page can say
     why). "Last seen" is written at most every SESSION_TOUCH_SECONDS.
     """
-    record = sessions.find(get_session(), secret)
-    if record is None or not record.user.active:
+    found = sessions.find(get_session(), secret)
+    if found is None or not found[0].user.active:
         return None
+    record, g.unread_messages = found
     now = utcnow()
     if not sessions.is_live(record, now, idle_limit()):
         g.session_timed_out = True

@@ -1,6 +1,6 @@
 """Jinja filters and globals: trust-local dates, roles, navigation."""
 
-from flask import Flask
+from flask import Flask, g
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms.widgets import HiddenInput
@@ -13,6 +13,9 @@ from .services.notifications import unread_count
 
 
 def unread_messages() -> int:
+    """Counted with the session record when the user was loaded (signin.load_user)."""
+    if "unread_messages" in g:
+        return g.unread_messages
     return unread_count(get_session(), current_user.id)
 
 
