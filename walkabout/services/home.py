@@ -19,7 +19,7 @@ class HomeOverview:
     today_walkabouts: list[Walkabout]
     my_actions: list[Action]
     my_overdue_count: int
-    adhoc_wards: list[Ward] | None = None  # executives: wards an ad-hoc walkabout can start on
+    adhoc_wards: list | None = None  # executives: wards an ad-hoc walkabout can start on
 
 
 def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
