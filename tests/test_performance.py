@@ -4,6 +4,7 @@ unread, the planner's statistics, and compressed pages that keep BREACH in mind.
 
 import gzip
 import random
+import re
 from datetime import timedelta
 
 import brotli
@@ -248,3 +249,14 @@ def test_compression_can_be_left_to_a_proxy(database_url):
     app = make_app(database_url, COMPRESS_RESPONSES=False)
     response = app.test_client().get("/login", headers={"Accept-Encoding": "br, gzip"})
     assert response.status_code == 200 and response.headers.get("Content-Encoding") is None
+
+
+def test_home_lists_the_first_ten_of_my_actions_and_counts_them_all(client, factory, trust):
+    trust["add"](30)  # 2 of every 3 belong to the manager, half of them on their ward
+    login(client, trust["manager"].email)
+    page = client.get("/").get_data(as_text=True)
+    mine = client.get("/actions?mine=1").get_data(as_text=True)
+    total = int(re.search(r"(\d+) actions", mine).group(1))
+    assert total > 10
+    assert page.count('<li class="list-item') == 10
+    assert f"{total} open" in page and 'href="/actions?mine=1"' in page
