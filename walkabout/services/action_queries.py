@@ -274,6 +274,10 @@ class Choice:
     site_id: int | None = None
     site_name: str | None = None
 
+    @property
+    def full_name(self) -> str:
+        return f"{self.name}, {self.site_name}" if self.site_name else self.name
+
 
 def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Choice], list[Choice]]:
     """Wards, sites and owners for the filter form (only wards the user sees), as light rows."""
