@@ -5,6 +5,7 @@ unread, the planner's statistics, and compressed pages that keep BREACH in mind.
 import gzip
 import random
 import re
+import statistics
 from datetime import timedelta
 
 import brotli
@@ -121,16 +122,18 @@ def _old_action_figures(session, period: Period) -> dict:
         ).where(col(Action.deleted_at).is_(None), col(Action.created_at) < end)
     ).one()
     closed_at = sa.func.coalesce(Action.verified_at, Action.completed_at)
-    closed = session.exec(
-        select(sa.func.count()).where(
+    closings = session.exec(
+        select(Action.created_at, Action.verified_at, Action.completed_at).where(
             col(Action.deleted_at).is_(None),
             col(Action.status).in_(figures.CLOSED),
             closed_at >= start,
             closed_at < end,
         )
-    ).one()
-    names = ("opened", "completed", "verified", "overdue", "closed")
-    return dict(zip(names, [*map(int, row), closed], strict=True))
+    ).all()
+    days = [((verified or done) - created).total_seconds() / 86400 for created, verified, done in closings]
+    names = ("opened", "completed", "verified", "overdue", "closed", "median_days_to_close")
+    median = round(statistics.median(days), 1) if days else None
+    return dict(zip(names, [*map(int, row), len(days), median], strict=True))
 
 
 def test_dashboard_action_figures_read_index_ranges_and_mean_the_same(app, factory):
