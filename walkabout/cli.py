@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import migrate
-from .db import session_scope
+from .db import get_db, session_scope
 from .models import Role
 from .services import ServiceError, accounts
 
@@ -57,6 +57,7 @@ def seed_demo(password: str, scale: str, if_empty: bool, force: bool) -> None:
                 return
             raise click.ClickException("The database already has users; seed-demo needs an empty database.")
         totals = seed(session, password=password, scale=scale)
+    get_db(current_app).analyze()
     click.echo("Demo trust created: " + ", ".join(f"{n} {what}" for what, n in totals.items()) + ".")
     click.echo(f"Sign in as (password: {password}):")
     for email, role in DEMO_LOGINS:

@@ -235,6 +235,13 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_MINUTES": _int("WALKABOUT_IDLE_MINUTES", 120, 1, 24 * 60),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
         "PROXY_FIX_HOPS": _int("WALKABOUT_PROXY_HOPS", 0, 0, 5),
+        # Pages leave compressed (brotli, else gzip); off when a proxy in front compresses them.
+        "COMPRESS_RESPONSES": _flag("WALKABOUT_COMPRESS", True),
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_BR_LEVEL": 4,  # brotli's fast levels beat gzip -6 on size at less CPU
+        "COMPRESS_LEVEL": 6,
+        "COMPRESS_MIN_SIZE": 1000,
+        "COMPRESS_REGISTER": False,  # walkabout/compression.py decides which responses
         "LOG_FORMAT": _choice(
             "WALKABOUT_LOG_FORMAT", "json" if env == "production" else "text", ("json", "text")
         ),

@@ -34,6 +34,13 @@ class Database:
     def session(self, write: bool = False) -> Session:
         return Session(self.write_engine if write else self.engine, expire_on_commit=False)
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (after migrations and bulk loads): without them
+        SQLite guesses and picks scans over the lists' indexes. PostgreSQL's autovacuum keeps
+        them fresh afterwards; on SQLite `db-upgrade` (or `sqlite3 db ANALYZE`) refreshes them."""
+        with self.write_engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")

@@ -39,6 +39,7 @@ from .models import (
     WalkaboutStatus,
     Ward,
     WardManager,
+    action_risk_rank,
     risk_band,
 )
 from .services.accounts import hash_password
@@ -595,6 +596,7 @@ class _Seeder:
             due_date=due,
             priority=band,
             status=status.value,
+            risk_rank=action_risk_rank(band, status),
             created_by_id=concern["created_by_id"],
             created_at=created,
             updated_at=created,

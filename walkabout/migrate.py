@@ -19,6 +19,7 @@ def alembic_config(app: Flask) -> Config:
 
 def upgrade(app: Flask, revision: str = "head") -> None:
     command.upgrade(alembic_config(app), revision)
+    get_db(app).analyze()
 
 
 def downgrade(app: Flask, revision: str) -> None:

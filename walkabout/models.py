@@ -113,6 +113,16 @@ def risk_band(score: int | None) -> RiskBand | None:
     return next((RiskBand(band) for top, band in RISK_BANDS if score <= top), RiskBand.EXTREME)
 
 
+HIGHEST_BAND_FIRST = [RiskBand(band) for _top, band in reversed(RISK_BANDS)]
+
+
+def action_risk_rank(priority: RiskBand | str, status: ActionStatus | str) -> int:
+    """An action's place in "highest risk first": 0 for an open extreme action, the open bands
+    in turn, then every closed action after every open one (stored, so an index serves the sort)."""
+    closed = ActionStatus(status) in (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+    return HIGHEST_BAND_FIRST.index(RiskBand(priority)) + (len(HIGHEST_BAND_FIRST) if closed else 0)
+
+
 def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
     """A foreign key column with an index (every foreign key is indexed)."""
     kwargs: dict[str, Any] = {"foreign_key": target, "index": True, "nullable": nullable}
@@ -440,7 +450,7 @@ class Concern(Versioned, SQLModel, table=True):
     created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = _created_at()
-    deleted_at: datetime | None = _when()
+    deleted_at: datetime | None = _when(index=True)
     version: int = Field(default=1)
 
     walkabout: Walkabout = Relationship(back_populates="concerns")
@@ -477,7 +487,12 @@ class Photo(SQLModel, table=True):
 
 
 class Action(Versioned, SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_action_status_due", "status", "due_date"),)
+    __table_args__ = (
+        # The list's counts read this index alone (deleted and concern ids included).
+        sa.Index("ix_action_status_due", "status", "due_date", "deleted_at", "concern_id"),
+        sa.Index("ix_action_owner_status_due", "owner_id", "status", "due_date"),
+        sa.Index("ix_action_risk_rank_due", "risk_rank", "due_date", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     concern_id: int = _fk("concern.id")
@@ -486,10 +501,11 @@ class Action(Versioned, SQLModel, table=True):
     due_date: date = Field(index=True)
     priority: RiskBand = Field(default=RiskBand.MODERATE, sa_type=enum_type(RiskBand), index=True)
     status: ActionStatus = Field(default=ActionStatus.OPEN, sa_type=enum_type(ActionStatus))
+    risk_rank: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # action_risk_rank()
     closure_note: str | None = Field(default=None, max_length=5000)
-    completed_at: datetime | None = _when()
+    completed_at: datetime | None = _when(index=True)
     completed_by_id: int | None = _fk("user.id", nullable=True)
-    verified_at: datetime | None = _when()
+    verified_at: datetime | None = _when(index=True)
     verified_by_id: int | None = _fk("user.id", nullable=True)
     created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -508,6 +524,12 @@ class Action(Versioned, SQLModel, table=True):
     def is_overdue(self, today: date) -> bool:
         """Open past its due date; `today` is the trust-local date."""
         return not self.is_closed and self.due_date < today
+
+
+@sa.event.listens_for(Action, "before_insert")
+@sa.event.listens_for(Action, "before_update")
+def _keep_risk_rank(_mapper, _connection, action: Action) -> None:
+    action.risk_rank = action_risk_rank(action.priority, action.status)
 
 
 class ActionUpdate(SQLModel, table=True):

@@ -47,9 +47,10 @@ def load_user(secret: str) -> User | None:
     An idle or expired record is refused (and noted, so the sign-in page can say
     why). "Last seen" is written at most every SESSION_TOUCH_SECONDS.
     """
-    record = sessions.find(get_session(), secret)
-    if record is None or not record.user.active:
+    found = sessions.find(get_session(), secret)
+    if found is None or not found[0].user.active:
         return None
+    record, unread = found
     now = utcnow()
     if not sessions.is_live(record, now, idle_limit()):
         g.session_timed_out = True
@@ -57,6 +58,7 @@ def load_user(secret: str) -> User | None:
     if (now - record.last_seen_at).total_seconds() >= current_app.config["SESSION_TOUCH_SECONDS"]:
         _touch(record, now)
     g.session_record = record
+    g.unread_messages = unread  # the badge in the header, counted in the same query
     sessions.bind(record.user, secret)
     return record.user
 

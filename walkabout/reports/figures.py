@@ -14,7 +14,7 @@ Definitions (also printed in the board pack):
 - feedback: share of walkabouts held in the period whose staff were told what happened.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from statistics import median
 
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ from ..rules import RISK_BANDS
 
 BANDS = [band for _top, band in RISK_BANDS]
 CLOSED = (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+NOT_CLOSED = tuple(status for status in ActionStatus if status not in CLOSED)
 NOT_VISITED_DAYS = 90
 
 
@@ -198,43 +199,62 @@ def _concerns(session: Session, period: Period) -> dict:
 
 
 def _actions(session: Session, period: Period) -> dict:
+    """Each figure counts one index range (created, completed, verified, status and due date), so
+    the cost follows the period's actions, not every action the trust ever had."""
     start, end = period.start_utc, period.end_utc
     moment = cutoff(period)
+    day = overdue_day(period)
+    live = col(Action.deleted_at).is_(None)
+
+    def counted(*conditions) -> sa.ScalarSelect:
+        return select(sa.func.count()).select_from(Action).where(live, *conditions).scalar_subquery()
 
     def within(column):
-        return sa.and_(column.is_not(None), column >= start, column < end)
+        return sa.and_(column >= start, column < end)
 
+    # For a period not over, `moment` is now: every action was made before it.
+    made_by_then = [col(Action.created_at) < moment] if moment == end else []
+    still_open = [col(Action.status).in_(NOT_CLOSED), col(Action.due_date) < day, *made_by_then]
+    # overdue_condition, split so each half reads an index: open now, or closed only after `moment`
+    # (a closed action always has completed_at, and reopening clears it: the status is implied).
+    closed_later = [
+        col(Action.completed_at) >= moment,
+        col(Action.due_date) < day,
+        col(Action.created_at) < moment,
+    ]
     row = session.exec(
         select(
-            count_if(within(col(Action.created_at))),
-            count_if(within(col(Action.completed_at))),
-            count_if(within(col(Action.verified_at))),
-            count_if(overdue_condition(moment, overdue_day(period))),
-        ).where(col(Action.deleted_at).is_(None), col(Action.created_at) < end)
+            counted(within(col(Action.created_at))),
+            counted(within(col(Action.completed_at))),
+            counted(within(col(Action.verified_at))),
+            counted(*still_open),
+            counted(*closed_later),
+        )
     ).one()
-    opened, completed, verified, overdue = (int(value) for value in row)
+    opened, completed, verified, overdue_open, overdue_closed_later = (int(value) for value in row)
     closed_at = sa.func.coalesce(Action.verified_at, Action.completed_at)
-    durations = session.exec(
-        select(Action.created_at, closed_at).where(
-            col(Action.deleted_at).is_(None),
+    days = session.exec(
+        select(_days_between(session, col(Action.created_at), closed_at)).where(
+            live,
             col(Action.status).in_(CLOSED),
+            sa.or_(within(col(Action.verified_at)), within(col(Action.completed_at))),  # two index ranges
             closed_at >= start,
             closed_at < end,
         )
     ).all()
-    days = [(_aware(closed) - _aware(created)).total_seconds() / 86400 for created, closed in durations]
+    days = [float(value) for value in days]
     return {
         "opened": opened,
         "completed": completed,
         "verified": verified,
-        "overdue": overdue,
+        "overdue": overdue_open + overdue_closed_later,
         "closed": len(days),
         "median_days_to_close": round(median(days), 1) if days else None,
     }
 
 
-def _aware(value):
-    """Aggregates such as COALESCE come back naive (or as text on SQLite); they are UTC."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _days_between(session: Session, start, end) -> sa.ColumnElement:
+    """Days from `start` to `end`, computed by the database (no datetimes to convert per row)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.julianday(end) - sa.func.julianday(start)
+    return sa.extract("epoch", end - start) / 86400

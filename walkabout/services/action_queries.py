@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlmodel import Session, col, func, select
 
 from ..models import (
@@ -23,7 +23,6 @@ from ..models import (
     Walkabout,
     Ward,
 )
-from ..rules import RISK_BANDS
 from ..urls import ascii_int
 from . import NotFound
 from .access import managed_ward_ids, sees_all_wards
@@ -45,10 +44,6 @@ STATUS_FILTERS = {
     "verified": "Verified",
     "all": "All",
 }
-BAND_ORDER = sa.case(  # the highest band first
-    *[(Action.priority == RiskBand(band), rank) for rank, (_top, band) in enumerate(reversed(RISK_BANDS))],
-    else_=len(RISK_BANDS),
-)
 CLOSED_LAST = sa.case((col(Action.status).in_((ActionStatus.COMPLETED, ActionStatus.VERIFIED)), 1), else_=0)
 
 
@@ -129,22 +124,54 @@ class ActionPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _scope(session: Session, user: User, filters: ActionFilters) -> list:
-    """Conditions for what `user` may see and the non-status filters."""
-    conditions = [col(Action.deleted_at).is_(None), col(Concern.deleted_at).is_(None)]
-    mine_wards = None
-    if filters.mine or not sees_all_wards(user):
-        mine_wards = managed_ward_ids(session, user)
-        conditions.append(sa.or_(Action.owner_id == user.id, col(Walkabout.ward_id).in_(mine_wards)))
+# Soft-deleted concerns are few: "not among them" reads from the action's own index, no join.
+LIVE_CONCERN = col(Action.concern_id).not_in(select(Concern.id).where(col(Concern.deleted_at).is_not(None)))
+
+
+@dataclass
+class _Scope:
+    """What `user` may see under `filters`, split by the tables each condition needs."""
+
+    on_action: list  # conditions on the action row alone
+    on_place: list  # conditions that need the concern, walkabout and ward joined
+    user_id: int
+    ward_ids: set[int] | None  # None: every ward; else own actions and these wards' only
+
+    def visible_ids(self, conditions: list) -> sa.Select | sa.CompoundSelect:
+        """Ids of "my actions" UNION "my wards' actions" meeting `conditions`: each arm walks an
+        index (owner, status, due date; ward, walkabout, concern) instead of an OR across tables."""
+        where = [*self.on_action, *conditions]
+        mine = select(Action.id).where(Action.owner_id == self.user_id, *where)
+        if not self.ward_ids:
+            return mine
+        on_wards = (
+            select(Action.id)
+            .join(Concern, Concern.id == Action.concern_id)
+            .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+            .where(col(Walkabout.ward_id).in_(self.ward_ids), *where)
+        )
+        return sa.union(mine, on_wards)
+
+    def where(self, conditions: list) -> list:
+        """Every condition of a query over the actions in scope, `conditions` included."""
+        if self.ward_ids is None:
+            return [*self.on_action, *conditions, *self.on_place]
+        return [col(Action.id).in_(self.visible_ids(conditions)), *self.on_place]
+
+
+def _scope(session: Session, user: User, filters: ActionFilters) -> _Scope:
+    on_action = [col(Action.deleted_at).is_(None), LIVE_CONCERN]
+    on_place = []
     if filters.ward:
-        conditions.append(Walkabout.ward_id == filters.ward)
+        on_place.append(Walkabout.ward_id == filters.ward)
     if filters.site:
-        conditions.append(Ward.site_id == filters.site)
+        on_place.append(Ward.site_id == filters.site)
     if filters.owner:
-        conditions.append(Action.owner_id == filters.owner)
+        on_action.append(Action.owner_id == filters.owner)
     if filters.band:
-        conditions.append(Action.priority == filters.band)
-    return conditions
+        on_action.append(Action.priority == filters.band)
+    ward_ids = managed_ward_ids(session, user) if filters.mine or not sees_all_wards(user) else None
+    return _Scope(on_action, on_place, user.id, ward_ids)
 
 
 def _joined(statement):
@@ -168,17 +195,46 @@ def _status_conditions(filters: ActionFilters, today: date) -> list:
     return conditions
 
 
+# What a row of the list shows, and no more (no concern history, no password hashes).
+ROW_OPTIONS = (
+    contains_eager(Action.owner).load_only(User.id, User.name),
+    contains_eager(Action.concern).load_only(Concern.id, Concern.text, Concern.walkabout_id),
+    contains_eager(Action.concern)
+    .contains_eager(Concern.walkabout)
+    .load_only(Walkabout.id, Walkabout.ward_id, Walkabout.scheduled_start),
+    contains_eager(Action.concern)
+    .contains_eager(Concern.walkabout)
+    .contains_eager(Walkabout.ward)
+    .load_only(Ward.id, Ward.name, Ward.site_id),
+)
+
+
 def list_actions(
     session: Session, user: User, filters: ActionFilters, today: date, per_page: int = 25
 ) -> ActionPage:
+    """One page of the actions `user` may see under `filters`, its total and the count summary
+    (two or three queries after the user's wards, whatever the trust's size)."""
     scope = _scope(session, user, filters)
-    where = scope + _status_conditions(filters, today)
-    total = session.exec(_joined(select(func.count(Action.id))).where(*where)).one()
+    where = scope.where(_status_conditions(filters, today))
+    summary_statuses = [col(Action.status).in_((*OPEN_STATUSES, ActionStatus.COMPLETED))]
+    counts = select(
+        func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES)),
+        func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES), Action.due_date < today),
+        func.count(Action.id).filter(Action.status == ActionStatus.COMPLETED),
+    )
+    counts = session.exec(
+        (_joined(counts) if scope.on_place else counts).where(*scope.where(summary_statuses))
+    ).one()
+    summary = ActionSummary(*counts)
+    total = _total_from_summary(filters, summary)
+    if total is None:
+        counted = select(func.count(Action.id))
+        total = session.exec((_joined(counted) if scope.on_place else counted).where(*where)).one()
     closed_last = [CLOSED_LAST] if filters.status == "all" else []  # otherwise all open or all closed
     order = {
         "due": [*closed_last, Action.due_date, Action.id],
         "-due": [col(Action.due_date).desc(), col(Action.id).desc()],
-        "priority": [*closed_last, BAND_ORDER, Action.due_date, Action.id],
+        "priority": [Action.risk_rank, Action.due_date, Action.id],  # closed last: in the rank
         "newest": [col(Action.created_at).desc(), col(Action.id).desc()],
         "ward": [Ward.name, *closed_last, Action.due_date, Action.id],
     }[filters.sort]
@@ -186,34 +242,29 @@ def list_actions(
     filters.page = min(filters.page, pages)
     actions = session.exec(
         _joined(select(Action))
+        .join(User, User.id == Action.owner_id)
         .where(*where)
         .order_by(*order)
         .offset((filters.page - 1) * per_page)
         .limit(per_page)
-        .options(
-            selectinload(Action.owner),
-            selectinload(Action.concern)
-            .selectinload(Concern.walkabout)
-            .selectinload(Walkabout.ward)
-            .selectinload(Ward.site),
-        )
+        .options(*ROW_OPTIONS)
     ).all()
-    counts = session.exec(
-        _joined(
-            select(
-                func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES)),
-                func.count(Action.id).filter(col(Action.status).in_(OPEN_STATUSES), Action.due_date < today),
-                func.count(Action.id).filter(Action.status == ActionStatus.COMPLETED),
-            )
-        ).where(*scope, col(Action.status).in_((*OPEN_STATUSES, ActionStatus.COMPLETED)))
-    ).one()
     return ActionPage(
         actions=list(actions),
         total=total,
         page=filters.page,
         per_page=per_page,
-        summary=ActionSummary(*counts),
+        summary=summary,
     )
+
+
+def _total_from_summary(filters: ActionFilters, summary: ActionSummary) -> int | None:
+    """The list's total when the summary already counted it (the common lists), else None."""
+    if filters.due_week or filters.status not in ("active", "completed"):
+        return None
+    if filters.overdue:
+        return summary.overdue if filters.status == "active" else 0  # overdue ones are open
+    return summary.open if filters.status == "active" else summary.awaiting_verification
 
 
 @dataclass
@@ -222,6 +273,10 @@ class Choice:
     name: str
     site_id: int | None = None
     site_name: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name}, {self.site_name}" if self.site_name else self.name
 
 
 def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Choice], list[Choice]]:

@@ -18,6 +18,7 @@ from ..models import (
     PromptKind,
     PromptQuestion,
     Role,
+    Site,
     StaffRole,
     User,
     Walkabout,
@@ -231,9 +232,15 @@ def active_categories(session: Session) -> list[Category]:
     )
 
 
-def adhoc_wards(session: Session) -> list[Ward]:
+def adhoc_wards(session: Session) -> list:
+    """Active wards as light (id, name, site_name) rows: Home lists every one for executives."""
     return list(
-        session.exec(select(Ward).where(Ward.active).options(selectinload(Ward.site)).order_by(Ward.name))
+        session.exec(
+            select(Ward.id, Ward.name, Site.name.label("site_name"))
+            .join(Site, Site.id == Ward.site_id)
+            .where(Ward.active)
+            .order_by(Ward.name, Site.name)
+        )
     )
 
 

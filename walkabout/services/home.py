@@ -3,23 +3,23 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from ..models import Action, ActionStatus, Concern, Role, User, Walkabout, WalkaboutStatus, Ward
-from . import capture
-from .access import managed_ward_ids, visible_ward_ids
+from ..models import Action, Role, User, Walkabout, WalkaboutStatus, Ward
+from . import action_queries, capture
+from .access import visible_ward_ids
 
-OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
+MY_ACTIONS_SHOWN = 10  # the rest are a tap away in "All my actions"
 
 
 @dataclass
 class HomeOverview:
     today_walkabouts: list[Walkabout]
-    my_actions: list[Action]
+    my_actions: list[Action]  # the first MY_ACTIONS_SHOWN, soonest due first
+    my_open_count: int
     my_overdue_count: int
-    adhoc_wards: list[Ward] | None = None  # executives: wards an ad-hoc walkabout can start on
+    adhoc_wards: list | None = None  # executives: wards an ad-hoc walkabout can start on
 
 
 def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
@@ -40,34 +40,14 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
     ward_ids = visible_ward_ids(session, user)
     if ward_ids is not None:
         walkabouts_query = walkabouts_query.where(col(Walkabout.ward_id).in_(ward_ids))
-    # What the user owns, and for ward managers what belongs to their wards.
-    mine = Action.owner_id == user.id
-    if user.has_role(Role.WARD_MANAGER):
-        mine = or_(
-            mine,
-            col(Action.concern_id).in_(
-                select(Concern.id)
-                .join(Walkabout, Walkabout.id == Concern.walkabout_id)
-                .where(col(Walkabout.ward_id).in_(managed_ward_ids(session, user)))
-            ),
-        )
-    actions = session.exec(
-        select(Action)
-        .where(mine)
-        .where(col(Action.status).in_(OPEN_ACTION_STATUSES))
-        .where(col(Action.deleted_at).is_(None))
-        .options(
-            selectinload(Action.owner),
-            selectinload(Action.concern)
-            .selectinload(Concern.walkabout)
-            .selectinload(Walkabout.ward)
-            .selectinload(Ward.site),
-        )
-        .order_by(Action.due_date, Action.id)
-    ).all()
+    # What the user owns and what belongs to their wards: the first of "my actions", with its counts.
+    mine = action_queries.list_actions(
+        session, user, action_queries.ActionFilters(mine=True), today, per_page=MY_ACTIONS_SHOWN
+    )
     return HomeOverview(
         today_walkabouts=list(session.exec(walkabouts_query).all()),
-        my_actions=list(actions),
-        my_overdue_count=sum(1 for action in actions if action.is_overdue(today)),
+        my_actions=mine.actions,
+        my_open_count=mine.summary.open,
+        my_overdue_count=mine.summary.overdue,
         adhoc_wards=capture.adhoc_wards(session) if user.has_role(Role.EXECUTIVE) else None,
     )

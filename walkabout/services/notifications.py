@@ -7,6 +7,7 @@ the same message twice is harmless. Also each person's preferences and inbox.
 import logging
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, or_, select
 
@@ -198,13 +199,20 @@ def inbox(session: Session, user_id: int, limit: int = 50) -> list[SentNotificat
     )
 
 
-def unread_count(session: Session, user_id: int) -> int:
-    return session.exec(
+def unread_count_query(recipient_id) -> sa.Select:
+    """How many messages `recipient_id` (a value or a column) has not read."""
+    return (
         select(func.count())
         .select_from(SentNotification)
-        .where(SentNotification.recipient_id == user_id, SentNotification.status == NotificationStatus.SENT)
+        .where(
+            SentNotification.recipient_id == recipient_id, SentNotification.status == NotificationStatus.SENT
+        )
         .where(col(SentNotification.read_at).is_(None))
-    ).one()
+    )
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.exec(unread_count_query(user_id)).one()
 
 
 def mark_all_read(session: Session, user_id: int, now: datetime) -> None:

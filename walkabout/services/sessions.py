@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from ..db_types import utcnow
 from ..models import User, UserSession
 from . import NotFound, audit
+from .notifications import unread_count_query
 
 UNKNOWN_DEVICE = "Unknown browser"
 
@@ -83,19 +84,25 @@ def bind(user: User, secret: str) -> None:
     user.__dict__["session_secret"] = secret
 
 
-def find(session: Session, secret: str) -> UserSession | None:
-    """The record of `secret` with its user and roles, in one query."""
+def find(session: Session, secret: str) -> tuple[UserSession, int] | None:
+    """The record of `secret` with its user, roles and unread message count (on every page),
+    in one query; not the password hash, which few requests need and loads when asked for."""
     if not secret or len(secret) > 200:
         return None
-    return (
+    unread = unread_count_query(UserSession.user_id).scalar_subquery()
+    row = (
         session.exec(
-            select(UserSession)
+            select(UserSession, unread)
             .where(UserSession.secret_hash == _digest(secret))
-            .options(joinedload(UserSession.user).joinedload(User.role_rows))
+            .options(
+                joinedload(UserSession.user).defer(User.password_hash),
+                joinedload(UserSession.user).joinedload(User.role_rows),
+            )
         )
         .unique()
         .first()
     )
+    return (row[0], row[1]) if row else None
 
 
 def is_live(record: UserSession, now: datetime, idle: timedelta) -> bool:

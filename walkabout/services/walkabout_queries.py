@@ -15,6 +15,7 @@ from ..models import (
     Role,
     Site,
     User,
+    UserRole,
     Walkabout,
     WalkaboutAttendee,
     WalkaboutReschedule,
@@ -24,7 +25,6 @@ from ..models import (
 from ..timeutil import trust_zone
 from . import NotFound
 from .access import visible_ward_ids
-from .walkabouts import executives
 
 TABS = ("today", "upcoming", "past")
 OPEN_ACTION_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
@@ -118,17 +118,28 @@ def list_walkabouts(
 
 
 def filter_choices(session: Session, user: User) -> dict:
-    """Wards, sites and executives for the filter form (only wards the user may see)."""
-    wards_query = select(Ward).options(selectinload(Ward.site)).order_by(Ward.name)
+    """Wards, sites and executives for the filter form (only wards the user may see), as light
+    rows: a large trust lists hundreds of wards, so no ORM objects."""
+    wards_query = (
+        select(Ward.id, Ward.site_id, (Ward.name + ", " + Site.name).label("full_name"))
+        .join(Site, Site.id == Ward.site_id)
+        .order_by(Ward.name, Site.name)
+    )
     ward_ids = visible_ward_ids(session, user)
     if ward_ids is not None:
         wards_query = wards_query.where(col(Ward.id).in_(ward_ids))
     wards = list(session.exec(wards_query).all())
-    sites = list(session.exec(select(Site).order_by(Site.name)).all())
+    sites = list(session.exec(select(Site.id, Site.name).order_by(Site.name)).all())
     if ward_ids is not None:
         site_ids = {ward.site_id for ward in wards}
         sites = [site for site in sites if site.id in site_ids]
-    return {"wards": wards, "sites": sites, "executives": executives(session)}
+    leads = session.exec(
+        select(User.id, User.name)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.EXECUTIVE, User.active)
+        .order_by(User.name)
+    ).all()
+    return {"wards": wards, "sites": sites, "executives": list(leads)}
 
 
 def load_walkabout(session: Session, user: User, walkabout_id: int) -> Walkabout:
