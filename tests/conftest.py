@@ -188,6 +188,9 @@ def database_url(request, tmp_path):
 
 def _config(database_url: str, **overrides) -> dict:
     config = {"ENV": "test", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url, "HTTPS": False}
+    # Other features' tests sign administrators in with a password alone; tests/test_two_factor.py
+    # and tests/test_sso.py run with the real default ("admins") or "everyone".
+    config["TWO_FACTOR_REQUIRED"] = "nobody"
     config.update(overrides)
     return config
 
