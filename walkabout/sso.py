@@ -79,7 +79,8 @@ def finish() -> dict:
     claims_options = {
         "iss": {"essential": True, "value": issuer},
         "sub": {"essential": True},
-        "aud": {"essential": True},
+        # Authlib checks `azp` but not that `aud` names this client (OpenID Connect Core 3.1.3.7).
+        "aud": {"essential": True, "values": [config["OIDC_CLIENT_ID"]]},
         "exp": {"essential": True},
         "iat": {"essential": True},
     }

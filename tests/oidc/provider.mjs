@@ -63,7 +63,8 @@ async function tampered(idToken, how) {
   const header = decodeProtectedHeader(idToken);
   const now = Math.floor(Date.now() / 1000);
   const changes = {
-    audience: { aud: 'another-application' },
+    // Names Walkabout as the authorized party, so only the audience check itself can catch it.
+    audience: { aud: 'another-application', azp: claims.aud },
     expired: { iat: now - 7200, exp: now - 3600, auth_time: now - 7200 },
     nonce: { nonce: 'not-the-nonce-walkabout-sent' },
     issuer: { iss: 'http://127.0.0.1:1/someone-else' },
