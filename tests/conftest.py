@@ -29,6 +29,7 @@ from walkabout.defaults import default_list_rows
 from walkabout.timeutil import local_today
 
 from .factories import Factory
+from .oidc_provider import openid_provider  # noqa: F401  (a fixture: the real OpenID Provider of the SSO tests)
 
 POSTGRES_URL = os.environ.get("WALKABOUT_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-" + "x" * 40

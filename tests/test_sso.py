@@ -10,14 +10,13 @@ from walkabout.models import AuditEvent, ExternalIdentity, Role, User, UserSessi
 
 from .conftest import csrf_from, login, make_app, post_form
 from .factories import Factory
-from .oidc_provider import openid_provider  # noqa: F401  (the fixture)
 
 BASE_URL = "http://walkabout.test"
 TENANT = "riverside-tenant"
 
 
 @pytest.fixture(scope="session")
-def oidc_client(openid_provider):  # noqa: F811
+def oidc_client(openid_provider):
     return openid_provider.register(BASE_URL)
 
 
@@ -35,7 +34,7 @@ def sso_app(database_url, provider, client, **overrides):
 
 
 @pytest.fixture
-def app(database_url, openid_provider, oidc_client):  # noqa: F811
+def app(database_url, openid_provider, oidc_client):
     from walkabout.db import get_db
 
     app = sso_app(database_url, openid_provider, oidc_client)
@@ -170,7 +169,7 @@ def test_an_id_token_that_fails_verification_signs_no_one_in(
 @pytest.mark.parametrize(("skew", "expected"), [(60, 303), (0, 400)])
 def test_a_token_within_the_clock_skew_is_accepted_and_beyond_it_refused(
     database_url,
-    openid_provider,  # noqa: F811
+    openid_provider,
     oidc_client,
     skew,
     expected,
@@ -276,7 +275,7 @@ def test_an_unknown_user_is_refused_with_a_message(app, client, openid_provider)
 def test_an_unknown_user_is_created_without_roles_when_allowed(
     database_url,
     openid_provider,
-    oidc_client,  # noqa: F811
+    oidc_client,
 ):
     from walkabout.db import get_db
 
@@ -334,7 +333,7 @@ def test_provider_down_is_a_clear_502(database_url, oidc_client):
 def test_local_passwords_off_leaves_the_break_glass_administrator(
     database_url,
     openid_provider,
-    oidc_client,  # noqa: F811
+    oidc_client,
 ):
     from walkabout.db import get_db
 
