@@ -386,3 +386,37 @@ def test_config_refuses_incomplete_single_sign_on(monkeypatch, tmp_path):
     monkeypatch.setenv("WALKABOUT_2FA_REQUIRED", "nobody")
     with pytest.raises(ConfigError, match="WALKABOUT_2FA_REQUIRED"):
         build_config(tmp_path, {"ENV": "test"})
+
+
+def test_hostile_query_strings_on_the_sign_in_routes_never_500(app, openid_provider):
+    """Generated values (huge, Unicode, control characters, HTML) in every argument the routes read."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from .hostile import hostile_scalar
+
+    names = ["code", "state", "error", "error_description", "iss", "session_state", "next"]
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
+    @given(query=st.dictionaries(st.sampled_from(names), hostile_scalar(["1", "2"])), started=st.booleans())
+    def hostile(query, started):
+        client = app.test_client()
+        if started:
+            to_provider(client)  # a real state waits in this browser's session
+        start = client.get("/login/sso", query_string=query)
+        assert start.status_code in (302, 400), start.status_code
+        response = client.get("/login/sso/callback", query_string=query)
+        assert 400 <= response.status_code < 500, (query, response.status_code)
+        assert client.get("/").status_code == 302  # nobody signed in
+
+    hostile()

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from .. import signin, sso
 from ..db import get_session
@@ -43,13 +44,15 @@ def callback():
     next_url = cookie_session.get(NEXT)
     try:
         claims = sso.finish()
-        session = get_session()
-        user = identities.user_for(session, claims, sso.link_policy())
+        user = identities.user_for(get_session(), claims, sso.link_policy())
+        start_session(user, remember=False)
     except sso.ProviderFailed as error:
         return _refused(str(error), 400)
     except identities.SignInRefused as error:
         get_session().rollback()
         return _refused(str(error), 403)
-    start_session(user, remember=False)
+    except IntegrityError:  # the same first sign-in, twice at once: the other one linked it
+        get_session().rollback()
+        return _refused("You were signing in twice at once. Sign in again.", 409)
     cookie_session[signin.SINGLE_SIGN_ON] = True
     return redirect(safe_next_url(next_url), code=303)

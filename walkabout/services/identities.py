@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from ..db_types import utcnow
@@ -52,8 +53,8 @@ def _link(session: Session, user: User, policy: LinkPolicy, subject: str, email:
 
 def user_for(session: Session, claims: Mapping[str, Any], policy: LinkPolicy) -> User:
     """The user an ID token's (already verified) claims sign in as; SignInRefused with the reason."""
-    subject = _text(claims, "sub", 255)
-    if subject is None:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or len(subject) > 255:  # never cut: two could collide
         raise SignInRefused("The identity provider did not say who you are. Try again.")
     if policy.tenant and claims.get(policy.tenant_claim) != policy.tenant:
         raise SignInRefused(
@@ -80,7 +81,10 @@ def _first_sign_in(session: Session, claims: Mapping[str, Any], policy: LinkPoli
             "Your identity provider did not give a verified email address, so Walkabout cannot find "
             "your account. Ask an administrator."
         )
-    email = normalise_email(email)
+    try:
+        email = normalise_email(validate_email(email, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        raise SignInRefused("Your identity provider gave an email address Walkabout cannot use.") from None
     user = session.exec(select(User).where(User.email == email)).first()
     if user is not None:
         linked = session.exec(
