@@ -29,6 +29,7 @@ from walkabout.defaults import default_list_rows
 from walkabout.timeutil import local_today
 
 from .factories import Factory
+from .oidc_provider import openid_provider  # noqa: F401  (a fixture: the real OpenID Provider of the SSO tests)
 
 POSTGRES_URL = os.environ.get("WALKABOUT_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -188,6 +189,9 @@ def database_url(request, tmp_path):
 
 def _config(database_url: str, **overrides) -> dict:
     config = {"ENV": "test", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url, "HTTPS": False}
+    # Other features' tests sign administrators in with a password alone; tests/test_two_factor.py
+    # and tests/test_sso.py run with the real default ("admins") or "everyone".
+    config["TWO_FACTOR_REQUIRED"] = "nobody"
     config.update(overrides)
     return config
 

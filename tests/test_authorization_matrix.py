@@ -29,6 +29,15 @@ RULES: dict[str, object] = {
     "account.end_session": SIGNED_IN,
     "account.end_all_sessions": SIGNED_IN,
     "admin_users.unblock": {A},
+    # single sign-on and the second factor (issue 23): the provider's answer, or a password
+    # that was right, is the key (signed out, they go back to /login)
+    "sso.start": PUBLIC,  # 404 unless WALKABOUT_OIDC_ISSUER is set
+    "sso.callback": PUBLIC,
+    "two_factor.verify": PUBLIC,
+    "two_factor.setup": PUBLIC,
+    "two_factor.manage": SIGNED_IN,
+    "two_factor.recovery_codes": SIGNED_IN,
+    "admin_users.reset_two_factor": {A},
     "password_reset.request_link": PUBLIC,
     "password_reset.choose": PUBLIC,  # the signed, single-use token is the key
     "admin_users.index": {A},

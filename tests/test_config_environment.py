@@ -58,6 +58,18 @@ GOOD = {
     "SMTP_PORT": ("465", "SMTP_PORT"),
     "SMTP_SECURITY": ("ssl", "SMTP_SECURITY"),
     "SMTP_USERNAME": ("walkabout", "SMTP_USERNAME"),
+    "WALKABOUT_OIDC_ISSUER": ("https://login.microsoftonline.com/abc/v2.0/", "OIDC_ISSUER"),
+    "WALKABOUT_OIDC_CLIENT_ID": ("walkabout-client", "OIDC_CLIENT_ID"),
+    "WALKABOUT_OIDC_CLIENT_SECRET": ("s3cret", "OIDC_CLIENT_SECRET"),
+    "WALKABOUT_OIDC_TENANT": ("abc", "OIDC_TENANT"),
+    "WALKABOUT_OIDC_TENANT_CLAIM": ("tenant", "OIDC_TENANT_CLAIM"),
+    "WALKABOUT_OIDC_EMAIL_VERIFIED_CLAIM": ("xms_edov", "OIDC_EMAIL_VERIFIED_CLAIM"),
+    "WALKABOUT_OIDC_BUTTON_LABEL": ("Sign in with NHSmail", "OIDC_BUTTON_LABEL"),
+    "WALKABOUT_OIDC_CREATE_USERS": ("on", "OIDC_CREATE_USERS"),
+    "WALKABOUT_OIDC_CLOCK_SKEW_SECONDS": ("30", "OIDC_CLOCK_SKEW_SECONDS"),
+    "WALKABOUT_LOCAL_PASSWORDS": ("off", "LOCAL_PASSWORDS"),
+    "WALKABOUT_BREAK_GLASS_ADMIN": ("It-Oncall@Trust.nhs.uk", "BREAK_GLASS_ADMIN"),
+    "WALKABOUT_2FA_REQUIRED": ("everyone", "TWO_FACTOR_REQUIRED"),
 }
 EXPECTED = {
     "ACTION_DUE_DAYS": {"extreme": 3, "high": 10, "moderate": 21, "low": 45},
@@ -68,6 +80,11 @@ EXPECTED = {
     "SMTP_PORT": 465,
     "HTTPS": False,
     "BASE_URL": "https://walkabout.trust.nhs.uk",
+    "OIDC_ISSUER": "https://login.microsoftonline.com/abc/v2.0",
+    "OIDC_CREATE_USERS": True,
+    "OIDC_CLOCK_SKEW_SECONDS": 30,
+    "LOCAL_PASSWORDS": False,
+    "BREAK_GLASS_ADMIN": "it-oncall@trust.nhs.uk",
 }
 
 
@@ -104,6 +121,11 @@ BAD = [
     ("WALKABOUT_HTTPS", "maybe"),
     ("WALKABOUT_BASE_URL", "walkabout.trust.nhs.uk"),
     ("WALKABOUT_ENV", "staging"),
+    ("WALKABOUT_OIDC_ISSUER", "http://login.example.org"),
+    ("WALKABOUT_OIDC_CLOCK_SKEW_SECONDS", "²"),
+    ("WALKABOUT_OIDC_CREATE_USERS", "sometimes"),
+    ("WALKABOUT_LOCAL_PASSWORDS", "maybe"),
+    ("WALKABOUT_2FA_REQUIRED", "nobody"),
 ]
 
 

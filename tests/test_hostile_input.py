@@ -44,7 +44,9 @@ MAX_EXAMPLES_NO_FIELDS = 4
 # A failed sign-in (or current-password check) is recorded on purpose: throttling, the
 # audit trail and the owner's warning email.
 SIGN_IN_RECORDS = frozenset({"login_throttle", "audit_event", "sent_notification"})
-COUNTS_FAILURES = frozenset({"auth.login", "account.password"})
+COUNTS_FAILURES = frozenset(
+    {"auth.login", "account.password", "two_factor.verify", "two_factor.manage", "two_factor.recovery_codes"}
+)
 
 
 def form_fields(form_class, prefix: str = "") -> list[str]:
@@ -66,6 +68,11 @@ FORMS = {
     "account.end_session": entry("S", extra=("session_id",)),
     "account.end_all_sessions": entry("S", extra=("anything",)),
     "admin_users.unblock": entry("A", {"user_id": "user:E2"}, extra=("anything",)),
+    "admin_users.reset_two_factor": entry("A", {"user_id": "user:E2"}, extra=("anything",)),
+    "two_factor.verify": entry("none", form=auth_forms.SecondFactorForm),
+    "two_factor.setup": entry("none", form=auth_forms.SecondFactorForm),
+    "two_factor.manage": entry("E", form=auth_forms.SecondFactorForm),
+    "two_factor.recovery_codes": entry("E", form=auth_forms.SecondFactorForm),
     "password_reset.request_link": entry("none", form=auth_forms.ResetRequestForm),
     "password_reset.choose": entry("none", {"token": "reset_token"}, auth_forms.NewPasswordForm),
     "calendar.rotate": entry("E", extra=("anything",)),

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import assets, compression, db, errors, request_log, security, templating
+from . import assets, compression, db, errors, request_log, security, sso, templating
 from .auth import login_manager
 from .config import build_config
 from .paths import resource_dir
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     request_log.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    sso.init_app(app)
     compression.init_app(app)  # registered last: runs first after a response, before the log
 
     from .routes import register_blueprints

@@ -146,6 +146,62 @@ def _session_settings(https: bool) -> dict:
     }
 
 
+# --- single sign-on and the second factor (issue 23) -------------------------------
+# Who must use a second factor with a local password. (The tests of other features pass
+# "nobody" in create_app's overrides; the environment cannot set it.)
+TWO_FACTOR_SCOPES = ("admins", "everyone")
+
+
+def _https_url(name: str, env: str) -> str | None:
+    value = _raw(name)
+    if value is None:
+        return None
+    loopback = value.startswith(("http://127.0.0.1:", "http://localhost:"))
+    if not value.startswith("https://") and not (loopback and env in ("development", "test")):
+        raise ConfigError(
+            f"{name} must be an https:// address, e.g. https://login.microsoftonline.com/…/v2.0."
+        )
+    return value.rstrip("/")
+
+
+def _sign_in_settings(env: str) -> dict:
+    """OpenID Connect, local passwords, break-glass administrator and second factor."""
+    issuer = _https_url("WALKABOUT_OIDC_ISSUER", env)
+    config = {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": _raw("WALKABOUT_OIDC_CLIENT_ID"),
+        "OIDC_CLIENT_SECRET": os.environ.get("WALKABOUT_OIDC_CLIENT_SECRET") or None,
+        # Entra ID puts the directory (tenant) id in `tid`; other providers may name it otherwise.
+        "OIDC_TENANT": _raw("WALKABOUT_OIDC_TENANT"),
+        "OIDC_TENANT_CLAIM": _raw("WALKABOUT_OIDC_TENANT_CLAIM") or "tid",
+        # Entra ID sends no `email_verified`; its optional claim `xms_edov` says the domain is verified.
+        "OIDC_EMAIL_VERIFIED_CLAIM": _raw("WALKABOUT_OIDC_EMAIL_VERIFIED_CLAIM") or "email_verified",
+        "OIDC_BUTTON_LABEL": (_raw("WALKABOUT_OIDC_BUTTON_LABEL") or "Sign in with your trust account")[:80],
+        "OIDC_CREATE_USERS": _flag("WALKABOUT_OIDC_CREATE_USERS", False),
+        "OIDC_CLOCK_SKEW_SECONDS": _int("WALKABOUT_OIDC_CLOCK_SKEW_SECONDS", 60, 0, 600),
+        "OIDC_TIMEOUT_SECONDS": 10,
+        "LOCAL_PASSWORDS": _flag("WALKABOUT_LOCAL_PASSWORDS", True),
+        "BREAK_GLASS_ADMIN": (_raw("WALKABOUT_BREAK_GLASS_ADMIN") or "").lower() or None,
+        "TWO_FACTOR_REQUIRED": _choice("WALKABOUT_2FA_REQUIRED", "admins", TWO_FACTOR_SCOPES),
+        "TWO_FACTOR_FREE_FAILURES": 5,
+        "TWO_FACTOR_PENDING_MINUTES": 10,  # between the password and the code
+    }
+    return config
+
+
+def _check_sign_in(config: dict) -> None:
+    if config["OIDC_ISSUER"] and not (config["OIDC_CLIENT_ID"] and config["OIDC_CLIENT_SECRET"]):
+        raise ConfigError(
+            "WALKABOUT_OIDC_ISSUER is set without WALKABOUT_OIDC_CLIENT_ID and WALKABOUT_OIDC_CLIENT_SECRET: "
+            "set both to the values of Walkabout's registration at the identity provider."
+        )
+    if not config["LOCAL_PASSWORDS"] and not config["OIDC_ISSUER"]:
+        raise ConfigError(
+            "WALKABOUT_LOCAL_PASSWORDS=off leaves no way to sign in: set WALKABOUT_OIDC_ISSUER (and the "
+            "client id and secret) for single sign-on."
+        )
+
+
 # --- the installation's identity in email and calendars (issue 16) ----------------
 # Links in emails, calendar UIDs and Message-IDs come from these two settings, so
 # every installation (each trust, staging, training) has its own.
@@ -247,8 +303,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         ),
     }
     config.update(_session_settings(https))
+    config.update(_sign_in_settings(env))
     config.update(overrides)
     _reports_runner(env, config)
+    _check_sign_in(config)
     if "SECRET_KEY" not in overrides:
         config["SECRET_KEY"] = _secret_key(env, instance_path)
     if env == "production":

@@ -213,6 +213,11 @@ class User(SQLModel, table=True):
     password_changed_at: datetime | None = _when()
     last_login_at: datetime | None = _when()
     created_at: datetime = _created_at()
+    # Second factor (TOTP): a secret with no confirmed date is an enrolment not finished yet;
+    # the time step of the last accepted code refuses that code (and older ones) a second time.
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_confirmed_at: datetime | None = _when()
+    totp_last_step: int | None = Field(default=None, sa_type=sa.BigInteger)
 
     role_rows: list[UserRole] = Relationship(
         back_populates="user", sa_relationship_kwargs={"cascade": "all, delete-orphan"}
@@ -270,6 +275,33 @@ class UserSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
     user: User = Relationship()
+
+
+class ExternalIdentity(SQLModel, table=True):
+    """A user's account at the identity provider: found by issuer and subject, never by email."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (
+        sa.UniqueConstraint("issuer", "subject", name="uq_external_identity_subject"),
+        sa.UniqueConstraint("user_id", "issuer", name="uq_external_identity_user_issuer"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    issuer: str = Field(max_length=500)
+    subject: str = Field(max_length=255)
+    email_at_link: str | None = Field(default=None, max_length=254)
+    linked_at: datetime = _created_at()
+    last_sign_in_at: datetime | None = _when()
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A single-use second-factor recovery code, kept as the SHA-256 of an 80-bit random code."""
+
+    __tablename__ = "recovery_code"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = _when()
 
 
 class PasswordReset(SQLModel, table=True):

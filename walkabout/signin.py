@@ -6,6 +6,7 @@ The database side is in `services/sessions.py` (records) and
 """
 
 import secrets
+import time
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -84,6 +85,29 @@ def sign_in(user: User, secret: str, remember: bool) -> None:
     cookie_session.clear()
     sessions.bind(user, secret)
     login_user(user, remember=remember)
+
+
+# --- between the password and the second factor --------------------------------------
+PENDING = "pending_sign_in"  # {user_id, remember, next, at}: the password was right, no session yet
+ENROLMENT = "totp_enrolment"  # the secret shown as a QR code, until a first code confirms it
+SINGLE_SIGN_ON = "sso"  # this session began at the identity provider
+
+
+def await_second_factor(user: User, remember: bool, next_url: str) -> None:
+    """The password was right: a fresh Flask session remembers whose code to ask for (not signed in)."""
+    cookie_session.clear()
+    cookie_session[PENDING] = {"user_id": user.id, "remember": remember, "next": next_url, "at": time.time()}
+
+
+def pending_sign_in() -> dict | None:
+    """The sign-in waiting for its second factor, while it is recent (TWO_FACTOR_PENDING_MINUTES)."""
+    pending = cookie_session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user_id"), int):
+        return None
+    if time.time() - float(pending.get("at", 0)) > current_app.config["TWO_FACTOR_PENDING_MINUTES"] * 60:
+        cookie_session.pop(PENDING, None)
+        return None
+    return pending
 
 
 def sign_out() -> None:

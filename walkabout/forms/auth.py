@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
@@ -28,3 +28,7 @@ class NewPasswordForm(FlaskForm):
         "Repeat the new password",
         validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
     )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(message="Enter the code."), Length(max=64)])

@@ -32,6 +32,8 @@ def register_blueprints(app: Flask) -> None:
         photos,
         reports,
         series,
+        sso,
+        two_factor,
         unsubscribe,
         walkabouts,
     )
@@ -40,6 +42,8 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (
         auth,
+        sso,
+        two_factor,
         password_reset,
         home,
         health,

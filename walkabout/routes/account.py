@@ -1,6 +1,7 @@
 """The signed-in person's own account: password, signed-in devices."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_login import current_user
 
 from .. import signin
@@ -23,6 +24,8 @@ def require_own_password():
     """An administrator-set password must be replaced at the next sign-in."""
     if request.endpoint in BEFORE_NEW_PASSWORD or request.endpoint in (None, "health.healthz"):
         return None
+    if cookie_session.get(signin.SINGLE_SIGN_ON):
+        return None  # signed in at the identity provider: the password is not in use
     if current_user.is_authenticated and current_user.must_change_password:
         flash("Your password was set by an administrator. Choose your own to continue.", "info")
         return redirect(url_for("account.password"))

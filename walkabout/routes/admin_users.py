@@ -9,7 +9,7 @@ from ..db import get_session
 from ..db_types import utcnow
 from ..forms.users import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import Role, User
-from ..services import ServiceError, accounts, throttle
+from ..services import ServiceError, accounts, identities, throttle, two_factor
 from .helpers import commit_and_redirect
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
@@ -105,6 +105,8 @@ def edit(user_id: int):
             reset_form=PasswordResetForm(),
             block=block,
             blocked_now=blocked_now,
+            two_factor_enabled=two_factor.is_enabled(user),
+            identities=identities.identities_of(get_session(), user),
         ),
         status,
     )
@@ -156,5 +158,18 @@ def unblock(user_id: int):
     return commit_and_redirect(
         lambda: accounts.clear_sign_in_block(get_session(), signed_in_user(), user),
         f"{user.name} can sign in again from any device.",
+        url_for("admin_users.edit", user_id=user.id),
+    )
+
+
+@bp.post("/<int:user_id>/two-factor/reset")
+@admins
+def reset_two_factor(user_id: int):
+    """Remove a user's second factor (a lost phone): they set it up again at their next sign-in."""
+    user = _load_user(user_id)
+    return commit_and_redirect(
+        lambda: two_factor.reset(get_session(), signed_in_user(), user),
+        f"{user.name}'s second factor is removed: they set up an authenticator app again at the next "
+        "sign-in that needs one.",
         url_for("admin_users.edit", user_id=user.id),
     )

@@ -161,9 +161,15 @@ def _failed(session: Session, attempt: PasswordAttempt) -> None:
         )
 
 
-def finish_sign_in(session: Session, attempt: PasswordAttempt, password: str) -> User:
-    """Check the password (before any database work: no lock is held meanwhile); the user, or ServiceError."""
-    valid = verify_password(attempt.password_hash or _argon2().dummy_hash, password)
+def finish_sign_in(
+    session: Session, attempt: PasswordAttempt, password: str, password_allowed: bool = True
+) -> User:
+    """Check the password (before any database work: no lock is held meanwhile); the user, or ServiceError.
+
+    `password_allowed` False (local passwords turned off, not the break-glass account)
+    fails like a wrong password, after the same check, so the answer reveals nothing.
+    """
+    valid = verify_password(attempt.password_hash or _argon2().dummy_hash, password) and password_allowed
     user = session.get(User, attempt.user_id) if valid and attempt.user_id is not None else None
     if user is None or not user.active:
         _failed(session, attempt)
