@@ -12,6 +12,9 @@ from . import charts, details, figures, trends
 from .pdf import LockedFetcher, render_pdf
 
 
+PDF_SIZE = {"height": 250}  # three charts and their keys fit on one A4 page
+
+
 @dataclass
 class BoardPackResult:
     pdf: bytes
@@ -45,10 +48,11 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
         context.update(
             trend=trend,
             charts={
-                "walkabouts": svg_data_url(charts.walkabouts_chart(trend)),
-                "concerns": svg_data_url(charts.concerns_chart(trend)),
-                "actions": svg_data_url(charts.actions_chart(trend)),
+                "walkabouts": svg_data_url(charts.walkabouts_chart(trend, **PDF_SIZE)),
+                "concerns": svg_data_url(charts.concerns_chart(trend, **PDF_SIZE)),
+                "actions": svg_data_url(charts.actions_chart(trend, **PDF_SIZE)),
             },
+            legends={name: charts.legend(name) for name in ("walkabouts", "concerns", "actions")},
             themes=details.themes(session, period, headline["concerns"]["by_category"]),
             overdue_rows=overdue_rows,
             overdue_groups=overdue_groups,

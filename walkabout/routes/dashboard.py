@@ -12,7 +12,7 @@ from ..reports import charts, figures, trends
 from ..timeutil import local_today, trust_zone
 
 bp = Blueprint("dashboard", __name__)
-PHONE_SIZE = {"width": 480, "height": 340, "legend_at_bottom_columns": 2}  # legible on a phone
+PHONE_SIZE = {"width": 480, "height": 300}  # legible on a phone; the key is printed under it
 CHARTS = {
     "walkabouts": charts.walkabouts_chart,
     "concerns": charts.concerns_chart,
@@ -42,7 +42,10 @@ def index():
         return render_template("reports/dashboard.html", form=form, period=None), 400
     headline = figures.headline(get_session(), period)
     query = {"date_from": period.start.isoformat(), "date_to": period.last_day.isoformat()}
-    return render_template("reports/dashboard.html", form=form, period=period, f=headline, query=query)
+    legends = {name: charts.legend(name) for name in (*CHARTS, "categories")}
+    return render_template(
+        "reports/dashboard.html", form=form, period=period, f=headline, query=query, legends=legends
+    )
 
 
 @bp.get("/dashboard/charts/<name>.svg")
