@@ -57,6 +57,7 @@ RULES: dict[str, object] = {
     "unsubscribe.confirm": PUBLIC,  # the signed token is the key (a wrong one is a 404)
     "unsubscribe.one_click": PUBLIC,
     "admin_places.sites": {A},
+    "report_settings.thresholds": {A},  # RAG thresholds of the board pack (issue 19)
     "admin_places.new_site": {A},
     "admin_places.edit_site": {A},
     "admin_places.wards": {A},

@@ -571,3 +571,15 @@ class BoardPack(SQLModel, table=True):
     requested_by_id: int | None = _fk("user.id", nullable=True)
     requested_at: datetime = _created_at()
     completed_at: datetime | None = _when()
+
+
+class ReportThreshold(SQLModel, table=True):
+    """An administrator's RAG thresholds for one board pack figure (defaults in services/rag.py)."""
+
+    __tablename__ = "report_threshold"
+    id: int | None = Field(default=None, primary_key=True)
+    figure: str = Field(max_length=40, unique=True)
+    green: int
+    amber: int
+    updated_by_id: int | None = _fk("user.id", nullable=True)
+    updated_at: datetime = _created_at()

@@ -42,6 +42,7 @@ def navigation() -> list[tuple[str, str]]:
         items.append(("admin_users.index", "Users"))
         items.append(("admin_places.wards", "Wards"))
         items.append(("notifications.outbox", "Outbox"))
+        items.append(("report_settings.thresholds", "Pack thresholds"))
     items.append(("notifications.inbox", "Messages"))
     items.append(("account.password", "Account"))
     return items

@@ -32,6 +32,7 @@ PAGES: dict[str, tuple[tuple, str]] = {
     "admin_users.new": ((A,), "/admin/users/new"),
     "admin_users.edit": ((A,), "/admin/users/{manager_id}"),
     "admin_places.sites": ((A,), "/admin/sites"),
+    "report_settings.thresholds": ((A,), "/admin/report-thresholds"),
     "admin_places.edit_site": ((A,), "/admin/sites/{site_id}"),
     "admin_places.wards": ((A,), "/admin/wards"),
     "admin_places.new_ward": ((A,), "/admin/wards/new"),

@@ -8,7 +8,8 @@ from sqlmodel import Session
 
 from ..db_types import utcnow
 from ..periods import Period, month_buckets
-from . import charts, details, figures, trends
+from ..services import rag
+from . import charts, details, figures, pack_summary, trends
 from .pdf import LockedFetcher, render_pdf
 
 
@@ -33,7 +34,16 @@ def svg_data_url(svg: str) -> str:
 def build(session: Session, period: Period, version: int, requested_by: str | None) -> BoardPackResult:
     """Compute the month's figures and render its pack (needs an app context)."""
     headline = figures.headline(session, period)
+    provisional = period.end_utc > utcnow()
+    loop = pack_summary.loop_figures(session, period)
+    headline["provisional"] = provisional
+    headline["loop"] = loop
     context = {
+        "provisional": provisional,
+        "loop": loop,
+        "threshold_rules": pack_summary.threshold_rules(session),
+        "working_hours": (current_app.config["WORKING_DAY_START"], current_app.config["WORKING_DAY_END"]),
+        "coverage_days": current_app.config["COVERAGE_THRESHOLD_DAYS"],
         "period": period,
         "figures": headline,
         "version": version,
@@ -45,7 +55,11 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
         trend = trends.series(session, month_buckets(period))
         overdue_rows, overdue_groups = details.overdue_by_ward_and_owner(session, period)
         risks, risks_total = details.open_high_risks(session, period)
+        tiles = pack_summary.summary_tiles(session, period, headline, loop, trend)
+        headline["rag"] = {tile["key"]: tile["status"] for tile in tiles if tile["key"]}
         context.update(
+            tiles=[dict(tile, spark=svg_data_url(tile["spark"])) for tile in tiles],
+            status_labels=rag.STATUS_LABELS,
             trend=trend,
             charts={
                 "walkabouts": svg_data_url(charts.walkabouts_chart(trend, **PDF_SIZE)),
