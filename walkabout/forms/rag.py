@@ -6,6 +6,8 @@ from wtforms import StringField
 from ..services.rag import FIGURES
 from ..urls import ascii_int
 
+PARSE_LIMIT = 999_999  # the service refuses what is out of each figure's range, by name
+
 
 class RagThresholdsForm(FlaskForm):
     """Fields `<figure>_green` and `<figure>_amber` (ASCII whole numbers; the service checks order)."""
@@ -14,10 +16,10 @@ class RagThresholdsForm(FlaskForm):
         """(green, amber) per figure; None where the text is not a plain whole number."""
         return {
             key: tuple(
-                ascii_int((self[f"{key}_{which}"].data or "").strip(), low=0, high=figure.high)
+                ascii_int((self[f"{key}_{which}"].data or "").strip(), low=0, high=PARSE_LIMIT)
                 for which in ("green", "amber")
             )
-            for key, figure in FIGURES.items()
+            for key in FIGURES
         }
 
 

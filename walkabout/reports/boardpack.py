@@ -12,7 +12,6 @@ from ..services import rag
 from . import charts, details, figures, pack_summary, trends
 from .pdf import LockedFetcher, render_pdf
 
-
 PDF_SIZE = {"height": 250}  # three charts and their keys fit on one A4 page
 
 
@@ -40,7 +39,7 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
     headline["loop"] = loop
     context = {
         "provisional": provisional,
-        "loop": loop,
+        "fidelity": loop,
         "threshold_rules": pack_summary.threshold_rules(session),
         "working_hours": (current_app.config["WORKING_DAY_START"], current_app.config["WORKING_DAY_END"]),
         "coverage_days": current_app.config["COVERAGE_THRESHOLD_DAYS"],

@@ -44,10 +44,10 @@ LINES = {
     "Overdue at month end": (INK, "2, 4", "dotted"),
 }
 BAND_LABELS = {
-    "low": "Low (1–3)",
-    "moderate": "Moderate (4–6)",
-    "high": "High (8–12)",
-    "extreme": "Extreme (15–25)",
+    "low": "Low (1\u20133)",
+    "moderate": "Moderate (4\u20136)",
+    "high": "High (8\u201312)",
+    "extreme": "Extreme (15\u201325)",
 }
 PRINT_STYLE = Style(
     background="white",
@@ -71,9 +71,7 @@ PRINT_STYLE = Style(
 
 
 def _band_style(bands: list[str]) -> Style:
-    colours = tuple(
-        f"url(#band-{band})" if BAND_FILLS[band][1] else BAND_FILLS[band][0] for band in bands
-    )
+    colours = tuple(f"url(#band-{band})" if BAND_FILLS[band][1] else BAND_FILLS[band][0] for band in bands)
     return Style(**{**PRINT_STYLE.to_dict(), "colors": colours})
 
 
@@ -131,7 +129,7 @@ def legend(name: str) -> list[dict]:
         ]
     if name == "concerns":
         bands = ["low", "moderate", "high", "extreme"]
-        labels = {**BAND_LABELS, "low": "Low or moderate (1–6)"}
+        labels = {**BAND_LABELS, "low": "Low or moderate (1\u20136)"}
         return [{"label": labels[b], "swatch": f"swatch-{b}"} for b in bands if b != "moderate"]
     if name == "actions":
         return [
@@ -144,7 +142,9 @@ def legend(name: str) -> list[dict]:
 
 def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **size) -> str:
     values = trend["planned"] + trend["held"]
-    chart = pygal.Bar(**_config(title=title, x_labels=trend["labels"], y_labels=integer_ticks(values), **size))
+    chart = pygal.Bar(
+        **_config(title=title, x_labels=trend["labels"], y_labels=integer_ticks(values), **size)
+    )
     chart.add("Planned", trend["planned"])
     chart.add("Held", trend["held"])
     return _svg(chart)
@@ -153,7 +153,10 @@ def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **
 def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **size) -> str:
     # Low and moderate share a segment (as in the trend figures); it takes the low fill.
     bands = ["low", "high", "extreme"]
-    totals = [sum(parts) for parts in zip(*(trend[f"concerns_{k}"] for k in ("low_moderate", "high", "extreme")))]
+    totals = [
+        sum(parts)
+        for parts in zip(*(trend[f"concerns_{k}"] for k in ("low_moderate", "high", "extreme")), strict=True)
+    ]
     chart = pygal.StackedBar(
         **_config(
             title=title,

@@ -108,7 +108,9 @@ def no_action_after(session: Session, period: Period, days: int = NO_ACTION_DAYS
 def reschedules(session: Session, period: Period, days: int = RESCHEDULE_HELD_DAYS) -> dict:
     """Walkabouts of the period moved at least once, and those held within `days` of the original date."""
     original = (
-        select(WalkaboutReschedule.walkabout_id, sa.func.min(WalkaboutReschedule.from_start).label("original"))
+        select(
+            WalkaboutReschedule.walkabout_id, sa.func.min(WalkaboutReschedule.from_start).label("original")
+        )
         .group_by(WalkaboutReschedule.walkabout_id)
         .subquery()
     )

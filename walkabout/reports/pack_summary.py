@@ -8,6 +8,8 @@ from ..periods import Period, add_months, month_buckets
 from ..services import rag
 from . import charts, fidelity, figures
 
+MINUS = "\u2212"
+
 
 def _share(part: int, whole: int) -> int | None:
     return round(100 * part / whole) if whole else None
@@ -19,8 +21,8 @@ def _change(now, before, unit: str) -> str:
     delta = now - before
     if delta == 0:
         return "no change from last month"
-    word = "points" if unit == "%" else ""
-    return f"{'+' if delta > 0 else '−'}{abs(delta)}{(' ' + word) if word else ''} on last month"
+    sign = "+" if delta > 0 else MINUS
+    return f"{sign}{abs(delta)}{' points' if unit == '%' else ''} on last month"
 
 
 def loop_figures(session: Session, period: Period) -> dict:
@@ -98,7 +100,10 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
             series=[
                 sum(parts)
                 for parts in zip(
-                    trend["concerns_low_moderate"], trend["concerns_high"], trend["concerns_extreme"], strict=True
+                    trend["concerns_low_moderate"],
+                    trend["concerns_high"],
+                    trend["concerns_extreme"],
+                    strict=True,
                 )
             ],
         ),
@@ -107,6 +112,9 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
         tile["status"] = rag.status(tile["key"], tile["value"], limits) if tile["key"] else None
         tile["change"] = _change(tile["value"], tile["before"], tile["unit"])
         tile["spark"] = charts.sparkline(tile["series"])
+        tile["series_text"] = ", ".join(
+            "no figure" if v is None else f"{v}{tile['unit']}" for v in tile["series"]
+        )
     return tiles
 
 

@@ -72,6 +72,7 @@ def index():
         packs=packs,
         names=service.requesters(session, packs),
         form=GeneratePackForm(),
+        current_month=local_today().strftime("%Y-%m"),
     )
 
 
@@ -86,7 +87,11 @@ def monthly_pdf(month: str):
         return _month_error(error)
     except NotFound as error:
         return render_template(
-            "reports/no_pack.html", message=str(error), month=month, form=GeneratePackForm()
+            "reports/no_pack.html",
+            message=str(error),
+            month=month,
+            form=GeneratePackForm(),
+            provisional=service.is_provisional(period),
         ), 404
     return _pdf_response(pack.pdf, f"board-pack-{pack.month}-v{pack.version}.pdf")
 
@@ -96,8 +101,11 @@ def monthly_pdf(month: str):
 def monthly_csv(month: str):
     try:
         period = _period(month)
+        service.check_reportable(get_session(), period)
     except BadMonth as error:
         return _month_error(error)
+    except NotFound as error:
+        return render_error(404, str(error))
     response = make_response(csv_export.month_csv(get_session(), period))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.csv"'
@@ -114,7 +122,10 @@ def generate(month: str):
     except BadMonth as error:
         return _month_error(error)
     session = get_session()
-    pack, created = service.request_board_pack(session, signed_in_user(), period)
+    try:
+        pack, created = service.request_board_pack(session, signed_in_user(), period)
+    except NotFound as error:
+        return render_error(404, str(error))
     session.commit()
     if created:
         runner.start_generation(pack.id)

@@ -45,7 +45,7 @@ def thresholds(session: Session) -> dict[str, tuple[int, int]]:
 
 
 def status(key: str, value: float | None, limits: dict[str, tuple[int, int]]) -> str | None:
-    """"green", "amber" or "red" for `value` of figure `key` (None when there is no value)."""
+    """ "green", "amber" or "red" for `value` of figure `key` (None when there is no value)."""
     if value is None:
         return None
     green, amber = limits[key]
@@ -84,4 +84,10 @@ def save(session: Session, user: User, values: dict[str, tuple[int | None, int |
         row.green, row.amber = green, amber
         row.updated_by_id, row.updated_at = user.id, utcnow()
         if before[key] != (green, amber):
-            audit.record(session, user, row, "updated", {"green": [before[key][0], green], "amber": [before[key][1], amber]})
+            audit.record(
+                session,
+                user,
+                row,
+                "updated",
+                {"green": [before[key][0], green], "amber": [before[key][1], amber]},
+            )
