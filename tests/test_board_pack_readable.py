@@ -16,10 +16,10 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from walkabout.db import session_scope
-from walkabout.models import FeedbackDelivery, ReportThreshold, Role, WalkaboutStatus
+from walkabout.models import FeedbackDelivery, ReportThreshold, Role, StatusChange, WalkaboutStatus
 from walkabout.periods import add_months, parse_month
 from walkabout.reports import charts, fidelity
-from walkabout.services import rag
+from walkabout.services import rag, status_history
 
 from .conftest import login, post_form, trust_today
 from .report_data import ZONE, local, seed_month
@@ -270,3 +270,65 @@ def test_fidelity_figures_match_what_happened(app, factory):
         # Concerns of the month with no action within 7 days: none (each got one on the day).
         assert fidelity.no_action_after(session, period)["without_action"] == 0
     assert evening.id and other_exec.id
+
+
+def test_open_risks_at_month_end_follow_the_status_history(app, factory, time_machine):
+    """A risk open at the end of one month and closed in the next is counted in the first only."""
+    from walkabout.models import Action, Concern, ConcernStatus, User
+    from walkabout.services import actions as action_service
+
+    month = seed_month(factory)
+    first = add_months(month.first_day, -3)
+    second = add_months(month.first_day, -2)
+    time_machine.move_to(local(first.replace(day=20), 10), tick=False)
+    old_visit = factory.walkabout(
+        month.ward, month.executive, start=local(first.replace(day=20), 9), status=WalkaboutStatus.COMPLETED
+    )
+    risk = factory.categorised_concern(old_visit, "Environment", "Fire door propped open on the ward", 5, 5)
+    # Resolved without a trace (no history, no audit): known only from its last update on.
+    untraced = factory.categorised_concern(
+        old_visit, "Equipment", "Resuscitation trolley check missed", 4, 4, status=ConcernStatus.RESOLVED
+    )
+    with app.test_request_context(), session_scope(app) as session:
+        action_service.create_action(
+            session,
+            session.get(User, month.executive.id),
+            session.get(Concern, risk.id),
+            description="Fit a magnetic door holder",
+            owner_id=month.manager.id,
+            due_date=first.replace(day=27),
+            today=first.replace(day=20),
+        )
+    time_machine.move_to(local(second.replace(day=3), 10), tick=False)
+    factory.walkabout(month.ward, month.executive, start=local(second.replace(day=10)))  # a month with data
+    with app.test_request_context(), session_scope(app) as session:
+        action = session.exec(select(Action).where(Action.concern_id == risk.id)).one()
+        manager, executive = session.get(User, month.manager.id), session.get(User, month.executive.id)
+        action_service.complete(session, manager, action, "Holder fitted and tested", action.version)
+        action_service.verify(session, executive, action, "Seen on the ward", action.version)
+        session.get(Concern, untraced.id).updated_at = local(second.replace(day=3), 11)
+    time_machine.move_to(local(month.first_day.replace(day=2), 10), tick=False)
+    with app.app_context(), session_scope(app, write=False) as session:
+        changes = session.exec(
+            select(StatusChange.to_status).where(
+                StatusChange.entity_type == "concern", StatusChange.entity_id == risk.id
+            )
+        ).all()
+    assert changes == ["resolved"]  # written by the service when its action was verified
+
+    first_pack = issue_pack(app, first.strftime("%Y-%m"), month.secretary)
+    second_pack = issue_pack(app, second.strftime("%Y-%m"), month.secretary)
+    assert first_pack.figures["open_high_risks_at_end"] is None  # the untraced one: unknown then
+    first_text = " ".join(page_texts(first_pack.pdf))
+    assert "Not available for" in first_text
+    assert second_pack.figures["open_high_risks_at_end"] == 0
+    second_text = " ".join(page_texts(second_pack.pdf))
+    assert "Fire door propped open" not in second_text
+    # Once its move is on record, the first month's figure is known.
+    with app.app_context(), session_scope(app) as session:
+        status_history.record(
+            session, "concern", untraced.id, "open", "resolved", at=local(second.replace(day=3), 11)
+        )
+    again = issue_pack(app, first.strftime("%Y-%m"), month.secretary)
+    assert again.figures["open_high_risks_at_end"] == 2  # both were open at the end of the first month
+    assert "Fire door propped open on the ward" in " ".join(page_texts(again.pdf))

@@ -53,7 +53,8 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
     if headline["has_data"]:
         trend = trends.series(session, month_buckets(period))
         overdue_rows, overdue_groups = details.overdue_by_ward_and_owner(session, period)
-        risks, risks_total = details.open_high_risks(session, period)
+        risks, risks_total, risks_available = details.open_high_risks(session, period)
+        headline["open_high_risks_at_end"] = risks_total if risks_available else None
         tiles = pack_summary.summary_tiles(session, period, headline, loop, trend)
         headline["rag"] = {tile["key"]: tile["status"] for tile in tiles if tile["key"]}
         context.update(
@@ -71,6 +72,7 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
             overdue_groups=overdue_groups,
             risks=risks,
             risks_total=risks_total,
+            risks_available=risks_available,
             notes=details.walkabout_notes(session, period),
         )
     html = render_document("pdf/board_pack.html", context)
