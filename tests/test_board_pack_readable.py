@@ -332,3 +332,45 @@ def test_open_risks_at_month_end_follow_the_status_history(app, factory, time_ma
     again = issue_pack(app, first.strftime("%Y-%m"), month.secretary)
     assert again.figures["open_high_risks_at_end"] == 2  # both were open at the end of the first month
     assert "Fire door propped open on the ward" in " ".join(page_texts(again.pdf))
+
+
+def test_overdue_at_month_end_counts_an_action_reopened_later_as_closed_then(app, factory, time_machine):
+    from walkabout.models import Action, Concern, User
+    from walkabout.reports import figures as figures_module
+    from walkabout.services import actions as action_service
+
+    month = seed_month(factory)
+    first, second = add_months(month.first_day, -3), add_months(month.first_day, -2)
+    time_machine.move_to(local(first.replace(day=5), 10), tick=False)
+    visit = factory.walkabout(month.ward, month.executive, start=local(first.replace(day=5), 9))
+    concern = factory.concern(visit, "Drug fridge not locked", 4, 4)
+    with app.test_request_context(), session_scope(app) as session:
+        executive = session.get(User, month.executive.id)
+        action_service.create_action(
+            session,
+            executive,
+            session.get(Concern, concern.id),
+            description="Fit a lock to the drug fridge",
+            owner_id=month.manager.id,
+            due_date=first.replace(day=10),
+            today=first.replace(day=5),
+        )
+    time_machine.move_to(local(first.replace(day=8), 10), tick=False)
+    with app.test_request_context(), session_scope(app) as session:
+        action = session.exec(select(Action).where(Action.concern_id == concern.id)).one()
+        action_service.complete(
+            session, session.get(User, month.manager.id), action, "Lock fitted", action.version
+        )
+    time_machine.move_to(local(second.replace(day=3), 10), tick=False)
+    with app.test_request_context(), session_scope(app) as session:
+        action = session.exec(select(Action).where(Action.concern_id == concern.id)).one()
+        action_service.reopen(
+            session, session.get(User, month.executive.id), action, "Lock is loose", action.version
+        )
+    time_machine.move_to(local(month.first_day.replace(day=2), 10), tick=False)
+    with app.app_context(), session_scope(app, write=False) as session:
+        today = trust_today(app)
+        first_overdue = figures_module.headline(session, parse_month(first.strftime("%Y-%m"), today, ZONE))
+        second_overdue = figures_module.headline(session, parse_month(second.strftime("%Y-%m"), today, ZONE))
+    assert first_overdue["actions"]["overdue"] == 0  # completed on day 8, before the month ended
+    assert second_overdue["actions"]["overdue"] == 1  # reopened on the 3rd and long past due
