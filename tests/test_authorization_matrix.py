@@ -97,6 +97,7 @@ RULES: dict[str, object] = {
     "reports.generate": {E, S},
     "reports.monthly_pdf": {E, S},
     "reports.monthly_csv": {E, S},
+    "reports.monthly_workbook": {E, S},
     "reports.pack_status": {E, S},
     "reports.pack_pdf": {E, S},
     "reports.walkabout_summary": SIGNED_IN,

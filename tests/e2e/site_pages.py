@@ -78,6 +78,7 @@ EXEMPT: dict[str, str] = {
     "feedback.qr_code": "an SVG image, shown with its alt text on the ward's feedback page",
     "dashboard.chart": "an SVG chart, an image on the dashboard (which is checked) with alt text",
     "reports.monthly_csv": "a CSV download",
+    "reports.monthly_workbook": "an Excel download",
     "reports.monthly_pdf": "a PDF download (its layout is checked by the report tests)",
     "reports.pack_pdf": "a PDF download (its layout is checked by the report tests)",
     "reports.walkabout_summary": "a PDF download (its layout is checked by the report tests)",

@@ -10,7 +10,7 @@ from ..errors import render_error
 from ..forms.reports import GeneratePackForm
 from ..models import BoardPackStatus
 from ..periods import BadMonth, Period, parse_month
-from ..reports import csv_export, runner
+from ..reports import csv_export, runner, workbook
 from ..reports.summary import summary_pdf
 from ..services import Conflict, NotFound
 from ..services import reports as service
@@ -110,6 +110,24 @@ def monthly_csv(month: str):
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/reports/monthly/<month>.xlsx")
+@executives_and_secretaries
+def monthly_workbook(month: str):
+    try:
+        period = _period(month)
+        service.check_reportable(get_session(), period)
+    except BadMonth as error:
+        return _month_error(error)
+    except NotFound as error:
+        return render_error(404, str(error))
+    response = make_response(workbook.month_workbook(get_session(), period))
+    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.xlsx"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
