@@ -53,3 +53,14 @@ def test_the_demo_trust_is_coherent(app, runner):
             assert last[("action", action.id)] == action.status.value, action.id
         for concern in session.exec(select(Concern)).all():
             assert last.get(("concern", concern.id), "open") == concern.status.value, concern.id
+
+
+def test_the_demo_trust_has_a_pack_archive_with_versions(app, runner):
+    from walkabout.models import BoardPack
+
+    assert runner.invoke(args=["seed-demo", "--password", "demo-password-123"]).exit_code == 0
+    with app.app_context(), session_scope(app, write=False) as session:
+        packs = session.exec(select(BoardPack).order_by(BoardPack.month, BoardPack.version)).all()
+    assert [(p.version, p.status.value) for p in packs] == [(1, "ready"), (1, "ready"), (2, "ready")]
+    assert packs[1].month == packs[2].month and all(p.pdf.startswith(b"%PDF-") for p in packs)
+    assert all(p.figures["open_high_risks_at_end"] is not None for p in packs)  # history known

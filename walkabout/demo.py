@@ -50,7 +50,9 @@ DEMO_LOGINS = [
 
 SCALES = {
     # sites, wards, extra executives, days of history, walkabouts a week, concerns per walkabout
-    "small": dict(sites=2, wards=12, executives=3, history_days=180, per_week=2.0, concerns=(3, 7)),
+    "small": dict(
+        sites=2, wards=12, executives=3, history_days=180, per_week=2.0, concerns=(3, 7), packs=True
+    ),
     "large": dict(sites=4, wards=120, executives=10, history_days=3650, per_week=2.9, concerns=(6, 14)),
     # 3x large (about 60,000 actions), for benchmarks of cost against data size: per ward and per
     # person it looks like the large trust, there is just three times as much of it.
@@ -395,6 +397,8 @@ class _Seeder:
         executives, managers = self._users(wards)
         self._walkabouts(wards, executives, managers)
         self._reset_sequences()
+        if self.scale.get("packs"):
+            self._pack_archive()
         self.session.add(AuditEvent(entity_type="trust", verb="demo_seeded", changes=self.counts))
         return self.counts
 
@@ -812,6 +816,31 @@ class _Seeder:
                 (0.65, ActionStatus.REOPENED),
             ]
         return next((status for limit, status in choices if roll < limit), ActionStatus.OPEN)
+
+    def _pack_archive(self) -> None:
+        """Issued board packs: the month before last, and last month twice (a corrected version)."""
+        from .models import BoardPack, BoardPackStatus
+        from .periods import Period, add_months
+        from .reports import boardpack
+
+        secretary = self.session.exec(select(User).where(User.email == "secretary@example.org")).one()
+        last = add_months(self.today, -1)
+        for month, version in ((add_months(last, -1), 1), (last, 1), (last, 2)):
+            period = Period(month, add_months(month, 1), self.zone)
+            built = boardpack.build(self.session, period, version, secretary.name)
+            self.session.add(
+                BoardPack(
+                    month=period.month_key,
+                    version=version,
+                    status=BoardPackStatus.READY,
+                    pdf=built.pdf,
+                    figures=built.figures,
+                    requested_by_id=secretary.id,
+                    requested_at=self.now,
+                    completed_at=self.now,
+                )
+            )
+            self.counts["board packs"] = self.counts.get("board packs", 0) + 1
 
     def _reset_sequences(self) -> None:
         """PostgreSQL: move id sequences past the ids assigned here."""
