@@ -228,7 +228,6 @@ def test_administrator_sets_thresholds_and_bad_ones_are_refused(app, factory, cl
     assert "Walkabouts held of those planned: green at 50% or more, amber at 40% or more" in text
     for role in (Role.EXECUTIVE, Role.BOARD_SECRETARY):
         other = factory.user(role)
-        client.post("/logout")
         fresh = app.test_client()
         login(fresh, other.email)
         assert fresh.get("/admin/report-thresholds").status_code == 403
