@@ -84,6 +84,7 @@ RULES: dict[str, object] = {
     # the audit log (issue 17): read-only, for administrators and board secretaries (IG reviews)
     "admin_audit.index": {A, S},
     "admin_audit.export": {A, S},
+    "report_settings.thresholds": {A},  # RAG thresholds of the board pack (issue 19)
     "admin_places.new_site": {A},
     "admin_places.edit_site": {A},
     "admin_places.wards": {A},
@@ -131,6 +132,7 @@ RULES: dict[str, object] = {
     "reports.generate": {E, S},
     "reports.monthly_pdf": {E, S},
     "reports.monthly_csv": {E, S},
+    "reports.monthly_workbook": {E, S},
     "reports.pack_status": {E, S},
     "reports.pack_pdf": {E, S},
     "reports.walkabout_summary": SIGNED_IN,

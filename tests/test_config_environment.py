@@ -3,7 +3,7 @@ in production board packs are built by the scheduler process, never in a web wor
 
 import re
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -192,6 +192,10 @@ def test_a_production_web_worker_starts_no_thread_for_a_requested_pack(clean_env
     assert app.config["REPORTS_RUNNER"] == "scheduler"
     factory = factory_for(app)
     secretary = factory.user(Role.BOARD_SECRETARY)
+    # A walkabout in the month: a month before the first walkabout has no pack (issue 19).
+    factory.walkabout(
+        factory.ward(), factory.user(Role.EXECUTIVE), start=datetime(2026, 10, 5, 9, tzinfo=UTC)
+    )
     client = app.test_client()
     login(client, secretary.email)
     before = {thread.name for thread in threading.enumerate()}

@@ -23,6 +23,7 @@ from walkabout.forms import admin_lists as list_forms
 from walkabout.forms import auth as auth_forms
 from walkabout.forms import capture as capture_forms
 from walkabout.forms import places as place_forms
+from walkabout.forms import rag as rag_forms
 from walkabout.forms import users as user_forms
 from walkabout.forms import walkabouts as walkabout_forms
 from walkabout.models import Role
@@ -85,6 +86,7 @@ FORMS = {
     "admin_users.set_active": entry("A", {"user_id": "user:E2"}, extra=("active",)),
     "admin_users.reset_password": entry("A", {"user_id": "user:E2"}, user_forms.PasswordResetForm),
     "admin_places.new_site": entry("A", form=place_forms.SiteForm),
+    "report_settings.thresholds": entry("A", form=rag_forms.RagThresholdsForm),
     "admin_places.edit_site": entry("A", {"site_id": "site"}, place_forms.SiteForm),
     "admin_places.new_ward": entry("A", form=place_forms.WardForm),
     "admin_places.edit_ward": entry("A", {"ward_id": "ward"}, place_forms.WardForm),

@@ -118,6 +118,10 @@ def test_headline_uses_a_fixed_number_of_queries(app, factory, count_queries):
 
 def test_an_empty_month_makes_a_short_valid_pack_that_says_so(app, factory):
     month = seed_month(factory)
+    from .report_data import local
+
+    # A walkabout a year earlier: the empty month lies between the first walkabout and now.
+    factory.walkabout(month.ward, month.executive, start=local(add_months(month.first_day, -12)))
     empty = add_months(month.first_day, -6).strftime("%Y-%m")
     pack = issue_pack(app, empty, month.secretary)
     assert pack.figures["has_data"] is False

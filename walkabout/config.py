@@ -271,6 +271,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "FEEDBACK_DAYS": _int("WALKABOUT_FEEDBACK_DAYS", rules.FEEDBACK_DAYS, 1, 365),
         # Ward coverage: wards not visited for more than this many days are highlighted.
         "COVERAGE_THRESHOLD_DAYS": _int("WALKABOUT_COVERAGE_DAYS", 90, 1, 3650),
+        # Board pack: walkabouts starting outside these whole hours (trust time), or at a weekend,
+        # count as out of hours.
+        "WORKING_DAY_START": _int("WALKABOUT_WORKING_DAY_START", 8, 0, 23),
+        "WORKING_DAY_END": _int("WALKABOUT_WORKING_DAY_END", 18, 1, 24),
         "WALKABOUTS_PER_PAGE": 25,
         # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
         "REPORTS_RUNNER": _choice(

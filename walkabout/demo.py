@@ -31,6 +31,7 @@ from .models import (
     FeedbackUpdate,
     Role,
     Site,
+    StatusChange,
     User,
     UserRole,
     Walkabout,
@@ -54,7 +55,9 @@ DEMO_LOGINS = [
 
 SCALES = {
     # sites, wards, extra executives, days of history, walkabouts a week, concerns per walkabout
-    "small": dict(sites=2, wards=12, executives=3, history_days=180, per_week=2.0, concerns=(3, 7)),
+    "small": dict(
+        sites=2, wards=12, executives=3, history_days=180, per_week=2.0, concerns=(3, 7), packs=True
+    ),
     "large": dict(sites=4, wards=120, executives=10, history_days=3650, per_week=2.9, concerns=(6, 14)),
     # 3x large (about 60,000 actions), for benchmarks of cost against data size: per ward and per
     # person it looks like the large trust, there is just three times as much of it.
@@ -230,44 +233,143 @@ GOOD_PRACTICE = [
     "Student nurses feel welcomed: each has a named buddy for the whole placement.",
     "Staff introduced a 'red tray' so protected mealtimes are kept for patients who need help.",
 ]
-ACTIONS = {
-    "Staffing": [
-        "Review the night rota with the matron and agree a minimum safe staffing plan.",
+# What gets done about each concern, written for that concern (two choices each).
+ACTIONS_FOR = {
+    "Night shifts often run one registered nurse short; agency cover arrives late or not at all.": [
+        "Review the night rota with the matron and agree a minimum of two registered nurses.",
+        "Book block agency cover for nights through the staffing office for the next eight weeks.",
+    ],
+    "No ward clerk at weekends, so nurses answer the phone and chase notes instead of caring.": [
         "Recruit a weekend ward clerk through the bank office.",
+        "Divert weekend calls to the site admin hub until a clerk is in post.",
     ],
-    "Equipment": [
-        "Order a second device through the medical equipment library.",
-        "Add the item to the daily equipment check and report faults to EBME.",
+    "Only one nurse on the ward trained to give IV antibiotics on most late shifts.": [
+        "Book three more nurses onto IV competency training this quarter.",
+        "Roster at least one IV-trained nurse on every late shift.",
     ],
-    "Environment": [
-        "Raise an estates job and confirm the repair with the ward manager.",
+    "Only one working bladder scanner for the whole floor; staff borrow from the next ward.": [
+        "Order a second bladder scanner through the medical equipment library.",
+        "Agree a shared-scanner booking sheet with the next ward until the new one arrives.",
+    ],
+    "Infusion pumps are often missing giving sets, delaying antibiotics by up to an hour.": [
+        "Add giving sets to the ward's daily stock top-up list.",
+        "Keep a labelled box of giving sets beside the pump station.",
+    ],
+    "The hoist battery fails mid-shift; there is no spare charger.": [
+        "Order a spare hoist battery and charger from EBME.",
+        "Add the hoist battery to the night shift charging check.",
+    ],
+    "Two of the four observation machines give unreliable blood pressure readings.": [
+        "Send both observation machines to EBME for calibration and borrow two meanwhile.",
+        "Label the faulty machines out of use and report them to EBME today.",
+    ],
+    "Sluice room door lock is broken; cleaning chemicals can be reached by confused patients.": [
+        "Raise an urgent estates job to replace the sluice room lock.",
+        "Move the cleaning chemicals to the locked cupboard until the lock is fixed.",
+    ],
+    "The bay lights flicker at night and staff cannot see drug labels clearly.": [
+        "Raise an estates job to replace the bay light fittings.",
+        "Provide task lights on the drug trolleys until the lights are repaired.",
+    ],
+    "Corridor used to store beds and equipment blocks the fire exit route.": [
         "Clear the corridor and agree a storage area with facilities.",
+        "Ask the fire safety adviser to walk the route and confirm it stays clear.",
     ],
-    "Communication": [
-        "Agree one handover template across days and nights.",
-        "Set up a results log by the nurses' station.",
+    "Patients arrive from ED without a medication history, so first doses are delayed.": [
+        "Agree with ED that a medicines reconciliation is done before transfer.",
+        "Ask pharmacy to prioritise medication histories for admissions from ED.",
     ],
-    "Medication": [
-        "Review controlled drug key holding with pharmacy.",
-        "Separate look-alike medicines and add shelf warning labels.",
+    "Handover sheet is different on days and nights, and allergies get missed.": [
+        "Agree one handover template across days and nights, with allergies at the top.",
+        "Audit ten handovers for recorded allergies after the new template starts.",
     ],
-    "Infection prevention": [
+    "Results from the lab are phoned to the ward but nobody knows who took the call.": [
+        "Set up a results log by the nurses' station for every phoned result.",
+        "Ask the lab to send critical results to the ward's electronic inbox as well.",
+    ],
+    "Controlled drug keys are held by one nurse, delaying pain relief during busy periods.": [
+        "Review controlled drug key holding with pharmacy and add a second key holder.",
+        "Move the controlled drug check to quieter times in the shift.",
+    ],
+    "Look-alike insulin pens are stored side by side in the fridge.": [
+        "Separate the insulin pens into labelled fridge trays.",
+        "Add shelf warning labels for the look-alike pens with pharmacy.",
+    ],
+    "Pharmacy top-up comes after the lunchtime round, so doses are missed or borrowed.": [
+        "Move the ward's pharmacy top-up to before the lunchtime round.",
+        "Agree a small emergency stock list with pharmacy for lunchtime doses.",
+    ],
+    "Hand gel dispensers at the bay entrances are empty more often than not.": [
         "Add hand gel refills to the housekeeper's daily checklist.",
-        "Audit side room cleaning times for four weeks.",
+        "Fit larger hand gel dispensers at the bay entrances.",
     ],
-    "Patient flow": [
+    "Side rooms are not cleaned promptly after discharge of infectious patients.": [
+        "Agree a two-hour target for side room cleans with the domestic team.",
+        "Audit side room cleaning times for four weeks and share the results.",
+    ],
+    "Commode cleaning is not recorded, so nobody knows which are clean.": [
+        "Introduce 'I am clean' tags for commodes.",
+        "Add commode cleaning to the healthcare assistants' shift checklist.",
+    ],
+    "Patients are boarded in the corridor overnight when the ward is full.": [
         "Escalate corridor care to the site team and record each occurrence.",
+        "Agree a boarding standard with the site team: no patient in the corridor after 22:00.",
+    ],
+    "Discharges wait hours for take-home medication, blocking beds for admissions.": [
         "Order take-home medication the day before planned discharge.",
+        "Use the discharge lounge for patients waiting only for medication.",
     ],
-    "Training": [
+    "Outliers from other specialties are not reviewed by their own team every day.": [
+        "Add outlying patients to each specialty's daily board round list.",
+        "Ask the site team to send the outlier list to each specialty by 09:00.",
+    ],
+    "New starters have not had sepsis screening training before working nights.": [
         "Book all new starters onto sepsis training within their first month.",
-        "Arrange a floor-walker for the electronic observations rollout.",
+        "Pair new starters with a sepsis-trained buddy until they are trained.",
     ],
-    "Other": [
+    "Staff are unsure how to use the new electronic observations tablets.": [
+        "Arrange a floor-walker for the electronic observations rollout.",
+        "Run two short tablet training sessions at handover.",
+    ],
+    "No one on the late shift has completed the deteriorating patient course.": [
+        "Book two late-shift nurses onto the deteriorating patient course.",
+        "Ask the outreach team to cover a teaching session on the late shift.",
+    ],
+    "Relatives are not sure whom to ask for updates and call the ward repeatedly.": [
         "Set up a relatives' information board with named contacts.",
+        "Offer relatives a set time each day for an update from the nurse in charge.",
+    ],
+    "The ward's incident reports rarely get feedback, so staff stop reporting.": [
         "Share incident feedback at the weekly team meeting.",
+        "Ask the governance team to send each reporter a reply within two weeks.",
     ],
 }
+SUMMARY_NOTES = [
+    "Open, constructive conversation with the team.",
+    "Staff were candid about staffing and glad to be asked.",
+    "A busy ward; the team made time to talk and showed us their safety board.",
+    "The nurse in charge walked us round; the healthcare assistants raised most points.",
+    "Good energy on the ward; staff want to hear back about the equipment points.",
+    "Quiet visit during the afternoon lull; the team were reflective about last month.",
+]
+RESCHEDULE_REASONS = [
+    "Clashed with an incident review meeting.",
+    "The executive was called to a system-wide escalation call.",
+    "The ward asked to move it: two staff off sick that morning.",
+    "Moved to fit the ward's teaching afternoon.",
+]
+CANCEL_REASONS = [
+    "Ward on outbreak closure.",
+    "Cancelled for a critical incident; to be rebooked.",
+    "The ward was moving to a new building that week.",
+]
+FEEDBACK_METHODS = ["Safety huddle", "Team meeting", "Ward noticeboard", "Email to the ward team"]
+FEEDBACK_OPENINGS = [
+    "You said: {concern} We did: {action}",
+    "At the huddle we told the team what came of the visit. {concern} Since then: {action}",
+    "You told us: {concern} What happened next: {action}",
+    "Update for the team. You raised: {concern} The response: {action}",
+]
 DUE_DAYS = {"extreme": 7, "high": 14, "moderate": 30, "low": 60}
 
 
@@ -289,6 +391,10 @@ class _Seeder:
         if not self.categories:
             raise RuntimeError("No categories: run `flask --app walkabout db-upgrade` first.")
         self.counts: dict[str, int] = {}
+        self.used_names: set[str] = set()
+        self.next_name = 0
+        self.history: list[dict] = []
+        self.deliveries: list[dict] = []
 
     def run(self) -> dict[str, int]:
         sites = self._sites()
@@ -296,6 +402,8 @@ class _Seeder:
         executives, managers = self._users(wards)
         self._walkabouts(wards, executives, managers)
         self._reset_sequences()
+        if self.scale.get("packs"):
+            self._pack_archive()
         self.session.add(AuditEvent(entity_type="trust", verb="demo_seeded", changes=self.counts))
         return self.counts
 
@@ -312,8 +420,31 @@ class _Seeder:
     def _local(self, day: date, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(UTC)
 
-    def _person(self, index: int) -> str:
-        return f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[(index * 7 + 3) % len(LAST_NAMES)]}"
+    def _person(self) -> str:
+        """A name no one else in the trust has, whatever their role (the fixed demo logins included)."""
+        combinations = len(FIRST_NAMES) * len(LAST_NAMES)
+        while self.next_name < combinations:
+            index = self.next_name
+            self.next_name += 1
+            first = FIRST_NAMES[index % len(FIRST_NAMES)]
+            last = LAST_NAMES[(index // len(FIRST_NAMES) + index * 7 + 3) % len(LAST_NAMES)]
+            name = f"{first} {last}"
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name
+        raise RuntimeError("The demo ran out of unique names: add first or last names.")
+
+    def _moved(self, kind: str, ident: int, before, after, at: datetime) -> None:
+        self.history.append(
+            dict(
+                entity_type=kind,
+                entity_id=ident,
+                from_status=before,
+                to_status=after,
+                changed_at=at,
+                source="live",
+            )
+        )
 
     # -- places and people ------------------------------------------------
 
@@ -365,21 +496,22 @@ class _Seeder:
             roles.extend(dict(user_id=user_id, role=role.value) for role in user_roles)
             return user_id
 
+        self.used_names |= {"Sarah Okafor", "Tom Bennett", "Priya Patel", "David Hughes", "Kwame Mensah"}
         executives = [add("executive@example.org", "Sarah Okafor", "Chief Nurse", Role.EXECUTIVE)]
         manager_id = add("manager@example.org", "Tom Bennett", "Ward Manager", Role.WARD_MANAGER)
         add("secretary@example.org", "Priya Patel", "Board Secretary", Role.BOARD_SECRETARY)
         add("admin@example.org", "David Hughes", "Systems Administrator", Role.ADMIN)
         for i in range(self.scale["executives"]):
-            name = self._person(i + 4)
+            name = self._person()
             executives.append(
                 add(f"exec{i + 1}@example.org", name, EXEC_TITLES[(i + 1) % len(EXEC_TITLES)], Role.EXECUTIVE)
             )
         # The demo ward manager runs the first two wards; every other ward has its own manager.
         ward_manager = {wards[0]["id"]: manager_id, wards[1]["id"]: manager_id}
-        for i, ward in enumerate(wards[2:]):
+        for ward in wards[2:]:
             ward_manager[ward["id"]] = add(
                 f"ward{ward['id']}.manager@example.org",
-                self._person(i + 20),
+                self._person(),
                 "Ward Manager",
                 Role.WARD_MANAGER,
             )
@@ -412,7 +544,7 @@ class _Seeder:
     def _walkabouts(self, wards: list[dict], executives: list[int], managers: dict[int, int]) -> None:
         walkabouts, attendees, reschedules = [], [], []
         concerns, actions, updates = [], [], []
-        deliveries, feedback_updates = [], []
+        feedback_updates = []
         days = self._walkabout_days()
         demo = days.index(self.today)  # today's first: the demo executive's, on the demo manager's ward
         for number, day in enumerate(days):
@@ -448,7 +580,7 @@ class _Seeder:
                         walkabout_id=walkabout_id,
                         from_start=moved_from,
                         to_start=start,
-                        reason="Clashed with an incident review meeting.",
+                        reason=self.rng.choice(RESCHEDULE_REASONS),
                         by_id=lead,
                         created_at=moved_from - timedelta(days=5),
                     )
@@ -460,7 +592,7 @@ class _Seeder:
                 row.update(
                     status=WalkaboutStatus.CANCELLED.value,
                     cancelled_at=start - timedelta(days=1),
-                    cancel_reason="Ward on outbreak closure.",
+                    cancel_reason=self.rng.choice(CANCEL_REASONS),
                     cancelled_by_id=lead,
                     calendar_sequence=row["calendar_sequence"] + 1,
                 )
@@ -470,7 +602,7 @@ class _Seeder:
                 status=WalkaboutStatus.COMPLETED.value,
                 started_at=start,
                 completed_at=start + timedelta(minutes=55),
-                summary_notes="Open, constructive conversation with the team.",
+                summary_notes=self.rng.choice(SUMMARY_NOTES),
                 staff_participation={
                     "Staff nurse": self.rng.randint(1, 4),
                     "Healthcare assistant": self.rng.randint(0, 3),
@@ -478,44 +610,68 @@ class _Seeder:
             )
             first = len(concerns)
             self._findings(row, managers[ward["id"]], concerns, actions, updates)
-            self._feedback(row, concerns[first:], deliveries, feedback_updates, feedback)
+            self._feedback(row, concerns[first:], actions, feedback_updates, feedback)
         self._bulk(Walkabout, walkabouts, "walkabouts")
         self._bulk(WalkaboutAttendee, attendees)
         self._bulk(WalkaboutReschedule, reschedules)
         self._bulk(Concern, concerns, "concerns")
         self._bulk(Action, actions, "actions")
         self._bulk(ActionUpdate, updates)
-        self._bulk(FeedbackDelivery, deliveries)
+        self._bulk(StatusChange, self.history)
+        self._bulk(FeedbackDelivery, self.deliveries, "feedback deliveries")
         self._bulk(FeedbackUpdate, feedback_updates)
 
-    def _feedback(self, walkabout: dict, found: list, deliveries: list, said: list, given: bool) -> None:
-        """Each concern's feedback due date; a visit fed back on the day has its delivery and updates."""
+    def _feedback(self, walkabout: dict, found: list, actions: list, said: list, given: bool) -> None:
+        """Each concern's feedback due date; when the visit was fed back, a "you said, we did"
+        delivery in words taken from what it found, and each concern's update for the ward page."""
         start = walkabout["started_at"]
         due = start.astimezone(self.zone).date() + timedelta(days=rules.FEEDBACK_DAYS)
-        for concern in found:
-            if concern["kind"] == ConcernKind.CONCERN.value:
-                concern["feedback_due_on"] = due
-        if not given:
+        raised = [c for c in found if c["kind"] == ConcernKind.CONCERN.value]
+        for concern in raised:
+            concern["feedback_due_on"] = due
+        if not given or not raised:
             return
-        at = start + timedelta(minutes=50)
-        deliveries.append(
+        on_the_day = self.rng.random() < 0.4
+        delivered = min(
+            start
+            + (
+                timedelta(minutes=50)
+                if on_the_day
+                else timedelta(days=self.rng.choice([1, 2, 3, 5, 8, 13, 20]))
+            ),
+            self.now,
+        )
+
+        def done_for(concern: dict) -> str:
+            action = next((a for a in reversed(actions) if a["concern_id"] == concern["id"]), None)
+            return (
+                action["description"]
+                if action
+                else concern["immediate_action"] or "the ward sorted it on the day."
+            )
+
+        chosen = self.rng.choice(raised)
+        self.deliveries.append(
             dict(
                 ward_id=walkabout["ward_id"],
                 walkabout_id=walkabout["id"],
-                delivered_at=at,
-                method=AT_THE_WALKABOUT,
-                notes=None,
+                delivered_at=delivered,
+                method=AT_THE_WALKABOUT if on_the_day else self.rng.choice(FEEDBACK_METHODS),
+                notes=self.rng.choice(FEEDBACK_OPENINGS).format(
+                    concern=chosen["text"], action=done_for(chosen)
+                ),
                 delivered_by_id=walkabout["lead_id"],
-                created_at=at,
+                created_at=delivered,
             )
         )
-        for concern in found:
-            if concern["kind"] != ConcernKind.CONCERN.value:
-                continue
+        for concern in raised:
             if concern["status"] == ConcernStatus.OPEN.value:
-                kind, text = FeedbackKind.INTERIM, "An action is under way; we will tell you when it is done."
+                kind, text = (
+                    FeedbackKind.INTERIM,
+                    f"Under way: {done_for(concern)} We will tell you when it is done.",
+                )
             elif concern["status"] == ConcernStatus.RESOLVED.value:
-                kind, text = FeedbackKind.FINAL, "Done: the actions were completed and checked."
+                kind, text = FeedbackKind.FINAL, f"Done and checked: {done_for(concern)}"
             else:
                 kind, text = FeedbackKind.FINAL, concern["no_action_reason"] or "No action was needed."
             said.append(
@@ -524,7 +680,7 @@ class _Seeder:
                     kind=kind.value,
                     text=text,
                     author_id=walkabout["lead_id"],
-                    created_at=min(at + timedelta(days=3), self.now),
+                    created_at=min(delivered + timedelta(days=1), self.now),
                 )
             )
 
@@ -563,6 +719,7 @@ class _Seeder:
                 row.update(
                     status=ConcernStatus.NO_ACTION_NEEDED.value, no_action_reason="Good practice, shared."
                 )
+                self._moved("concern", concern_id, "open", "no_action_needed", logged_at)
                 continue
             if score <= 3 and self.rng.random() < 0.3:
                 row.update(
@@ -571,6 +728,7 @@ class _Seeder:
                     status=ConcernStatus.NO_ACTION_NEEDED.value,
                     no_action_reason="Fixed on the spot.",
                 )
+                self._moved("concern", concern_id, "open", "no_action_needed", logged_at)
                 continue
             statuses = [
                 self._add_action(row, category, owner, actions, updates)
@@ -578,6 +736,10 @@ class _Seeder:
             ]
             if all(status == ActionStatus.VERIFIED for status in statuses):
                 row["status"] = ConcernStatus.RESOLVED.value
+                mine = [a for a in actions if a["concern_id"] == concern_id]
+                resolved = max(a["verified_at"] for a in mine)
+                row["updated_at"] = resolved
+                self._moved("concern", concern_id, "open", "resolved", resolved)
 
     def _add_action(
         self, concern: dict, category: str, owner: int, actions: list, updates: list
@@ -591,7 +753,7 @@ class _Seeder:
         row = dict(
             id=action_id,
             concern_id=concern["id"],
-            description=self.rng.choice(ACTIONS[category]),
+            description=self.rng.choice(ACTIONS_FOR[concern["text"]]),
             owner_id=owner,
             due_date=due,
             priority=band,
@@ -613,10 +775,12 @@ class _Seeder:
                 action_id=action_id,
                 author_id=concern["created_by_id"],
                 kind=ActionUpdateKind.CREATED.value,
+                to_status=ActionStatus.OPEN.value,
                 text=None,
                 created_at=created,
             )
         )
+        self._moved("action", action_id, None, "open", created)
         if status in (ActionStatus.COMPLETED, ActionStatus.VERIFIED):
             done = min(created + timedelta(days=self.rng.randint(2, DUE_DAYS[band] + 10)), self.now)
             row.update(
@@ -636,6 +800,7 @@ class _Seeder:
                     created_at=done,
                 )
             )
+            self._moved("action", action_id, "open", "completed", done)
             if status == ActionStatus.VERIFIED:
                 verified = min(done + timedelta(days=self.rng.randint(1, 7)), self.now)
                 row.update(verified_at=verified, verified_by_id=concern["created_by_id"], updated_at=verified)
@@ -650,6 +815,7 @@ class _Seeder:
                         created_at=verified,
                     )
                 )
+                self._moved("action", action_id, "completed", "verified", verified)
         elif status in (ActionStatus.IN_PROGRESS, ActionStatus.REOPENED):
             updates.append(
                 dict(
@@ -660,6 +826,14 @@ class _Seeder:
                     created_at=created + timedelta(days=1),
                 )
             )
+            started = min(created + timedelta(days=1), self.now)
+            if status == ActionStatus.IN_PROGRESS:
+                self._moved("action", action_id, "open", "in_progress", started)
+            else:  # completed, then sent back by the executive
+                self._moved("action", action_id, "open", "completed", started)
+                self._moved(
+                    "action", action_id, "completed", "reopened", min(started + timedelta(days=2), self.now)
+                )
         return status
 
     def _action_status(self, age_days: int, due: date) -> ActionStatus:
@@ -685,6 +859,31 @@ class _Seeder:
                 (0.65, ActionStatus.REOPENED),
             ]
         return next((status for limit, status in choices if roll < limit), ActionStatus.OPEN)
+
+    def _pack_archive(self) -> None:
+        """Issued board packs: the month before last, and last month twice (a corrected version)."""
+        from .models import BoardPack, BoardPackStatus
+        from .periods import Period, add_months
+        from .reports import boardpack
+
+        secretary = self.session.exec(select(User).where(User.email == "secretary@example.org")).one()
+        last = add_months(self.today, -1)
+        for month, version in ((add_months(last, -1), 1), (last, 1), (last, 2)):
+            period = Period(month, add_months(month, 1), self.zone)
+            built = boardpack.build(self.session, period, version, secretary.name)
+            self.session.add(
+                BoardPack(
+                    month=period.month_key,
+                    version=version,
+                    status=BoardPackStatus.READY,
+                    pdf=built.pdf,
+                    figures=built.figures,
+                    requested_by_id=secretary.id,
+                    requested_at=self.now,
+                    completed_at=self.now,
+                )
+            )
+            self.counts["board packs"] = self.counts.get("board packs", 0) + 1
 
     def _reset_sequences(self) -> None:
         """PostgreSQL: move id sequences past the ids assigned here."""

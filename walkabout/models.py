@@ -692,3 +692,34 @@ class BoardPack(SQLModel, table=True):
     requested_by_id: int | None = _fk("user.id", nullable=True)
     requested_at: datetime = _created_at()
     completed_at: datetime | None = _when()
+
+
+class ReportThreshold(SQLModel, table=True):
+    """An administrator's RAG thresholds for one board pack figure (defaults in services/rag.py)."""
+
+    __tablename__ = "report_threshold"
+    id: int | None = Field(default=None, primary_key=True)
+    figure: str = Field(max_length=40, unique=True)
+    green: int
+    amber: int
+    updated_by_id: int | None = _fk("user.id", nullable=True)
+    updated_at: datetime = _created_at()
+
+
+class StatusChange(SQLModel, table=True):
+    """A concern's or action's move from one status to another, and when (issue 19).
+
+    Written by the services that change status ("live"), and rebuilt for what happened
+    before from the actions' timelines and the audit trail ("rebuilt"). A record with
+    no rows has kept the status it was created with (open)."""
+
+    __tablename__ = "status_change"
+    __table_args__ = (sa.Index("ix_status_change_entity", "entity_type", "entity_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(max_length=20)  # "concern" or "action"
+    entity_id: int
+    from_status: str | None = Field(default=None, max_length=40)
+    to_status: str = Field(max_length=40)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    source: str = Field(default="live", max_length=10)

@@ -58,6 +58,7 @@ def navigation() -> list[tuple[str, str]]:
         items.append(("admin_places.wards", "Wards"))
         items.append(("admin_lists.index", "Lists"))
         items.append(("notifications.outbox", "Outbox"))
+        items.append(("report_settings.thresholds", "Pack thresholds"))
     if current_user.has_role(Role.ADMIN, Role.BOARD_SECRETARY):
         items.append(("admin_audit.index", "Audit log"))
     items.append(("notifications.inbox", "Messages"))

@@ -55,3 +55,26 @@ def test_executive_reads_the_dashboard_on_a_phone(live_server, live_app, page, f
         wait_until(images.nth(index), "img => img.complete && img.naturalWidth > 0")
     assert_no_horizontal_scroll(page)
     screenshot(page, "dashboard-phone")
+
+
+def test_every_chart_key_is_shown_in_full_at_phone_width(live_server, live_app, page, factory):
+    month = seed_month(factory)
+    sign_in(page, live_server, month.executive.email)
+    start, end = month.first_day.isoformat(), month.first_day.replace(day=28).isoformat()
+    page.goto(f"{live_server}/dashboard?date_from={start}&date_to={end}")
+    width = page.evaluate("document.documentElement.clientWidth")
+    keys = page.locator(".chart-legend li")
+    labels = [keys.nth(i).inner_text().strip() for i in range(keys.count())]
+    assert "Overdue at month end" in labels and "Held" in labels
+    assert any(label.startswith("Extreme (15") for label in labels)
+    for index in range(keys.count()):
+        key = keys.nth(index)
+        key.scroll_into_view_if_needed()
+        expect(key).to_be_visible()
+        box = key.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, labels[index]
+        swatch = key.locator(".swatch").bounding_box()
+        assert swatch["width"] >= 14 and swatch["height"] >= 4, labels[index]
+    expect(page.get_by_role("heading", name="Programme fidelity")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "dashboard-keys-phone")

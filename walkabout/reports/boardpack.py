@@ -8,9 +8,11 @@ from sqlmodel import Session
 
 from ..db_types import utcnow
 from ..periods import Period, month_buckets
-from ..services import branding
-from . import charts, details, figures, trends
+from ..services import branding, rag
+from . import charts, details, figures, pack_summary, trends
 from .pdf import LockedFetcher, render_pdf
+
+PDF_SIZE = {"height": 250}  # three charts and their keys fit on one A4 page
 
 
 @dataclass
@@ -31,7 +33,16 @@ def svg_data_url(svg: str) -> str:
 def build(session: Session, period: Period, version: int, requested_by: str | None) -> BoardPackResult:
     """Compute the month's figures and render its pack (needs an app context)."""
     headline = figures.headline(session, period)
+    provisional = period.end_utc > utcnow()
+    loop = pack_summary.loop_figures(session, period)
+    headline["provisional"] = provisional
+    headline["loop"] = loop
     context = {
+        "provisional": provisional,
+        "fidelity": loop,
+        "threshold_rules": pack_summary.threshold_rules(session),
+        "working_hours": (current_app.config["WORKING_DAY_START"], current_app.config["WORKING_DAY_END"]),
+        "coverage_days": current_app.config["COVERAGE_THRESHOLD_DAYS"],
         "period": period,
         "figures": headline,
         "version": version,
@@ -43,19 +54,26 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
     if headline["has_data"]:
         trend = trends.series(session, month_buckets(period))
         overdue_rows, overdue_groups = details.overdue_by_ward_and_owner(session, period)
-        risks, risks_total = details.open_high_risks(session, period)
+        risks, risks_total, risks_available = details.open_high_risks(session, period)
+        headline["open_high_risks_at_end"] = risks_total if risks_available else None
+        tiles = pack_summary.summary_tiles(session, period, headline, loop, trend)
+        headline["rag"] = {tile["key"]: tile["status"] for tile in tiles if tile["key"]}
         context.update(
+            tiles=[dict(tile, spark=svg_data_url(tile["spark"])) for tile in tiles],
+            status_labels=rag.STATUS_LABELS,
             trend=trend,
             charts={
-                "walkabouts": svg_data_url(charts.walkabouts_chart(trend)),
-                "concerns": svg_data_url(charts.concerns_chart(trend)),
-                "actions": svg_data_url(charts.actions_chart(trend)),
+                "walkabouts": svg_data_url(charts.walkabouts_chart(trend, **PDF_SIZE)),
+                "concerns": svg_data_url(charts.concerns_chart(trend, **PDF_SIZE)),
+                "actions": svg_data_url(charts.actions_chart(trend, **PDF_SIZE)),
             },
+            legends={name: charts.legend(name) for name in ("walkabouts", "concerns", "actions")},
             themes=details.themes(session, period, headline["concerns"]["by_category"]),
             overdue_rows=overdue_rows,
             overdue_groups=overdue_groups,
             risks=risks,
             risks_total=risks_total,
+            risks_available=risks_available,
             notes=details.walkabout_notes(session, period),
         )
     html = render_document("pdf/board_pack.html", context)

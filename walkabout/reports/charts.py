@@ -1,9 +1,17 @@
-"""SVG charts made with pygal, legible in black and white (greys, dashes, patterns of shade).
+"""SVG charts made with pygal, legible in black and white and to colour-blind readers.
 
 No scripts: pygal's interactive JavaScript is switched off, so the SVG is a
-plain picture for WeasyPrint and for an <img> on the dashboard.
+plain picture for WeasyPrint and for an <img> on the dashboard. Legends are not
+drawn inside the SVG (pygal's bottom legend is clipped when the picture is
+scaled): `legend(name)` gives the entries, and the page prints them as text
+next to the chart, with a swatch of the same fill or line style.
+
+Risk bands use the NHS 5x5 matrix colours (green, yellow, amber, red), chosen
+so their greys differ when printed in black and white, and the two middle
+bands carry a pattern (dots, stripes), so no band is told apart by hue alone.
 """
 
+import math
 import re
 
 import pygal
@@ -11,8 +19,36 @@ from pygal.style import Style
 
 from ..rules import RISK_BANDS
 
-# Greys and one blue that stay distinct when printed in black and white.
 INK = "#1d2433"
+BLUE = "#003d78"
+GREY = "#7f8fa6"
+# Fill of each band: (colour, pattern); the same values are in pdf.css and _app.scss
+# (.swatch-<band>), checked by tests/test_board_pack_readable.py.
+BAND_FILLS: dict[str, tuple[str, str | None]] = {
+    "low": ("#b9e0b0", None),
+    "moderate": ("#ffeb3b", "dots"),
+    "high": ("#ed8b00", "stripes"),
+    "extreme": ("#8b1a1a", None),
+}
+PATTERNS = {
+    "dots": '<pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse">'
+    '<rect width="6" height="6" fill="{colour}"/><circle cx="3" cy="3" r="1.2" fill="{ink}"/></pattern>',
+    "stripes": '<pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><rect width="6" height="6" fill="{colour}"/>'
+    '<rect width="1.6" height="6" fill="{ink}"/></pattern>',
+}
+# Line styles of the actions chart: (colour, SVG dash array, CSS border style).
+LINES = {
+    "Opened": (BLUE, None, "solid"),
+    "Closed": (GREY, "8, 5", "dashed"),
+    "Overdue at month end": (INK, "2, 4", "dotted"),
+}
+BAND_LABELS = {
+    "low": "Low (1\u20133)",
+    "moderate": "Moderate (4\u20136)",
+    "high": "High (8\u201312)",
+    "extreme": "Extreme (15\u201325)",
+}
 PRINT_STYLE = Style(
     background="white",
     plot_background="white",
@@ -22,7 +58,7 @@ PRINT_STYLE = Style(
     opacity="1",
     opacity_hover="1",
     transition="none",
-    colors=("#003d78", "#7f8fa6", "#1d2433", "#b9c3d1", "#5a6475"),
+    colors=(BLUE, GREY, INK, "#b9c3d1", "#5a6475"),
     font_family="Liberation Sans, Arial, sans-serif",
     label_font_size=13,
     major_label_font_size=13,
@@ -32,7 +68,27 @@ PRINT_STYLE = Style(
     value_label_font_size=12,
     tooltip_font_size=12,
 )
-BAND_STYLE = Style(**{**PRINT_STYLE.to_dict(), "colors": ("#d3d8e0", "#8a94a6", "#4a5568", "#111827")})
+
+
+def _band_style(bands: list[str]) -> Style:
+    colours = tuple(f"url(#band-{band})" if BAND_FILLS[band][1] else BAND_FILLS[band][0] for band in bands)
+    return Style(**{**PRINT_STYLE.to_dict(), "colors": colours})
+
+
+def _band_defs(bands: list[str]) -> list[str]:
+    defs = []
+    for band in bands:
+        colour, pattern = BAND_FILLS[band]
+        if pattern:
+            defs.append(PATTERNS[pattern].format(id=f"band-{band}", colour=colour, ink=INK))
+    return defs
+
+
+def integer_ticks(values: list[int | None], most: int = 6) -> list[int]:
+    """Whole-number y labels from 0 to at least the largest value (counts have no fractions)."""
+    top = max([v or 0 for v in values] + [1])
+    step = max(1, math.ceil(top / most))
+    return list(range(0, top + step, step))
 
 
 def _config(**extra) -> dict:
@@ -43,8 +99,7 @@ def _config(**extra) -> dict:
         disable_xml_declaration=True,
         width=760,
         height=300,
-        legend_at_bottom=True,
-        legend_at_bottom_columns=4,
+        show_legend=False,
         print_values=False,
         show_y_guides=False,
         margin=8,
@@ -53,7 +108,7 @@ def _config(**extra) -> dict:
         tooltip_border_radius=0,
         no_data_text="No data",
     )
-    base.update(extra)
+    base.update({key: value for key, value in extra.items() if key != "legend_at_bottom_columns"})
     return base
 
 
@@ -65,15 +120,53 @@ def _svg(chart) -> str:
     return INTERACTIVE_PARTS.sub("", chart.render(is_unicode=True))
 
 
+def legend(name: str) -> list[dict]:
+    """The legend entries of chart `name`: label and swatch class (the page draws them)."""
+    if name == "walkabouts":
+        return [
+            {"label": "Planned", "swatch": "swatch-planned"},
+            {"label": "Held", "swatch": "swatch-held"},
+        ]
+    if name == "concerns":
+        bands = ["low", "moderate", "high", "extreme"]
+        labels = {**BAND_LABELS, "low": "Low or moderate (1\u20136)"}
+        return [{"label": labels[b], "swatch": f"swatch-{b}"} for b in bands if b != "moderate"]
+    if name == "actions":
+        return [
+            {"label": label, "swatch": f"swatch-line-{style}"} for label, (_c, _d, style) in LINES.items()
+        ]
+    if name == "categories":
+        return [{"label": BAND_LABELS[b], "swatch": f"swatch-{b}"} for _top, b in RISK_BANDS]
+    raise KeyError(name)
+
+
 def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **size) -> str:
-    chart = pygal.Bar(**_config(title=title, x_labels=trend["labels"], min_scale=3, **size))
+    values = trend["planned"] + trend["held"]
+    chart = pygal.Bar(
+        **_config(title=title, x_labels=trend["labels"], y_labels=integer_ticks(values), **size)
+    )
     chart.add("Planned", trend["planned"])
     chart.add("Held", trend["held"])
     return _svg(chart)
 
 
 def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **size) -> str:
-    chart = pygal.StackedBar(**_config(title=title, x_labels=trend["labels"], style=BAND_STYLE, **size))
+    # Low and moderate share a segment (as in the trend figures); it takes the low fill.
+    bands = ["low", "high", "extreme"]
+    totals = [
+        sum(parts)
+        for parts in zip(*(trend[f"concerns_{k}"] for k in ("low_moderate", "high", "extreme")), strict=True)
+    ]
+    chart = pygal.StackedBar(
+        **_config(
+            title=title,
+            x_labels=trend["labels"],
+            style=_band_style(bands),
+            defs=_band_defs(bands),
+            y_labels=integer_ticks(totals),
+            **size,
+        )
+    )
     chart.add("Low or moderate", trend["concerns_low_moderate"])
     chart.add("High", trend["concerns_high"])
     chart.add("Extreme", trend["concerns_extreme"])
@@ -81,14 +174,23 @@ def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **
 
 
 def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
+    values = trend["actions_opened"] + trend["actions_closed"] + trend["actions_overdue"]
+    style = Style(**{**PRINT_STYLE.to_dict(), "colors": tuple(c for c, _d, _s in LINES.values())})
     chart = pygal.Line(
-        **_config(title=title, x_labels=trend["labels"], dots_size=4, stroke_style={"width": 3}, **size)
+        **_config(
+            title=title,
+            x_labels=trend["labels"],
+            dots_size=4,
+            stroke_style={"width": 3},
+            style=style,
+            y_labels=integer_ticks(values),
+            **size,
+        )
     )
-    chart.add("Opened", trend["actions_opened"])
-    chart.add("Closed", trend["actions_closed"], stroke_style={"width": 3, "dasharray": "8, 5"})
-    chart.add(
-        "Overdue at month end", trend["actions_overdue"], stroke_style={"width": 3, "dasharray": "2, 4"}
-    )
+    keys = ("actions_opened", "actions_closed", "actions_overdue")
+    for (label, (_colour, dash, _css)), key in zip(LINES.items(), keys, strict=True):
+        stroke = {"width": 3, "dasharray": dash} if dash else {"width": 3}
+        chart.add(label, trend[key], stroke_style=stroke)
     return _svg(chart)
 
 
@@ -96,15 +198,40 @@ def categories_chart(
     by_category: list[dict], title: str = "Concerns by category and risk band", **size
 ) -> str:
     rows = list(reversed(by_category))
+    bands = [band for _top, band in RISK_BANDS]
+    totals = [row["total"] for row in rows]
     chart = pygal.HorizontalStackedBar(
         **_config(
             title=title,
             x_labels=[row["name"] for row in rows],
-            style=BAND_STYLE,
+            style=_band_style(bands),
+            defs=_band_defs(bands),
             height=max(220, 70 + 30 * len(rows)),
+            y_labels=integer_ticks(totals),
             **size,
         )
     )
-    for _top, band in RISK_BANDS:
-        chart.add(band.capitalize(), [row[band] for row in rows])
+    for band in bands:
+        chart.add(BAND_LABELS[band], [row[band] for row in rows])
     return _svg(chart)
+
+
+def sparkline(values: list[float | None]) -> str:
+    """A small line of a figure's last twelve months (no axes: the page states the values)."""
+    chart = pygal.Line(
+        style=Style(**{**PRINT_STYLE.to_dict(), "colors": (INK,)}),
+        js=[],
+        disable_xml_declaration=True,
+        width=240,
+        height=60,
+        show_legend=False,
+        show_dots=False,
+        stroke_style={"width": 4},
+        margin=2,
+        spacing=0,
+        no_data_text="",
+    )
+    chart.add("", [0 if v is None else v for v in values])
+    return INTERACTIVE_PARTS.sub(
+        "", chart.render_sparkline(is_unicode=True, show_x_labels=False, show_y_labels=False)
+    )

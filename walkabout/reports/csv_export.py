@@ -1,4 +1,5 @@
-"""The month's concerns and actions as CSV: one row each, stable columns, Excel-safe.
+"""The month's records as CSV: every walkabout, concern, action and feedback delivery
+the board pack counts, one row each (`record_type` says which), stable columns.
 
 UTF-8 with a byte order mark (so Excel detects the encoding) and cells that
 start with = + - @ (or a tab / carriage return) prefixed with an apostrophe, so a
@@ -8,10 +9,10 @@ spreadsheet never runs them as formulas (CSV injection).
 import csv
 import io
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from ..models import Action, Category, Concern, Site, User, Walkabout, Ward, risk_band
 from ..periods import Period
+from .month_data import month_tables
 
 COLUMNS = [
     "record_type",
@@ -37,6 +38,28 @@ COLUMNS = [
     "created_at",
     "completed_at",
     "verified_at",
+    # added for issue 19: the rest of what the pack counts
+    "in_month",
+    "status_at_month_end",
+    "closure_note",
+    "walkabout_status",
+    "lead",
+    "lead_job_title",
+    "scheduled_start",
+    "started_at",
+    "original_start",
+    "rescheduled",
+    "cancel_reason",
+    "delivered_at",
+    "method",
+    "feedback_text",
+    "created_at_utc",
+    "completed_at_utc",
+    "verified_at_utc",
+    "scheduled_start_utc",
+    "started_at_utc",
+    "original_start_utc",
+    "delivered_at_utc",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,116 +70,12 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _iso(value) -> str:
-    return value.isoformat() if value is not None else ""
-
-
 def month_csv(session: Session, period: Period) -> bytes:
-    """Concerns logged and actions created in `period`, as UTF-8-with-BOM CSV bytes."""
+    """The month's records (see month_data), as UTF-8-with-BOM CSV bytes."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-
-    def local(moment) -> str:
-        return moment.astimezone(period.zone).date().isoformat()
-
-    concern_rows = session.exec(
-        select(Concern, Walkabout.scheduled_start, Ward.name, Site.name, Category.name)
-        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
-        .join(Ward, Ward.id == Walkabout.ward_id)
-        .join(Site, Site.id == Ward.site_id)
-        .outerjoin(Category, Category.id == Concern.category_id)
-        .where(
-            Concern.created_at >= period.start_utc,
-            Concern.created_at < period.end_utc,
-            col(Concern.deleted_at).is_(None),
-        )
-        .order_by(Concern.created_at, Concern.id)
-    ).all()
-    for concern, start, ward, site, category in concern_rows:
-        band = risk_band(concern.risk_score)
-        writer.writerow(
-            [
-                neutralise(v)
-                for v in (
-                    "concern",
-                    concern.id,
-                    concern.id,
-                    concern.walkabout_id,
-                    local(start),
-                    site,
-                    ward,
-                    concern.kind.value,
-                    category,
-                    concern.text,
-                    concern.likelihood,
-                    concern.consequence,
-                    concern.risk_score,
-                    band.value if band else "",
-                    concern.raised_by_role,
-                    concern.status.value,
-                    "",
-                    "",
-                    "",
-                    "",
-                    _iso(concern.created_at),
-                    "",
-                    "",
-                )
-            ]
-        )
-    action_rows = session.exec(
-        select(
-            Action,
-            Concern.walkabout_id,
-            Walkabout.scheduled_start,
-            Ward.name,
-            Site.name,
-            Category.name,
-            User.name,
-        )
-        .join(Concern, Concern.id == Action.concern_id)
-        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
-        .join(Ward, Ward.id == Walkabout.ward_id)
-        .join(Site, Site.id == Ward.site_id)
-        .outerjoin(Category, Category.id == Concern.category_id)
-        .join(User, User.id == Action.owner_id)
-        .where(
-            Action.created_at >= period.start_utc,
-            Action.created_at < period.end_utc,
-            col(Action.deleted_at).is_(None),
-        )
-        .order_by(Action.created_at, Action.id)
-    ).all()
-    for action, walkabout_id, start, ward, site, category, owner in action_rows:
-        writer.writerow(
-            [
-                neutralise(v)
-                for v in (
-                    "action",
-                    action.id,
-                    action.concern_id,
-                    walkabout_id,
-                    local(start),
-                    site,
-                    ward,
-                    "",
-                    category,
-                    action.description,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    owner,
-                    action.due_date.isoformat(),
-                    action.status.value,
-                    action.priority.value,
-                    _iso(action.created_at),
-                    _iso(action.completed_at),
-                    _iso(action.verified_at),
-                )
-            ]
-        )
+    for rows in month_tables(session, period).values():
+        for row in rows:
+            writer.writerow([neutralise(row.get(name)) for name in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

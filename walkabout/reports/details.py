@@ -22,6 +22,7 @@ from ..models import (
     Ward,
 )
 from ..periods import Period
+from ..services import status_history
 from .figures import band_case, cutoff, overdue_condition, overdue_day
 
 TOP_THEMES = 3
@@ -93,22 +94,22 @@ def overdue_by_ward_and_owner(session: Session, period: Period) -> tuple[list[di
     return entries[:MAX_OVERDUE_ROWS], len(entries)
 
 
-def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int]:
-    """Concerns scored high or extreme, raised by the period's end and still open now."""
-    conditions = (
-        Concern.kind == ConcernKind.CONCERN,
-        Concern.status == ConcernStatus.OPEN,
-        col(Concern.deleted_at).is_(None),
-        col(Concern.risk_score) >= HIGH_RISK_SCORE,
-        Concern.created_at < period.end_utc,
-    )
-    total = session.exec(select(sa.func.count()).select_from(Concern).where(*conditions)).one()
+def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int, bool]:
+    """Concerns scored high or extreme that were open at the period's end (or now, if sooner).
+
+    Returns (the highest listed, how many, available). From the status history; when a
+    concern changed status without a recorded time around then, the figure is not
+    available (False) and the list shows the concerns as they stand now instead."""
+    moment = cutoff(period)
     rows = session.exec(
         select(
+            Concern.id,
+            Concern.status,
+            Concern.created_at,
+            Concern.updated_at,
             Concern.text,
             Concern.risk_score,
             band_case(col(Concern.risk_score)),
-            Concern.created_at,
             Ward.name,
             Site.name,
             sa.func.coalesce(Category.name, "Uncategorised"),
@@ -117,15 +118,27 @@ def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int]:
         .join(Ward, Ward.id == Walkabout.ward_id)
         .join(Site, Site.id == Ward.site_id)
         .outerjoin(Category, Category.id == Concern.category_id)
-        .where(*conditions)
+        .where(
+            Concern.kind == ConcernKind.CONCERN,
+            col(Concern.risk_score) >= HIGH_RISK_SCORE,
+            Concern.created_at < moment,
+            sa.or_(col(Concern.deleted_at).is_(None), col(Concern.deleted_at) >= moment),
+        )
         .order_by(col(Concern.risk_score).desc(), col(Concern.created_at).desc())
-        .limit(MAX_OPEN_RISKS)
     ).all()
+    statuses = status_history.statuses_at(
+        session, status_history.CONCERN, [(r[0], r[1], r[2], r[3]) for r in rows], moment
+    )
+    available = None not in statuses.values()
+    if available:
+        chosen = [r for r in rows if statuses[r[0]] == ConcernStatus.OPEN.value]
+    else:
+        chosen = [r for r in rows if r[1] == ConcernStatus.OPEN]
     risks = [
         dict(text=text, score=score, band=band, raised=raised, ward=ward, site=site, category=category)
-        for text, score, band, raised, ward, site, category in rows
+        for _id, _status, raised, _updated, text, score, band, ward, site, category in chosen[:MAX_OPEN_RISKS]
     ]
-    return risks, total
+    return risks, len(chosen), available
 
 
 def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:

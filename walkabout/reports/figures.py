@@ -7,8 +7,8 @@ Definitions (also printed in the board pack):
   wards with no walkabout held in the 90 days before the period's end.
 - concerns: logged in the period (good practice counted apart), by category and risk band.
 - actions opened / completed / verified: created / completed / verified in the period;
-  overdue: at the period's end (or now, for a period not yet over), still not
-  completed and due before that day.
+  overdue: at the period's end (or now, for a period not yet over), not completed
+  then (by the status history, where the action has one) and due before that day.
 - median days to close: from an action's creation to its verification (or its
   completion when it was closed without verification), for actions closed in the period.
 - feedback: share of walkabouts held in the period whose staff were told what happened.
@@ -29,6 +29,7 @@ from ..models import (
     ConcernKind,
     FeedbackDelivery,
     Site,
+    StatusChange,
     Walkabout,
     WalkaboutReschedule,
     WalkaboutStatus,
@@ -62,12 +63,36 @@ def cutoff(period: Period) -> datetime:
     return min(period.end_utc, utcnow())
 
 
+def history_exists() -> sa.ColumnElement:
+    """The action has a status history (kept by the services; rebuilt for older actions)."""
+    return sa.exists().where(StatusChange.entity_type == "action", StatusChange.entity_id == Action.id)
+
+
+def status_before(moment: datetime) -> sa.ScalarSelect:
+    """The action's status just before `moment`, from its status history."""
+    return (
+        select(StatusChange.to_status)
+        .where(
+            StatusChange.entity_type == "action",
+            StatusChange.entity_id == Action.id,
+            StatusChange.changed_at < moment,
+        )
+        .order_by(col(StatusChange.changed_at).desc(), col(StatusChange.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def overdue_condition(moment: datetime, local_day):
-    """An action overdue at `moment`: created before it, due before `local_day`, not closed by then."""
-    closed_by_then = sa.and_(
-        col(Action.status).in_(CLOSED),
-        col(Action.completed_at).is_not(None),
-        col(Action.completed_at) < moment,
+    """An action overdue at `moment`: created before it, due before `local_day`, not closed by then
+    (from its status history, so an action reopened later still counts as closed then)."""
+    closed_by_then = sa.case(
+        (history_exists(), sa.func.coalesce(status_before(moment).in_([s.value for s in CLOSED]), False)),
+        else_=sa.and_(
+            col(Action.status).in_(CLOSED),
+            col(Action.completed_at).is_not(None),
+            col(Action.completed_at) < moment,
+        ),
     )
     return sa.and_(
         col(Action.deleted_at).is_(None),

@@ -10,7 +10,7 @@ from ..errors import render_error
 from ..forms.reports import GeneratePackForm
 from ..models import BoardPackStatus
 from ..periods import BadMonth, Period, parse_month
-from ..reports import csv_export, runner
+from ..reports import csv_export, runner, workbook
 from ..reports.summary import summary_pdf
 from ..services import Conflict, NotFound
 from ..services import reports as service
@@ -72,6 +72,7 @@ def index():
         packs=packs,
         names=service.requesters(session, packs),
         form=GeneratePackForm(),
+        current_month=local_today().strftime("%Y-%m"),
     )
 
 
@@ -86,7 +87,11 @@ def monthly_pdf(month: str):
         return _month_error(error)
     except NotFound as error:
         return render_template(
-            "reports/no_pack.html", message=str(error), month=month, form=GeneratePackForm()
+            "reports/no_pack.html",
+            message=str(error),
+            month=month,
+            form=GeneratePackForm(),
+            provisional=service.is_provisional(period),
         ), 404
     return _pdf_response(pack.pdf, f"board-pack-{pack.month}-v{pack.version}.pdf")
 
@@ -96,12 +101,33 @@ def monthly_pdf(month: str):
 def monthly_csv(month: str):
     try:
         period = _period(month)
+        service.check_reportable(get_session(), period)
     except BadMonth as error:
         return _month_error(error)
+    except NotFound as error:
+        return render_error(404, str(error))
     response = make_response(csv_export.month_csv(get_session(), period))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/reports/monthly/<month>.xlsx")
+@executives_and_secretaries
+def monthly_workbook(month: str):
+    try:
+        period = _period(month)
+        service.check_reportable(get_session(), period)
+    except BadMonth as error:
+        return _month_error(error)
+    except NotFound as error:
+        return render_error(404, str(error))
+    response = make_response(workbook.month_workbook(get_session(), period))
+    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.xlsx"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -114,7 +140,10 @@ def generate(month: str):
     except BadMonth as error:
         return _month_error(error)
     session = get_session()
-    pack, created = service.request_board_pack(session, signed_in_user(), period)
+    try:
+        pack, created = service.request_board_pack(session, signed_in_user(), period)
+    except NotFound as error:
+        return render_error(404, str(error))
     session.commit()
     if created:
         runner.start_generation(pack.id)

@@ -27,7 +27,7 @@ from ..models import (
     UserRole,
     WardManager,
 )
-from . import Forbidden, ServiceError, audit, check_version, flush_or_conflict, lock_latest
+from . import Forbidden, ServiceError, audit, check_version, flush_or_conflict, lock_latest, status_history
 from .access import managed_ward_ids, sees_all_wards
 from .photos import ProcessedPhoto
 
@@ -191,6 +191,8 @@ def refresh_concern_status(session: Session, actor: User | None, concern: Concer
     if changes:
         concern.updated_at = utcnow()
         audit.record(session, actor, concern, "status_changed", changes)
+        if "status" in changes:
+            status_history.record(session, status_history.CONCERN, concern.id, *changes["status"])
 
 
 def mark_no_action_needed(
@@ -206,6 +208,8 @@ def mark_no_action_needed(
     concern.updated_at = utcnow()
     flush_or_conflict(session, STALE_CONCERN)
     audit.record(session, actor, concern, "no_action_needed", changes)
+    if "status" in changes:
+        status_history.record(session, status_history.CONCERN, concern.id, *changes["status"])
 
 
 # --- the verbs ------------------------------------------------------------------
@@ -245,6 +249,7 @@ def create_action(
             new_due_date=due,
         )
     )
+    status_history.record(session, status_history.ACTION, action.id, None, ActionStatus.OPEN)
     audit.record(
         session,
         actor,
@@ -321,6 +326,7 @@ def post_update(session: Session, actor: User, action: Action, text: str) -> Non
         update.from_status, update.to_status = previous, ActionStatus.IN_PROGRESS
         changes["status"] = [previous, ActionStatus.IN_PROGRESS]
         _save(session, action)
+        status_history.record(session, status_history.ACTION, action.id, previous, ActionStatus.IN_PROGRESS)
     session.add(update)
     audit.record(session, actor, action, "progress_update", changes)
 
@@ -377,6 +383,7 @@ def _status_change(
         to_status=action.status,
     )
     session.add(update)
+    status_history.record(session, status_history.ACTION, action.id, previous, action.status)
     return update
 
 

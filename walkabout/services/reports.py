@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, selectinload
@@ -118,11 +118,42 @@ def latest_ready_pack(session: Session, month: str, version: int | None = None) 
     return pack
 
 
+def first_walkabout_day(session: Session, zone) -> date | None:
+    """The trust-local day of the first walkabout ever scheduled (None: there are none)."""
+    first = session.exec(select(sa.func.min(Walkabout.scheduled_start))).one()
+    if first is None:
+        return None
+    if isinstance(first, str):  # SQLite hands an aggregate back as text
+        first = datetime.fromisoformat(first)
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    return first.astimezone(zone).date()
+
+
+def check_reportable(session: Session, period: Period) -> None:
+    """NotFound when `period` ends before the trust's first walkabout: nothing to report."""
+    first = first_walkabout_day(session, period.zone)
+    if first is None:
+        raise NotFound("No walkabout has been planned yet, so there is no board pack to make.")
+    if period.end <= first:
+        raise NotFound(
+            f"{period.label} is before the first walkabout ({first.day} {first:%B %Y}), "
+            "so there is nothing to report for it."
+        )
+
+
+def is_provisional(period: Period) -> bool:
+    """The period is not over yet: its pack's figures will still change."""
+    return period.end_utc > utcnow()
+
+
 def request_board_pack(session: Session, user: User, period: Period) -> tuple[BoardPack, bool]:
     """A new pending version of the month's pack, or the one already being built (double submit).
 
     Returns (pack, created). The caller commits, then hands the pack to the runner.
+    NotFound for a month before the first walkabout.
     """
+    check_reportable(session, period)
     month = period.month_key
     in_flight = session.exec(
         select(BoardPack)

@@ -1,0 +1,215 @@
+"""The month's CSV and Excel workbook reproduce the board pack: every figure is
+recomputed here from the CSV alone, and the workbook is opened with openpyxl."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from statistics import median
+
+import openpyxl
+
+from walkabout.db import session_scope
+from walkabout.models import FeedbackDelivery, WalkaboutStatus
+
+from .conftest import login
+from .report_data import local, seed_month
+from .test_reports_pack import issue_pack
+
+TIME = "%Y-%m-%d %H:%M"
+CLOSED = ("completed", "verified")
+
+
+def utc(text: str) -> datetime:
+    return datetime.strptime(text, TIME).replace(tzinfo=UTC)
+
+
+def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
+    """The pack's figures from the CSV rows only."""
+    of = {
+        kind: [r for r in rows if r["record_type"] == kind]
+        for kind in ("walkabout", "concern", "action", "feedback")
+    }
+    visits = [r for r in of["walkabout"] if r["in_month"] == "yes"]
+    held = [r for r in visits if r["walkabout_status"] == "completed"]
+    concerns = [r for r in of["concern"] if r["kind"] == "concern"]
+    in_month = lambda text: text.startswith(month_key)  # noqa: E731 (trust-time stamps)
+    actions = of["action"]
+    closed = [
+        a for a in actions if a["action_status"] in CLOSED and in_month(a["verified_at"] or a["completed_at"])
+    ]
+    days = [
+        (utc(a["verified_at_utc"] or a["completed_at_utc"]) - utc(a["created_at_utc"])).total_seconds()
+        / 86400
+        for a in closed
+    ]
+    next_month_first = (datetime.strptime(month_key + "-01", "%Y-%m-%d") + timedelta(days=32)).strftime(
+        "%Y-%m-01"
+    )
+    overdue = [
+        a
+        for a in actions
+        if a["status_at_month_end"] not in CLOSED and a["action_due_date"] < next_month_first
+    ]
+    waits = []
+    for concern in concerns:
+        raised = utc(concern["created_at_utc"])
+        times = [
+            utc(f["delivered_at_utc"])
+            for f in of["feedback"]
+            if f["walkabout_id"] == concern["walkabout_id"] and utc(f["delivered_at_utc"]) >= raised
+        ]
+        waits.append((min(times) - raised).total_seconds() / 86400 if times else None)
+    fed = [w for w in waits if w is not None]
+    within = sum(1 for w in fed if w <= 14)
+    moved = [r for r in visits if r["rescheduled"] == "yes"]
+    held_soon = [
+        r
+        for r in moved
+        if r["walkabout_status"] == "completed"
+        and utc(r["started_at_utc"] or r["scheduled_start_utc"]) - utc(r["original_start_utc"])
+        <= timedelta(days=14)
+    ]
+    starts = [datetime.strptime(r["started_at"] or r["scheduled_start"], TIME) for r in held]
+    outside = [t for t in starts if t.weekday() >= 5 or not working_hours[0] <= t.hour < working_hours[1]]
+    bands = {
+        band: sum(1 for c in concerns if c["risk_band"] == band)
+        for band in ("low", "moderate", "high", "extreme")
+    }
+    return {
+        "walkabouts": {
+            "planned": len(visits),
+            "held": len(held),
+            "cancelled": sum(1 for r in visits if r["walkabout_status"] == "cancelled"),
+            "rescheduled": len(moved),
+        },
+        "wards_covered": len({r["ward"] for r in held}),
+        "concerns": {
+            "raised": len(concerns),
+            "good_practice": sum(1 for c in of["concern"] if c["kind"] == "good_practice"),
+            "by_band": bands,
+        },
+        "actions": {
+            "opened": sum(1 for a in actions if in_month(a["created_at"])),
+            "completed": sum(1 for a in actions if in_month(a["completed_at"])),
+            "verified": sum(1 for a in actions if in_month(a["verified_at"])),
+            "overdue": len(overdue),
+            "closed": len(days),
+            "median_days_to_close": round(median(days), 1) if days else None,
+        },
+        "feedback": {
+            "concerns": len(concerns),
+            "within": within,
+            "fed_back": len(fed),
+            "share": round(100 * within / len(concerns)) if concerns else None,
+            "median_days": round(median(fed), 1) if fed else None,
+        },
+        "reschedules": {"rescheduled": len(moved), "held_within": len(held_soon)},
+        "out_of_hours": {
+            "held": len(starts),
+            "out_of_hours": len(outside),
+            "share": round(100 * len(outside) / len(starts)) if starts else None,
+        },
+    }
+
+
+def seed_with_feedback(app, factory):
+    month = seed_month(factory)
+    day = month.first_day.replace(day=5)
+    with app.app_context(), session_scope(app) as session:
+        session.add(
+            FeedbackDelivery(
+                ward_id=month.ward.id,
+                walkabout_id=month.held.id,
+                delivered_at=local(day + timedelta(days=2), 15),
+                method="Safety huddle",
+                notes='=HYPERLINK("http://evil.example") you said the lock was broken; we replaced it',
+            )
+        )
+    factory.walkabout(
+        month.other_ward,
+        month.executive,
+        start=local(day + timedelta(days=1), 19),
+        status=WalkaboutStatus.COMPLETED,
+        started_at=local(day + timedelta(days=1), 19),
+    )
+    return month
+
+
+def test_every_pack_figure_is_recomputed_from_the_csv_alone(app, factory, client):
+    month = seed_with_feedback(app, factory)
+    pack = issue_pack(app, month.key, month.secretary)
+    login(client, month.secretary.email)
+    response = client.get(f"/reports/monthly/{month.key}.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert {r["record_type"] for r in rows} == {"walkabout", "concern", "action", "feedback"}
+    again = recompute(rows, month.key)
+    f = pack.figures
+    for key, value in again["walkabouts"].items():
+        assert f["walkabouts"][key] == value, key
+    assert f["wards"]["covered"] == again["wards_covered"]
+    assert {k: f["concerns"][k] for k in ("raised", "good_practice")} == {
+        k: again["concerns"][k] for k in ("raised", "good_practice")
+    }
+    assert {b: f["concerns"]["by_band"][b] for b in again["concerns"]["by_band"]} == again["concerns"][
+        "by_band"
+    ]
+    assert {k: f["actions"][k] for k in again["actions"]} == again["actions"]
+    assert f["loop"]["feedback"] == again["feedback"]
+    assert f["loop"]["reschedules"] == again["reschedules"]
+    assert f["loop"]["out_of_hours"] == again["out_of_hours"]
+    # Trust time and UTC side by side, in the form Excel reads as a date and time.
+    visit = next(r for r in rows if r["record_type"] == "walkabout" and r["id"] == str(month.held.id))
+    assert visit["scheduled_start"] == month.held.scheduled_start.astimezone(month_zone()).strftime(TIME)
+    assert visit["scheduled_start_utc"] == month.held.scheduled_start.astimezone(UTC).strftime(TIME)
+    delivery = next(r for r in rows if r["record_type"] == "feedback")
+    assert delivery["feedback_text"].startswith("'=HYPERLINK")  # neutralised
+    closed = next(r for r in rows if r["record_type"] == "action" and r["text"] == "Replace the sluice lock")
+    assert closed["status_at_month_end"] == "verified"
+
+
+def month_zone():
+    from .report_data import ZONE
+
+    return ZONE
+
+
+def test_the_workbook_has_a_sheet_per_table_and_matches_the_csv(app, factory, client):
+    month = seed_with_feedback(app, factory)
+    login(client, month.secretary.email)
+    response = client.get(f"/reports/monthly/{month.key}.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == f'attachment; filename="walkabouts-{month.key}.xlsx"'
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["Walkabouts", "Concerns", "Actions", "Feedback"]
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/reports/monthly/{month.key}.csv").data.decode("utf-8-sig")))
+    )
+    for sheet, kind in zip(book.worksheets, ("walkabout", "concern", "action", "feedback"), strict=True):
+        header = [cell.value for cell in sheet[1]]
+        expected = [r for r in rows if r["record_type"] == kind]
+        assert sheet.max_row - 1 == len(expected), sheet.title
+        for cells, row in zip(sheet.iter_rows(min_row=2), expected, strict=True):
+            for name, cell in zip(header, cells, strict=True):
+                value = cell.value
+                if isinstance(value, datetime):
+                    assert cell.number_format == "yyyy-mm-dd hh:mm"
+                    value = value.strftime(TIME)
+                text = "" if value is None else str(value)
+                csv_text = row[name][1:] if row[name].startswith("'") else row[name]
+                assert text == csv_text, (sheet.title, name)
+                assert cell.data_type != "f", "no cell is a formula"
+    feedback = book["Feedback"]
+    notes = [c.value for c in feedback[2]][[c.value for c in feedback[1]].index("feedback_text")]
+    assert notes.startswith('=HYPERLINK("http://evil.example")')  # kept as text, not run
+
+
+def test_the_exports_refuse_a_month_before_the_first_walkabout(app, factory, client):
+    month = seed_month(factory)
+    login(client, month.secretary.email)
+    from walkabout.periods import add_months
+
+    early = add_months(month.first_day, -4).strftime("%Y-%m")
+    for suffix in (".csv", ".xlsx"):
+        response = client.get(f"/reports/monthly/{early}{suffix}")
+        assert response.status_code == 404 and "before the first walkabout" in response.get_data(as_text=True)

@@ -1,0 +1,66 @@
+"""The demo trust reads as one coherent trust (issue 19): unique names, actions that fit
+their concern, varied feedback, moves and cancellations, and a status history the
+board pack can use."""
+
+from collections import Counter
+
+from sqlmodel import select
+
+from walkabout import demo
+from walkabout.db import session_scope
+from walkabout.models import (
+    Action,
+    Concern,
+    FeedbackDelivery,
+    StatusChange,
+    User,
+    Walkabout,
+    WalkaboutReschedule,
+    WalkaboutStatus,
+)
+
+
+def test_every_demo_concern_has_actions_written_for_it():
+    texts = [text for texts in demo.CONCERNS.values() for text in texts]
+    assert set(texts) == set(demo.ACTIONS_FOR)
+    assert all(len(actions) >= 2 for actions in demo.ACTIONS_FOR.values())
+
+
+def test_the_demo_trust_is_coherent(app, runner):
+    result = runner.invoke(args=["seed-demo", "--password", "demo-password-123"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), session_scope(app, write=False) as session:
+        names = [user.name for user in session.exec(select(User)).all()]
+        assert len(names) == len(set(names)), Counter(names).most_common(3)
+        pairs = session.exec(select(Action.description, Concern.text).join(Concern)).all()
+        assert pairs and all(action in demo.ACTIONS_FOR[concern] for action, concern in pairs)
+        notes = session.exec(select(FeedbackDelivery.notes)).all()
+        assert len(notes) > 20 and len(set(notes)) > len(notes) // 2  # varied, not one sentence
+        summaries = {w.summary_notes for w in session.exec(select(Walkabout)).all() if w.summary_notes}
+        assert len(summaries) >= 4
+        walkabouts = session.exec(select(Walkabout)).all()
+        assert any(w.status == WalkaboutStatus.CANCELLED for w in walkabouts)
+        assert session.exec(select(WalkaboutReschedule)).first() is not None
+        # The status history ends in each record's status now, so month-end figures are known.
+        last: dict[tuple[str, int], str] = {}
+        for kind, ident, status in session.exec(
+            select(StatusChange.entity_type, StatusChange.entity_id, StatusChange.to_status).order_by(
+                StatusChange.changed_at, StatusChange.id
+            )
+        ).all():
+            last[(kind, ident)] = status
+        for action in session.exec(select(Action)).all():
+            assert last[("action", action.id)] == action.status.value, action.id
+        for concern in session.exec(select(Concern)).all():
+            assert last.get(("concern", concern.id), "open") == concern.status.value, concern.id
+
+
+def test_the_demo_trust_has_a_pack_archive_with_versions(app, runner):
+    from walkabout.models import BoardPack
+
+    assert runner.invoke(args=["seed-demo", "--password", "demo-password-123"]).exit_code == 0
+    with app.app_context(), session_scope(app, write=False) as session:
+        packs = session.exec(select(BoardPack).order_by(BoardPack.month, BoardPack.version)).all()
+    assert [(p.version, p.status.value) for p in packs] == [(1, "ready"), (1, "ready"), (2, "ready")]
+    assert packs[1].month == packs[2].month and all(p.pdf.startswith(b"%PDF-") for p in packs)
+    assert all(p.figures["open_high_risks_at_end"] is not None for p in packs)  # history known

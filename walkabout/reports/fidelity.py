@@ -1,0 +1,197 @@
+"""Programme fidelity and the loop's figures: small functions, one query or two each.
+
+Definitions (also printed in the board pack):
+- feedback within 14 days: of the concerns raised in the period, the share whose
+  walkabout has a "you said, we did" delivery (FeedbackDelivery) within 14 days of
+  the concern being raised; median days to the first delivery, over those fed back.
+- no action after 7 days: concerns raised in the period, still open, with no
+  action created within 7 days of being raised (concerns less than 7 days old are
+  not counted yet).
+- reschedules: walkabouts of the period moved at least once; held within 14
+  days: those held no more than 14 days after their original date.
+- out of hours: walkabouts held in the period whose actual start (trust time)
+  was before the working day began, after it ended, or at a weekend.
+- executives against an even share: walkabouts held in the period by each
+  executive against the even share (walkabouts held divided by active executives).
+"""
+
+from datetime import UTC, datetime, timedelta
+from statistics import median
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from ..models import (
+    Action,
+    Concern,
+    ConcernKind,
+    ConcernStatus,
+    FeedbackDelivery,
+    Role,
+    User,
+    UserRole,
+    Walkabout,
+    WalkaboutReschedule,
+    WalkaboutStatus,
+)
+from ..periods import Period
+from .figures import cutoff
+
+FEEDBACK_DAYS = 14
+NO_ACTION_DAYS = 7
+RESCHEDULE_HELD_DAYS = 14
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _concerns_raised(period: Period):
+    return (
+        Concern.kind == ConcernKind.CONCERN,
+        col(Concern.deleted_at).is_(None),
+        Concern.created_at >= period.start_utc,
+        Concern.created_at < period.end_utc,
+    )
+
+
+def feedback_within(session: Session, period: Period, days: int = FEEDBACK_DAYS) -> dict:
+    """Concerns of the period fed back within `days` (share %) and median days to feedback."""
+    first = (
+        select(FeedbackDelivery.walkabout_id, FeedbackDelivery.delivered_at)
+        .where(col(FeedbackDelivery.walkabout_id).is_not(None))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Concern.id, Concern.created_at, sa.func.min(first.c.delivered_at))
+        .outerjoin(
+            first,
+            sa.and_(first.c.walkabout_id == Concern.walkabout_id, first.c.delivered_at >= Concern.created_at),
+        )
+        .where(*_concerns_raised(period))
+        .group_by(Concern.id, Concern.created_at)
+    ).all()
+    waits = [
+        (_aware(delivered) - _aware(raised)).total_seconds() / 86400
+        for _id, raised, delivered in rows
+        if delivered is not None
+    ]
+    within = sum(1 for wait in waits if wait <= days)
+    return {
+        "concerns": len(rows),
+        "within": within,
+        "fed_back": len(waits),
+        "share": round(100 * within / len(rows)) if rows else None,
+        "median_days": round(median(waits), 1) if waits else None,
+    }
+
+
+def no_action_after(session: Session, period: Period, days: int = NO_ACTION_DAYS) -> dict:
+    """Open concerns of the period with no action within `days` of being raised."""
+    limit = cutoff(period) - timedelta(days=days)
+    rows = session.exec(
+        select(Concern.id, Concern.created_at, sa.func.min(Action.created_at))
+        .outerjoin(Action, sa.and_(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None)))
+        .where(*_concerns_raised(period), Concern.status == ConcernStatus.OPEN, Concern.created_at < limit)
+        .group_by(Concern.id, Concern.created_at)
+    ).all()
+    waiting = [
+        concern_id
+        for concern_id, raised, first_action in rows
+        if first_action is None or _aware(first_action) - _aware(raised) > timedelta(days=days)
+    ]
+    return {"counted": len(rows), "without_action": len(waiting)}
+
+
+def reschedules(session: Session, period: Period, days: int = RESCHEDULE_HELD_DAYS) -> dict:
+    """Walkabouts of the period moved at least once, and those held within `days` of the original date."""
+    original = (
+        select(
+            WalkaboutReschedule.walkabout_id, sa.func.min(WalkaboutReschedule.from_start).label("original")
+        )
+        .group_by(WalkaboutReschedule.walkabout_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(Walkabout.status, Walkabout.scheduled_start, Walkabout.started_at, original.c.original)
+        .join(original, original.c.walkabout_id == Walkabout.id)
+        .where(Walkabout.scheduled_start >= period.start_utc, Walkabout.scheduled_start < period.end_utc)
+    ).all()
+    held_soon = sum(
+        1
+        for status, scheduled, started, first in rows
+        if status == WalkaboutStatus.COMPLETED
+        and _aware(started or scheduled) - _aware(first) <= timedelta(days=days)
+    )
+    return {"rescheduled": len(rows), "held_within": held_soon}
+
+
+def out_of_hours(session: Session, period: Period, hours: tuple[int, int]) -> dict:
+    """Walkabouts held in the period whose actual start was outside `hours` (trust time) or at a weekend."""
+    starts = session.exec(
+        select(sa.func.coalesce(Walkabout.started_at, Walkabout.scheduled_start)).where(
+            Walkabout.status == WalkaboutStatus.COMPLETED,
+            Walkabout.scheduled_start >= period.start_utc,
+            Walkabout.scheduled_start < period.end_utc,
+        )
+    ).all()
+    opening, closing = hours
+    local = [_aware(start).astimezone(period.zone) for start in starts]
+    outside = sum(1 for t in local if t.weekday() >= 5 or not opening <= t.hour < closing)
+    return {
+        "held": len(local),
+        "out_of_hours": outside,
+        "share": round(100 * outside / len(local)) if local else None,
+    }
+
+
+def executive_shares(session: Session, period: Period) -> dict:
+    """Walkabouts held by each active executive in the period, against the even share."""
+    held = sa.func.count(Walkabout.id)
+    rows = session.exec(
+        select(User.name, User.job_title, held)
+        .join(UserRole, sa.and_(UserRole.user_id == User.id, UserRole.role == Role.EXECUTIVE))
+        .outerjoin(
+            Walkabout,
+            sa.and_(
+                Walkabout.lead_id == User.id,
+                Walkabout.status == WalkaboutStatus.COMPLETED,
+                Walkabout.scheduled_start >= period.start_utc,
+                Walkabout.scheduled_start < period.end_utc,
+            ),
+        )
+        .where(User.active.is_(True))
+        .group_by(User.id, User.name, User.job_title)
+        .order_by(held.desc(), User.name)
+    ).all()
+    total = sum(number for _name, _title, number in rows)
+    even = round(total / len(rows), 1) if rows else None
+    return {
+        "even_share": even,
+        "executives": [{"name": name, "job_title": title, "held": number} for name, title, number in rows],
+    }
+
+
+def coverage_share(session: Session, period: Period, days: int) -> dict:
+    """Active wards with a walkabout held in the `days` before the period's end (share %)."""
+    from ..models import Ward
+
+    since = period.end_utc - timedelta(days=days)
+    visited = sa.exists().where(
+        Walkabout.ward_id == Ward.id,
+        Walkabout.status == WalkaboutStatus.COMPLETED,
+        Walkabout.scheduled_start >= since,
+        Walkabout.scheduled_start < period.end_utc,
+    )
+    active, covered = session.exec(
+        select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((visited, 1), else_=0)), 0)).where(
+            Ward.active.is_(True)
+        )
+    ).one()
+    return {
+        "active": int(active),
+        "visited": int(covered),
+        "share": round(100 * int(covered) / int(active)) if active else None,
+    }
