@@ -214,6 +214,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Ward coverage: wards not visited for more than this many days are highlighted.
         "COVERAGE_THRESHOLD_DAYS": _int("WALKABOUT_COVERAGE_DAYS", 90, 1, 3650),
         "WALKABOUTS_PER_PAGE": 25,
+        "AUDIT_PER_PAGE": 50,
         # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
         "REPORTS_RUNNER": _choice(
             "WALKABOUT_REPORTS_RUNNER", "scheduler" if env == "production" else "thread", REPORTS_RUNNERS
