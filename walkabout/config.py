@@ -276,6 +276,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WORKING_DAY_START": _int("WALKABOUT_WORKING_DAY_START", 8, 0, 23),
         "WORKING_DAY_END": _int("WALKABOUT_WORKING_DAY_END", 18, 1, 24),
         "WALKABOUTS_PER_PAGE": 25,
+        "AUDIT_PER_PAGE": 50,
         # Who builds board packs: "thread" (in the web process, off the request) or "scheduler".
         "REPORTS_RUNNER": _choice(
             "WALKABOUT_REPORTS_RUNNER", "scheduler" if env == "production" else "thread", REPORTS_RUNNERS

@@ -89,4 +89,3 @@ MAX_LOGO_BYTES = 2 * 1024 * 1024
 MAX_LOGO_PIXELS = 16_000_000  # 4000 x 4000: a print-quality logo fits, a 40 MP image does not
 LOGO_MAX_SIDE = 600  # stored size; the header shows it 40 px high
 LOGO_LIMIT_LABEL = f"{MAX_LOGO_BYTES // (1024 * 1024)} MB"
-AUDIT_PER_PAGE = 50

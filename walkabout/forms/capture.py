@@ -107,7 +107,7 @@ class ConcernForm(FlaskForm):
     def set_risk_labels(self, labels: dict[str, dict[int, str]]) -> None:
         """The trust's words for each likelihood and consequence level."""
         for field in (self.likelihood, self.consequence):
-            field.choices = [SelectChoice(n, f"{n} {text}") for n, text in labels[field.name].items()]
+            field.choices = [SelectChoice(n, f"{n} {text}") for n, text in labels[field.short_name].items()]
 
 
 class CompleteForm(FlaskForm):

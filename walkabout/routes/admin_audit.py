@@ -3,7 +3,6 @@ bookmarked), a page at a time or as CSV. Read-only; administrators and board sec
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 
-from .. import rules
 from ..auth import admins_and_secretaries
 from ..db import get_session
 from ..forms.admin_lists import parse_audit_filters
@@ -26,7 +25,7 @@ def _filters():
 @admins_and_secretaries
 def index():
     session, types, filters, problems = _filters()
-    found = audit_log.page(session, filters, current_app.config.get("AUDIT_PER_PAGE", rules.AUDIT_PER_PAGE))
+    found = audit_log.page(session, filters, current_app.config["AUDIT_PER_PAGE"])
     template = "admin/_audit_results.html" if wants_fragment() else "admin/audit.html"
     return render_template(
         template,

@@ -83,6 +83,8 @@ def _change(verb: str):
             return lists.rename(session, actor, kind, entry_id, form.text.data, seen)
         if verb == "move":
             return lists.move(session, actor, kind, entry_id, form.direction.data or "", seen)
+        if form.active.data not in ("0", "1"):
+            raise ServiceError(f"Choose whether to retire or restore the {kind.noun}.")
         return lists.set_active(session, actor, kind, entry_id, form.active.data == "1", seen)
 
     def done(entry) -> str:
