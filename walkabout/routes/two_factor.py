@@ -145,7 +145,8 @@ def manage():
     if two_factor.is_enabled(user):
         left = two_factor.recovery_codes_left(session, user)
         status = 400 if form.is_submitted() else 200
-        return render_template("account/two_factor.html", form=form, left=left), status
+        total = two_factor.RECOVERY_CODE_COUNT
+        return render_template("account/two_factor.html", form=form, left=left, total=total), status
     secret = _enrolment_secret()
     codes, status = _attempt(
         form, user, lambda: two_factor.confirm_enrolment(session, user, secret, form.code.data)
@@ -175,7 +176,7 @@ def recovery_codes():
         )[1],
     )
     if codes is None:
-        left = two_factor.recovery_codes_left(session, user)
-        return render_template("account/two_factor.html", form=form, left=left), status
+        left, total = two_factor.recovery_codes_left(session, user), two_factor.RECOVERY_CODE_COUNT
+        return render_template("account/two_factor.html", form=form, left=left, total=total), status
     session.commit()
     return _codes_page(codes, url_for("two_factor.manage"))

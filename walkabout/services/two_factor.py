@@ -14,7 +14,7 @@ from datetime import datetime
 import pyotp
 import segno
 from sqlalchemy import delete, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from ..db_types import utcnow
 from ..models import RecoveryCode, Role, User
@@ -123,7 +123,10 @@ def check_code(session: Session, user: User, code: str, allow_recovery: bool = T
 
 def _new_recovery_codes(session: Session, user: User) -> list[str]:
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH)) for _ in range(10)]
+    codes = [
+        "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
     session.add_all(RecoveryCode(user_id=user.id, code_hash=_digest(code)) for code in codes)
     return [format_recovery_code(code) for code in codes]
 
@@ -157,10 +160,11 @@ def replace_recovery_codes(session: Session, user: User) -> list[str]:
 
 
 def recovery_codes_left(session: Session, user: User) -> int:
-    rows = session.exec(
-        select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, col(RecoveryCode.used_at).is_(None))
-    ).all()
-    return len(rows)
+    return session.exec(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, col(RecoveryCode.used_at).is_(None))
+    ).one()
 
 
 def reset(session: Session, actor: User, user: User) -> None:
