@@ -184,7 +184,8 @@
     clearTimeout(timer);
     if (!navigator.locks) { return sendAll(); }
     return navigator.locks.request("walkabout-sender", { ifAvailable: true }, function (lock) {
-      return lock ? sendAll() : null;
+      if (!lock) { schedule(2000); return null; }  // another run (this tab or another) is sending: look again soon
+      return sendAll();
     });
   }
 

@@ -65,6 +65,7 @@ def test_action_from_assignment_to_you_said_we_did(live_server, live_app, page, 
     screenshot(page, "actions-completed-by-manager")
     page.locator(".nav-more summary").click()  # the menu keeps Sign out under "More"
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")  # sign-out first checks the phone for waiting items (offline.js)
 
     sign_in(page, live_server, executive.email)
     page.goto(f"{live_server}/actions?status=completed")
