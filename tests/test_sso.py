@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from walkabout.db import session_scope
-from walkabout.models import AuditEvent, ExternalIdentity, Role, User, UserSession
+from walkabout.models import AuditEvent, ExternalIdentity, PasswordReset, Role, User, UserSession
 
 from .conftest import csrf_from, login, make_app, post_form
 from .factories import Factory
@@ -366,6 +366,19 @@ def test_local_passwords_off_leaves_the_break_glass_administrator(
     response = password_sign_in("breakglass@example.org")
     assert response.status_code == 303 and response.headers["Location"] == "/login/two-factor/setup"
     assert not signed_in(client)
+
+    # A reset link is sent to the break-glass account only: nobody else has a password to reset,
+    # and the answer on screen is the same for both.
+    def ask_for_reset(email):
+        return post_form(client, "/password-reset", {"email": email}, token_from="/password-reset")
+
+    answers = [text_of(ask_for_reset(email)) for email in (staff.email, "breakglass@example.org")]
+    assert answers[0] == answers[1]
+    with session_scope(app) as session:
+        resets = session.exec(select(PasswordReset)).all()
+        assert [reset.user_id for reset in resets] == [
+            session.exec(select(User.id).where(User.email == "breakglass@example.org")).one()
+        ]
     get_db(app).engine.dispose()
 
 

@@ -62,6 +62,7 @@ def seed_demo(password: str, scale: str, if_empty: bool, force: bool) -> None:
     click.echo(f"Sign in as (password: {password}):")
     for email, role in DEMO_LOGINS:
         click.echo(f"  {email:<28} {role}")
+    click.echo("The administrator sets up a second factor (an authenticator app) at first sign-in.")
 
 
 @click.command("create-user")
