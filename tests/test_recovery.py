@@ -2,6 +2,7 @@
 changed at the next sign-in, calendar addresses retired, seed-demo kept out of production."""
 
 import re
+import traceback
 from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
@@ -222,5 +223,5 @@ def test_seed_demo_refuses_production_without_force(app, database_url, monkeypat
     with session_scope(production) as session:
         assert session.exec(select(User)).all() == []
     forced = runner.invoke(args=["seed-demo", "--password", Factory.PASSWORD, "--force"])
-    assert forced.exit_code == 0, forced.output
+    assert forced.exit_code == 0, forced.output + "".join(traceback.format_exception(*forced.exc_info))
     get_db(production).engine.dispose()
