@@ -37,6 +37,7 @@ RULES: dict[str, object] = {
     "two_factor.setup": PUBLIC,
     "two_factor.manage": SIGNED_IN,
     "two_factor.recovery_codes": SIGNED_IN,
+    "two_factor.turn_off": SIGNED_IN,
     "admin_users.reset_two_factor": {A},
     "password_reset.request_link": PUBLIC,
     "password_reset.choose": PUBLIC,  # the signed, single-use token is the key

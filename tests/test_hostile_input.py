@@ -46,7 +46,14 @@ MAX_EXAMPLES_NO_FIELDS = 4
 # audit trail and the owner's warning email.
 SIGN_IN_RECORDS = frozenset({"login_throttle", "audit_event", "sent_notification"})
 COUNTS_FAILURES = frozenset(
-    {"auth.login", "account.password", "two_factor.verify", "two_factor.manage", "two_factor.recovery_codes"}
+    {
+        "auth.login",
+        "account.password",
+        "two_factor.verify",
+        "two_factor.manage",
+        "two_factor.recovery_codes",
+        "two_factor.turn_off",
+    }
 )
 
 
@@ -74,6 +81,7 @@ FORMS = {
     "two_factor.setup": entry("none", form=auth_forms.SecondFactorForm),
     "two_factor.manage": entry("E", form=auth_forms.SecondFactorForm),
     "two_factor.recovery_codes": entry("E", form=auth_forms.SecondFactorForm),
+    "two_factor.turn_off": entry("E", form=auth_forms.SecondFactorForm, prefix="off"),
     "password_reset.request_link": entry("none", form=auth_forms.ResetRequestForm),
     "password_reset.choose": entry("none", {"token": "reset_token"}, auth_forms.NewPasswordForm),
     "calendar.rotate": entry("E", extra=("anything",)),

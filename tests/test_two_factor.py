@@ -272,3 +272,54 @@ def test_sign_in_with_a_second_factor_starts_one_session_record(app, factory):
     enrol(client)
     with session_scope(app) as session:
         assert len(session.exec(select(UserSession)).all()) == 1
+
+
+def test_a_user_turns_an_optional_second_factor_off_with_a_current_code(app, client, factory):
+    executive = factory.user(Role.EXECUTIVE)
+    login(client, executive.email)
+    secret, _ = enrol(client, "/account/two-factor")
+    page = text_of(client.get("/account/two-factor"))
+    assert "Turn off the second factor" in page and 'id="off-code"' in page and page.count('id="code"') == 1
+    wrong = post_form(
+        client, "/account/two-factor/turn-off", {"off-code": "000000"}, token_from="/account/two-factor"
+    )
+    assert wrong.status_code == 401 and "That code is not right" in text_of(wrong)
+    hostile = post_form(
+        client,
+        "/account/two-factor/turn-off",
+        {"off-code": "<b>¹²³</b>\x00"},
+        token_from="/account/two-factor",
+    )
+    assert hostile.status_code in (400, 401) and "<b>¹²³" not in text_of(hostile)
+    done = post_form(
+        client,
+        "/account/two-factor/turn-off",
+        {"off-code": next_step_code(secret)},
+        token_from="/account/two-factor",
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/account/two-factor"
+    assert "Second factor turned off" in text_of(client.get("/account/two-factor"))
+    with session_scope(app) as session:
+        user = session.get(User, executive.id)
+        assert user.totp_secret is None and not session.exec(select(RecoveryCode)).all()
+        assert session.exec(select(AuditEvent).where(AuditEvent.verb == "two_factor_turned_off")).one()
+    assert login(app.test_client(), executive.email).headers["Location"] == "/"  # password only again
+
+
+def test_a_required_second_factor_cannot_be_turned_off(app, factory):
+    admin = factory.user(Role.ADMIN)
+    client = app.test_client()
+    login(client, admin.email)
+    secret, _ = enrol(client)
+    page = text_of(client.get("/account/two-factor"))
+    assert "Turn off the second factor" not in page and "requires a second factor" in page
+    refused = post_form(
+        client,
+        "/account/two-factor/turn-off",
+        {"off-code": next_step_code(secret)},
+        token_from="/account/two-factor",
+    )
+    assert refused.status_code == 303
+    assert "cannot be turned off" in text_of(client.get("/account/two-factor"))
+    with session_scope(app) as session:
+        assert session.get(User, admin.id).totp_secret == secret

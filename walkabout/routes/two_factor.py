@@ -15,6 +15,7 @@ from ..services import ServiceError, accounts, throttle, two_factor
 from .auth import signed_in_redirect, start_session
 
 bp = Blueprint("two_factor", __name__)
+TURN_OFF = "off"  # the turn-off form's prefix: it shares the page with the recovery-codes form
 
 
 def _throttled(user: User, check: Callable):
@@ -136,6 +137,25 @@ def setup():
     return response
 
 
+def _required(user: User) -> bool:
+    config = current_app.config
+    return two_factor.is_required(user, config["TWO_FACTOR_REQUIRED"], config["BREAK_GLASS_ADMIN"])
+
+
+def _manage_page(form: SecondFactorForm, user: User, status: int, off_form: SecondFactorForm | None = None):
+    return (
+        render_template(
+            "account/two_factor.html",
+            form=form,
+            off_form=off_form or SecondFactorForm(prefix=TURN_OFF),
+            left=two_factor.recovery_codes_left(get_session(), user),
+            total=two_factor.RECOVERY_CODE_COUNT,
+            required=_required(user),
+        ),
+        status,
+    )
+
+
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @signed_in
 def manage():
@@ -143,10 +163,7 @@ def manage():
     user, session = signed_in_user(), get_session()
     form = SecondFactorForm()
     if two_factor.is_enabled(user):
-        left = two_factor.recovery_codes_left(session, user)
-        status = 400 if form.is_submitted() else 200
-        total = two_factor.RECOVERY_CODE_COUNT
-        return render_template("account/two_factor.html", form=form, left=left, total=total), status
+        return _manage_page(form, user, 400 if form.is_submitted() else 200)
     secret = _enrolment_secret()
     codes, status = _attempt(
         form, user, lambda: two_factor.confirm_enrolment(session, user, secret, form.code.data)
@@ -176,7 +193,28 @@ def recovery_codes():
         )[1],
     )
     if codes is None:
-        left, total = two_factor.recovery_codes_left(session, user), two_factor.RECOVERY_CODE_COUNT
-        return render_template("account/two_factor.html", form=form, left=left, total=total), status
+        return _manage_page(form, user, status)
     session.commit()
     return _codes_page(codes, url_for("two_factor.manage"))
+
+
+@bp.post("/account/two-factor/turn-off")
+@signed_in
+def turn_off():
+    """Remove your own second factor where the trust does not require one (a current code confirms it)."""
+    user, session = signed_in_user(), get_session()
+    form = SecondFactorForm(prefix=TURN_OFF)
+    if not two_factor.is_enabled(user):
+        flash("Your account has no second factor to turn off.", "info")
+        return redirect(url_for("two_factor.manage"), code=303)
+    if _required(user):
+        flash("Your trust requires a second factor for your account: it cannot be turned off.", "error")
+        return redirect(url_for("two_factor.manage"), code=303)
+    done, status = _attempt(
+        form, user, lambda: two_factor.turn_off(session, user, False, form.code.data) or True
+    )
+    if not done:
+        return _manage_page(SecondFactorForm(formdata=None), user, status, off_form=form)
+    session.commit()
+    flash("Second factor turned off: signing in needs your password only.", "success")
+    return redirect(url_for("two_factor.manage"), code=303)

@@ -167,13 +167,28 @@ def recovery_codes_left(session: Session, user: User) -> int:
     ).one()
 
 
-def reset(session: Session, actor: User, user: User) -> None:
-    """An administrator removes a user's second factor (a lost phone): they set it up again at
-    the next sign-in where it is required. Blocks on wrong codes are lifted."""
-    had = is_enabled(user)
+def turn_off(session: Session, user: User, required: bool, code: str) -> None:
+    """The user removes their own optional second factor, confirmed with a current code from the app."""
+    if not is_enabled(user):
+        raise ServiceError("Your account has no second factor to turn off.")
+    if required:
+        raise ServiceError("Your trust requires a second factor for your account: it cannot be turned off.")
+    check_code(session, user, code, allow_recovery=False)
+    _remove(session, user)
+    audit.record(session, user, user, "two_factor_turned_off")
+
+
+def _remove(session: Session, user: User) -> None:
     user.totp_secret = None
     user.totp_confirmed_at = None
     user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     throttle.clear(session, throttle_key(user))
+
+
+def reset(session: Session, actor: User, user: User) -> None:
+    """An administrator removes a user's second factor (a lost phone): they set it up again at
+    the next sign-in where it is required. Blocks on wrong codes are lifted."""
+    had = is_enabled(user)
+    _remove(session, user)
     audit.record(session, actor, user, "two_factor_reset", {"was_enabled": had})
