@@ -105,6 +105,7 @@ RULES: dict[str, object] = {
     "capture.delete_concern": {E},
     "capture.restore_concern": {E},
     "capture.readback": {E},
+    "capture.set_priority": {E},
     "capture.complete": {E},
     "capture.late_note": {E},
     # actions (issue 5): owners and ward managers work them, executives verify

@@ -116,6 +116,9 @@ FORMS = {
     "capture.restore_concern": entry(
         "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("anything",)
     ),
+    "capture.set_priority": entry(
+        "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("priority",)
+    ),
     "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm),
     "capture.late_note": entry("E", {"walkabout_id": "done"}, C.LateNoteForm),
     "actions.assign": entry("M", {"concern_id": "concern"}, A_.AssignForm, extra=("then",)),

@@ -475,6 +475,8 @@ class Concern(Versioned, SQLModel, table=True):
     raised_by_role: str | None = Field(default=None, max_length=120)
     immediate_action: str | None = Field(default=None, max_length=2000)
     ward_can_fix: bool = Field(default=False)
+    # One of the few items staff care most about, marked at read-back (rules.MAX_PRIORITIES).
+    priority: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     status: ConcernStatus = Field(default=ConcernStatus.OPEN, sa_type=enum_type(ConcernStatus), index=True)
     no_action_reason: str | None = Field(default=None, max_length=1000)
     # Staff hear back by this trust-local date (set when the walkabout is completed).

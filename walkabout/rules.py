@@ -64,6 +64,11 @@ OTHER_ROLE = TextRule("the other role", 120)
 LATE_NOTE = TextRule("the note", 2000)
 MAX_PARTICIPANTS = 200  # staff of one role at one walkabout
 PARTICIPANTS_OUT_OF_RANGE = f"Use a number from 0 to {MAX_PARTICIPANTS}."
+# Staff voice (issue 18): the few items staff care most about, marked at read-back.
+MAX_PRIORITIES = 3
+TOO_MANY_PRIORITIES = (
+    f"Staff can choose at most {MAX_PRIORITIES} priorities. Take one off before marking another."
+)
 
 # Actions
 ACTION_DESCRIPTION = TextRule("what needs doing", 2000)

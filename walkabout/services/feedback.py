@@ -83,6 +83,7 @@ class PublicItem:
     what_we_are_doing: list[str]
     has_final: bool = False
     latest_update: str | None = None  # the latest interim "you said, we did", while no final one
+    priority: bool = False  # one of the few items staff said matter most (issue 18)
 
 
 @dataclass
@@ -133,7 +134,8 @@ def public_page(
     ).all()
     items = [_item(concern, zone) for concern in concerns]  # newest first ...
     # ... within final feedback first, within each status (a stable sort keeps the rest).
-    items.sort(key=lambda item: (PUBLIC_STATUSES.index(item.status), not item.has_final))
+    # Staff's priorities come first of all.
+    items.sort(key=lambda item: (not item.priority, PUBLIC_STATUSES.index(item.status), not item.has_final))
     return PublicPage(ward_name=ward.name, site_name=ward.site.name, items=items, since=since)
 
 
@@ -181,6 +183,7 @@ def _item(concern: Concern, zone) -> PublicItem:
         what_we_are_doing=doing,
         has_final=bool(final),
         latest_update=interim[-1] if interim and not final else None,
+        priority=concern.priority,
     )
 
 

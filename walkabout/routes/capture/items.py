@@ -3,6 +3,7 @@
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from ... import rules
 from ...auth import executives, signed_in_user
 from ...db import get_session
 from ...errors import render_error
@@ -119,7 +120,13 @@ def _toggle(walkabout: Walkabout, concern: Concern | None, verb):
 
 
 def render_readback(
-    walkabout: Walkabout, complete_form=None, note_form=None, status=200, message=None, note_message=None
+    walkabout: Walkabout,
+    complete_form=None,
+    note_form=None,
+    status=200,
+    message=None,
+    note_message=None,
+    priority_message=None,
 ):
     session = get_session()
     user = signed_in_user()
@@ -142,6 +149,8 @@ def render_readback(
         form_message=message,
         note_message=note_message,
         deliveries=feedback.walkabout_deliveries(session, [walkabout.id])[walkabout.id],
+        max_priorities=rules.MAX_PRIORITIES,
+        priority_message=priority_message,
     ), status
 
 
@@ -153,6 +162,30 @@ def _complete_form(session, **kwargs):
 @executives
 def readback(walkabout_id: int):
     return render_readback(load(walkabout_id))
+
+
+@bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/priority")
+@executives
+def set_priority(walkabout_id: int, concern_id: int):
+    walkabout = load(walkabout_id)
+    concern = load_concern(walkabout, concern_id)
+    if concern is None:
+        return render_error(404)
+    choice = request.form.get("priority")
+    if choice not in ("yes", "no"):
+        return render_readback(
+            walkabout, status=400, priority_message="Choose whether this item is a priority."
+        )
+    here = url_for("capture.readback", walkabout_id=walkabout.id, _anchor=f"readback-{concern.id}")
+    try:
+        return commit_and_redirect(
+            lambda: concerns.set_priority(get_session(), signed_in_user(), concern, choice == "yes"),
+            "Marked as a priority." if choice == "yes" else "No longer a priority.",
+            here,
+        )
+    except ServiceError as error:
+        status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
+        return render_readback(load(walkabout_id), status=status, priority_message=str(error))
 
 
 @bp.post("/<int:walkabout_id>/complete")
