@@ -128,6 +128,7 @@ RULES: dict[str, object] = {
     "feedback.write": {E, M},
     "feedback.public": PUBLIC,  # the ward's hard-to-guess token is the key
     "feedback.qr_code": PUBLIC,
+    "feedback.answer_fixed": PUBLIC,  # anonymous staff answers: the token is the key
     # reports (issue 6)
     "reports.index": {E, S},
     "reports.generate": {E, S},

@@ -133,6 +133,9 @@ FORMS = {
     "feedback.revoke": entry("E", {"ward_id": "ward"}, extra=("anything",)),
     "feedback.record_delivery": entry("E", {"ward_id": "ward"}, A_.DeliveryForm),
     "feedback.write": entry("E", {"concern_id": "done_concern"}, A_.FeedbackUpdateForm),
+    "feedback.answer_fixed": entry(
+        "none", {"token": "public_token", "concern_id": "done_concern"}, extra=("answer",)
+    ),
     "reports.generate": entry("S", {"month": "month"}, extra=("anything",)),
 }
 # Path values besides the route's own record: another ward's, missing, zero and out of any integer range.
@@ -142,6 +145,7 @@ OTHER_IDS = {
     "done": "other_walkabout",
     "concern": "other_concern",
     "done_concern": "other_concern",
+    "public_token": "other_ward",
     "action": "other_action",
     "ward": "other_ward",
     "site": "other_site",

@@ -613,6 +613,19 @@ class FeedbackUpdate(SQLModel, table=True):
     concern: Concern = Relationship(back_populates="feedback_updates")
 
 
+class FixAnswer(SQLModel, table=True):
+    """A ward staff member's anonymous "did this fix it?" on a concern with final feedback:
+    one per device (a random cookie, no person), the last answer standing."""
+
+    __tablename__ = "fix_answer"
+    __table_args__ = (sa.UniqueConstraint("concern_id", "device", name="uq_fix_answer_device"),)
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = _fk("concern.id")
+    device: str = Field(max_length=64)
+    fixed: bool
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # --- records of what happened -------------------------------------------------
 
 

@@ -83,6 +83,10 @@ DELIVERY_NOTES = TextRule("the notes", 2000)
 # Feedback to staff ("you said, we did", issue 15)
 FEEDBACK_UPDATE = TextRule("what you tell the staff", 2000)
 FEEDBACK_DAYS = 14  # default days from the visit to each concern's feedback due date
+# "Did this fix it?" on the ward page (issue 18): anonymous answers, limited per ward link
+# and address so a whole ward can answer after a huddle but a script cannot.
+FIX_ANSWERS_PER_HOUR = 60
+FIX_ANSWERS = {"yes": True, "not_yet": False}  # the posted value: fixed?
 # Admin lists and trust settings
 CATEGORY_NAME = TextRule("the category name", 80)
 STAFF_ROLE_NAME = TextRule("the role", 120)

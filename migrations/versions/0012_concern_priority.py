@@ -1,4 +1,5 @@
-"""Staff voice (issue 18): the two or three concerns staff care most about, marked at read-back.
+"""Staff voice (issue 18): the two or three concerns staff care most about, marked at read-back,
+and ward staff's anonymous "did this fix it?" answers.
 
 Revision ID: 0012
 Revises: 0011
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from walkabout.db_types import UTCDateTime
+
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
@@ -18,7 +21,19 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("concern", sa.Column("priority", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_table(
+        "fix_answer",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("concern_id", sa.Integer(), sa.ForeignKey("concern.id"), nullable=False),
+        sa.Column("device", sa.String(length=64), nullable=False),
+        sa.Column("fixed", sa.Boolean(), nullable=False),
+        sa.Column("answered_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("concern_id", "device", name="uq_fix_answer_device"),
+    )
+    op.create_index("ix_fix_answer_concern_id", "fix_answer", ["concern_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_fix_answer_concern_id", table_name="fix_answer")
+    op.drop_table("fix_answer")
     op.drop_column("concern", "priority")

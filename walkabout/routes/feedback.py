@@ -1,16 +1,18 @@
 """You said, we did: the public ward page (by token, no sign-in) with its QR code,
 and for staff of the trust: sharing, revoking and recording feedback given."""
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import rules
 from ..auth import any_role, executives, executives_and_admins, executives_and_managers, signed_in_user
 from ..db import get_session
+from ..errors import render_error
 from ..forms.actions import DeliveryForm, FeedbackUpdateForm
 from ..models import Role, Ward
-from ..services import Forbidden, NotFound, ServiceError, feedback, follow_up
+from ..services import Forbidden, NotFound, ServiceError, feedback, follow_up, staff_voice
 from ..services.access import visible_ward_ids
 from ..timeutil import format_date, local_today, trust_zone
 from .helpers import commit_and_redirect, refuse
@@ -27,15 +29,65 @@ def public_url(token: str) -> str:
     return url_for("feedback.public", token=token, _external=True)
 
 
+DEVICE_COOKIE = "walkabout_device"  # a random id for "one answer per device"; names nobody
+DEVICE_COOKIE_DAYS = 400
+
+
 @bp.get("/you-said-we-did/<token>")
 def public(token: str):
+    session = get_session()
     try:
         page = feedback.public_page(
-            get_session(), token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
+            session, token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
         )
     except NotFound:
         abort(404)
-    response = make_response(render_template("feedback/public.html", page=page, token=token))
+    ids = [item.concern_id for item in page.items if item.has_final]
+    response = make_response(
+        render_template(
+            "feedback/public.html",
+            page=page,
+            token=token,
+            answers=staff_voice.device_answers(session, request.cookies.get(DEVICE_COOKIE), ids),
+        )
+    )
+    response.headers.update(PUBLIC_HEADERS)
+    return response
+
+
+@bp.post("/you-said-we-did/<token>/items/<int:concern_id>/fixed")
+def answer_fixed(token: str, concern_id: int):
+    """ "Did this fix it?": Yes or Not yet, anonymous, one answer per device (the last stands)."""
+    session = get_session()
+    choice = request.form.get("answer")
+    if choice not in rules.FIX_ANSWERS:
+        try:
+            staff_voice.answerable(session, feedback.ward_by_token(session, token), concern_id)
+        except NotFound:
+            abort(404)
+        return render_error(400, "Answer Yes or Not yet.")
+    device = request.cookies.get(DEVICE_COOKIE)
+    if not staff_voice.valid_device(device):
+        device = staff_voice.new_device()
+    try:
+        staff_voice.answer(session, token, concern_id, device, rules.FIX_ANSWERS[choice], request.remote_addr)
+    except NotFound:
+        session.rollback()
+        abort(404)
+    except staff_voice.TooManyAnswers as error:
+        session.rollback()
+        return render_error(429, str(error))
+    session.commit()
+    response = redirect(url_for("feedback.public", token=token, _anchor=f"item-{concern_id}"), code=303)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/you-said-we-did/",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
+    )
     response.headers.update(PUBLIC_HEADERS)
     return response
 

@@ -84,6 +84,7 @@ class PublicItem:
     has_final: bool = False
     latest_update: str | None = None  # the latest interim "you said, we did", while no final one
     priority: bool = False  # one of the few items staff said matter most (issue 18)
+    concern_id: int | None = None  # for "did this fix it?" (items with final feedback)
 
 
 @dataclass
@@ -184,6 +185,7 @@ def _item(concern: Concern, zone) -> PublicItem:
         has_final=bool(final),
         latest_update=interim[-1] if interim and not final else None,
         priority=concern.priority,
+        concern_id=concern.id,
     )
 
 
