@@ -129,6 +129,7 @@ RULES: dict[str, object] = {
     "feedback.public": PUBLIC,  # the ward's hard-to-guess token is the key
     "feedback.qr_code": PUBLIC,
     "feedback.answer_fixed": PUBLIC,  # anonymous staff answers: the token is the key
+    "feedback.answer_pulse": PUBLIC,
     # reports (issue 6)
     "reports.index": {E, S},
     "reports.generate": {E, S},

@@ -62,6 +62,8 @@ def entry(poster: str, path: dict | None = None, form=None, prefix: str = "", ex
 
 
 W, C, A_ = walkabout_forms, capture_forms, action_forms
+# The ward pulse's fields: the default statements' ids (migration 0008 adds them in this order).
+PULSE_FIELDS = ("statement-1", "statement-2", "statement-3")
 FORMS = {
     "auth.login": entry("none", form=auth_forms.LoginForm),
     "auth.logout": entry("E", extra=("next",)),
@@ -133,6 +135,7 @@ FORMS = {
     "feedback.revoke": entry("E", {"ward_id": "ward"}, extra=("anything",)),
     "feedback.record_delivery": entry("E", {"ward_id": "ward"}, A_.DeliveryForm),
     "feedback.write": entry("E", {"concern_id": "done_concern"}, A_.FeedbackUpdateForm),
+    "feedback.answer_pulse": entry("none", {"token": "public_token"}, extra=PULSE_FIELDS),
     "feedback.answer_fixed": entry(
         "none", {"token": "public_token", "concern_id": "done_concern"}, extra=("answer",)
     ),

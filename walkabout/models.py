@@ -626,6 +626,23 @@ class FixAnswer(SQLModel, table=True):
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class PulseResponse(SQLModel, table=True):
+    """One device's anonymous rating (rules.PULSE_SCALE) of one pulse statement for its
+    ward in one quarter ("2026-Q4"); a device answers each quarter once."""
+
+    __tablename__ = "pulse_response"
+    __table_args__ = (
+        sa.UniqueConstraint("ward_id", "quarter", "device", "statement_id", name="uq_pulse_response_device"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ward_id: int = _fk("ward.id")
+    statement_id: int = _fk("pulse_statement.id")
+    quarter: str = Field(max_length=7)
+    device: str = Field(max_length=64)
+    score: int
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # --- records of what happened -------------------------------------------------
 
 

@@ -87,6 +87,17 @@ FEEDBACK_DAYS = 14  # default days from the visit to each concern's feedback due
 # and address so a whole ward can answer after a huddle but a script cannot.
 FIX_ANSWERS_PER_HOUR = 60
 FIX_ANSWERS = {"yes": True, "not_yet": False}  # the posted value: fixed?
+# The ward pulse (issue 18): anonymous, once per device per quarter; results per ward and
+# quarter are shown only from this many responses, everywhere (pages, PDFs, CSV).
+PULSE_MIN_RESPONSES = 5
+PULSE_SCALE = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither agree nor disagree",
+    4: "Agree",
+    5: "Strongly agree",
+}
+PULSE_AGREE_FROM = 4  # "agree" and "strongly agree" count as agreeing
 # Admin lists and trust settings
 CATEGORY_NAME = TextRule("the category name", 80)
 STAFF_ROLE_NAME = TextRule("the role", 120)
