@@ -130,6 +130,7 @@ RULES: dict[str, object] = {
     "feedback.qr_code": PUBLIC,
     "feedback.answer_fixed": PUBLIC,  # anonymous staff answers: the token is the key
     "feedback.answer_pulse": PUBLIC,
+    "feedback.poster": SIGNED_IN,  # managers: their own wards only (checked by the route)
     # reports (issue 6)
     "reports.index": {E, S},
     "reports.generate": {E, S},

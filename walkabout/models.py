@@ -613,6 +613,16 @@ class FeedbackUpdate(SQLModel, table=True):
     concern: Concern = Relationship(back_populates="feedback_updates")
 
 
+class ReplacedLink(SQLModel, table=True):
+    """A ward page link that was replaced or revoked (its SHA-256, never the token), so an
+    old poster's QR code says "this link was replaced" rather than nothing."""
+
+    __tablename__ = "replaced_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    ward_id: int = _fk("ward.id")
+    replaced_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class FixAnswer(SQLModel, table=True):
     """A ward staff member's anonymous "did this fix it?" on a concern with final feedback:
     one per device (a random cookie, no person), the last answer standing."""

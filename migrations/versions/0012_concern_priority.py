@@ -1,5 +1,6 @@
 """Staff voice (issue 18): the two or three concerns staff care most about, marked at read-back,
-ward staff's anonymous "did this fix it?" answers and their quarterly ward pulse.
+ward staff's anonymous "did this fix it?" answers and their quarterly ward pulse; replaced
+ward page links (for old posters).
 
 Revision ID: 0012
 Revises: 0011
@@ -43,10 +44,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("ward_id", "quarter", "device", "statement_id", name="uq_pulse_response_device"),
     )
     op.create_index("ix_pulse_response_ward_id", "pulse_response", ["ward_id"])
+    op.create_table(
+        "replaced_link",
+        sa.Column("token_hash", sa.String(length=64), primary_key=True),
+        sa.Column("ward_id", sa.Integer(), sa.ForeignKey("ward.id"), nullable=False),
+        sa.Column("replaced_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_replaced_link_ward_id", "replaced_link", ["ward_id"])
     op.create_index("ix_pulse_response_statement_id", "pulse_response", ["statement_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_replaced_link_ward_id", table_name="replaced_link")
+    op.drop_table("replaced_link")
     op.drop_index("ix_pulse_response_statement_id", table_name="pulse_response")
     op.drop_index("ix_pulse_response_ward_id", table_name="pulse_response")
     op.drop_table("pulse_response")

@@ -12,6 +12,7 @@ from ..db import get_session
 from ..errors import render_error
 from ..forms.actions import DeliveryForm, FeedbackUpdateForm
 from ..models import Role, Ward
+from ..reports.poster import poster_pdf
 from ..services import Conflict, Forbidden, NotFound, ServiceError, feedback, follow_up, pulse, staff_voice
 from ..services.access import visible_ward_ids
 from ..timeutil import format_date, local_today, trust_zone
@@ -40,8 +41,11 @@ def public(token: str):
         page = feedback.public_page(
             session, token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
         )
-    except NotFound:
-        abort(404)
+    except NotFound as error:
+        body, status = render_error(404, str(error))  # an old poster: "this link was replaced"
+        response = make_response(body, status)
+        response.headers.update(PUBLIC_HEADERS)
+        return response
     return render_public(token, page)
 
 
@@ -206,6 +210,30 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
 @any_role
 def ward(ward_id: int):
     return render_ward(load_ward(ward_id))
+
+
+@bp.get("/wards/<int:ward_id>/feedback/poster.pdf")
+@any_role
+def poster(ward_id: int):
+    """The ward's A4 poster: the page's QR code, the latest fixed items, the pulse invitation."""
+    ward = load_ward(ward_id)
+    if ward.public_token is None:
+        return render_error(409, "Share the ward's page first: the poster carries its link.")
+    session = get_session()
+    page = feedback.public_page(
+        session,
+        ward.public_token,
+        local_today(),
+        trust_zone(),
+        days=current_app.config["PUBLIC_FEEDBACK_DAYS"],
+    )
+    url = public_url(ward.public_token)
+    pdf = poster_pdf(session, page, url, feedback.qr_svg(url), has_pulse=bool(pulse.statements(session)))
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="ward-poster-{ward.id}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/wards/<int:ward_id>/feedback/link")

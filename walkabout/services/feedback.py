@@ -1,6 +1,7 @@
 """You said, we did: each ward's staff-facing page behind a hard-to-guess,
 revocable token (with a QR code), and the record of feedback delivered."""
 
+import hashlib
 import io
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from ..models import (
     ConcernStatus,
     FeedbackDelivery,
     FeedbackKind,
+    ReplacedLink,
     User,
     Walkabout,
     WalkaboutStatus,
@@ -45,6 +47,8 @@ def new_public_token() -> str:
 def share(session: Session, actor: User, ward: Ward) -> str:
     """Turn sharing on, or give the ward a new link (the old one stops working)."""
     old = ward.public_token
+    if old:
+        _remember_replaced(session, ward, old)
     ward.public_token = new_public_token()
     audit.record(session, actor, ward, "public_link_regenerated" if old else "public_link_created")
     return ward.public_token
@@ -53,8 +57,21 @@ def share(session: Session, actor: User, ward: Ward) -> str:
 def revoke(session: Session, actor: User, ward: Ward) -> None:
     if ward.public_token is None:
         raise ServiceError("This ward's page is not shared.")
+    _remember_replaced(session, ward, ward.public_token)
     ward.public_token = None
     audit.record(session, actor, ward, "public_link_revoked")
+
+
+REPLACED = "This link was replaced. Ask your ward manager for the ward's new poster or link."
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _remember_replaced(session: Session, ward: Ward, token: str) -> None:
+    if session.get(ReplacedLink, _token_hash(token)) is None:
+        session.add(ReplacedLink(token_hash=_token_hash(token), ward_id=ward.id))
 
 
 def qr_svg(url: str) -> bytes:
@@ -102,6 +119,8 @@ def ward_by_token(session: Session, token: str) -> Ward:
         select(Ward).where(Ward.public_token == token, Ward.active).options(selectinload(Ward.site))
     ).first()
     if ward is None:
+        if session.get(ReplacedLink, _token_hash(token)) is not None:
+            raise NotFound(REPLACED)
         raise NotFound("This link is not valid (any more).")
     return ward
 
