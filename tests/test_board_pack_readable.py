@@ -236,7 +236,8 @@ def test_administrator_sets_thresholds_and_bad_ones_are_refused(app, factory, cl
 def test_fidelity_figures_match_what_happened(app, factory):
     month = seed_month(factory)
     day = month.first_day.replace(day=5)
-    # Feedback on the first held walkabout 3 days after its concerns were raised.
+    # Feedback was given on the day at the first held walkabout (seed_month's delivery); a second
+    # delivery 3 days later does not move the first.
     with app.app_context(), session_scope(app) as session:
         session.add(
             FeedbackDelivery(
@@ -254,7 +255,7 @@ def test_fidelity_figures_match_what_happened(app, factory):
     with app.app_context(), session_scope(app, write=False) as session:
         period = parse_month(month.key, trust_today(app), ZONE)
         feedback = fidelity.feedback_within(session, period)
-        assert feedback == {"concerns": 3, "within": 2, "fed_back": 2, "share": 67, "median_days": 3.0}
+        assert feedback == {"concerns": 3, "within": 2, "fed_back": 2, "share": 67, "median_days": 0.0}
         assert fidelity.reschedules(session, period) == {"rescheduled": 1, "held_within": 1}
         hours = fidelity.out_of_hours(session, period, (8, 18))
         starts = [(day, 10), (day + timedelta(days=3), 10), (day + timedelta(days=1), 19)]

@@ -2,6 +2,7 @@
 changed at the next sign-in, calendar addresses retired, seed-demo kept out of production."""
 
 import re
+import traceback
 from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
@@ -222,5 +223,15 @@ def test_seed_demo_refuses_production_without_force(app, database_url, monkeypat
     with session_scope(production) as session:
         assert session.exec(select(User)).all() == []
     forced = runner.invoke(args=["seed-demo", "--password", Factory.PASSWORD, "--force"])
-    assert forced.exit_code == 0, forced.output
+    assert forced.exit_code == 0, forced.output + "".join(traceback.format_exception(*forced.exc_info))
     get_db(production).engine.dispose()
+
+
+def test_commands_are_wrapped_once_however_many_apps_are_built(database_url):
+    """Building an app must not wrap the shared command objects again: a test worker builds hundreds."""
+    from walkabout import cli
+
+    before = cli.seed_demo.callback
+    for _ in range(3):
+        make_app(database_url, create_tables=False)
+    assert cli.seed_demo.callback is before

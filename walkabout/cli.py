@@ -17,12 +17,12 @@ from .services import ServiceError, accounts
 
 def register_commands(app: Flask) -> None:
     for cmd in (db_upgrade, db_revision, seed_demo, create_user, scheduler, backup_command, restore_command):
-        cmd.callback = with_appcontext(cmd.callback)
         app.cli.add_command(cmd)
 
 
 @click.command("db-upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
+@with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply database migrations."""
     migrate.upgrade(current_app, revision)
@@ -31,6 +31,7 @@ def db_upgrade(revision: str) -> None:
 
 @click.command("db-revision")
 @click.option("-m", "--message", required=True, help="What the revision changes.")
+@with_appcontext
 def db_revision(message: str) -> None:
     """Generate a migration from the difference between the models and the database."""
     command.revision(migrate.alembic_config(current_app), message=message, autogenerate=True)
@@ -41,6 +42,7 @@ def db_revision(message: str) -> None:
 @click.option("--scale", type=click.Choice(["small", "large", "xlarge"]), default="small", show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 @click.option("--force", is_flag=True, help="Run even in production (a demo server only).")
+@with_appcontext
 def seed_demo(password: str, scale: str, if_empty: bool, force: bool) -> None:
     """Fill the database with a realistic demo trust."""
     from .demo import DEMO_LOGINS, seed
@@ -78,6 +80,7 @@ def seed_demo(password: str, scale: str, if_empty: bool, force: bool) -> None:
 )
 @click.option("--job-title", default=None)
 @click.option("--generate-password", is_flag=True, help="Generate and print a password instead of asking.")
+@with_appcontext
 def create_user(
     email: str, name: str, roles: tuple[str, ...], job_title: str | None, generate_password: bool
 ) -> None:
@@ -111,6 +114,7 @@ def create_user(
 
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run every job once and exit (for cron or a check).")
+@with_appcontext
 def scheduler(once: bool) -> None:
     """Run the scheduler process: reminders, digests, board packs, email."""
     from .scheduler import run
@@ -120,6 +124,7 @@ def scheduler(once: bool) -> None:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def backup_command(path: Path) -> None:
     """Back up the SQLite database to PATH while the app runs (PostgreSQL: pg_dump guidance)."""
     from .backup import BackupError, backup
@@ -134,6 +139,7 @@ def backup_command(path: Path) -> None:
 @click.command("restore")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
 def restore_command(path: Path, yes: bool) -> None:
     """Replace the SQLite database with the backup at PATH. Stop the app and scheduler first."""
     from .backup import BackupError, restore

@@ -251,8 +251,7 @@
 
   function start(form) {
     var started = new Date().toISOString(), go = form.getAttribute("data-capture-url");
-    var data = new FormData(form);
-    data.append("started_at", started);
+    var data = new FormData(form);  // online, the server's clock is the start; queued, the phone's
     request(form.action, { method: "POST", body: data, headers: { "HX-Request": "true" } }, 5000)
       .then(function (r) { return r.status === 204 ? "ok" : notFinal({ status: r.status, auth: r.type === "opaqueredirect",
                                                                           csrf: r.headers.get("X-CSRF-Failed") === "1" }) ? "queue" : "refused"; },

@@ -314,6 +314,7 @@ def test_a_new_worker_takes_over_without_losing_a_queued_item(server, app, conte
     page.route("**/concerns", lambda route: route.abort())
     page.locator("#capture-form").get_by_label("What was said").fill("A draft typed before the update")
     log(page, "Queued before the update")
+    expect(page.locator("#concern-list > li.is-pending")).to_have_count(1)  # queued, and the form reset
     page.locator("#capture-form").get_by_label("What was said").fill("A draft typed before the update")
     old = [n for n in page.evaluate(CACHES) if n.startswith("walkabout-static-")]
 

@@ -247,13 +247,16 @@ def _actions(session: Session, period: Period) -> dict:
         col(Action.due_date) < day,
         col(Action.created_at) < moment,
     ]
+    if moment < period.end_utc:  # the month is not over: nothing has changed since `moment` (now)
+        overdue_counts = [counted(*still_open), counted(*closed_later)]
+    else:  # a past month: an action reopened since counts as it stood then, from its status history
+        overdue_counts = [counted(overdue_condition(moment, day)), sa.literal(0)]
     row = session.exec(
         select(
             counted(within(col(Action.created_at))),
             counted(within(col(Action.completed_at))),
             counted(within(col(Action.verified_at))),
-            counted(*still_open),
-            counted(*closed_later),
+            *overdue_counts,
         )
     ).one()
     opened, completed, verified, overdue_open, overdue_closed_later = (int(value) for value in row)

@@ -84,7 +84,6 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
             "rescheduled": "yes" if first is not None else "no",
             "cancel_reason": walkabout.cancel_reason or "",
             "text": walkabout.summary_notes or "",
-            "feedback_text": walkabout.feedback_notes or "",
         }
         stamp(row, "scheduled_start", walkabout.scheduled_start, period.zone)
         stamp(row, "started_at", walkabout.started_at, period.zone)

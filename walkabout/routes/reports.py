@@ -96,9 +96,8 @@ def monthly_pdf(month: str):
     return _pdf_response(pack.pdf, f"board-pack-{pack.month}-v{pack.version}.pdf")
 
 
-@bp.get("/reports/monthly/<month>.csv")
-@executives_and_secretaries
-def monthly_csv(month: str):
+def _month_download(month: str, build, content_type: str, extension: str):
+    """The month's data as a download (CSV or workbook), or a clear message for a month it cannot cover."""
     try:
         period = _period(month)
         service.check_reportable(get_session(), period)
@@ -106,29 +105,31 @@ def monthly_csv(month: str):
         return _month_error(error)
     except NotFound as error:
         return render_error(404, str(error))
-    response = make_response(csv_export.month_csv(get_session(), period))
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.csv"'
+    response = make_response(build(get_session(), period))
+    response.headers["Content-Type"] = content_type
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="walkabouts-{period.month_key}.{extension}"'
+    )
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.get("/reports/monthly/<month>.csv")
+@executives_and_secretaries
+def monthly_csv(month: str):
+    return _month_download(month, csv_export.month_csv, "text/csv; charset=utf-8", "csv")
 
 
 @bp.get("/reports/monthly/<month>.xlsx")
 @executives_and_secretaries
 def monthly_workbook(month: str):
-    try:
-        period = _period(month)
-        service.check_reportable(get_session(), period)
-    except BadMonth as error:
-        return _month_error(error)
-    except NotFound as error:
-        return render_error(404, str(error))
-    response = make_response(workbook.month_workbook(get_session(), period))
-    response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response.headers["Content-Disposition"] = f'attachment; filename="walkabouts-{period.month_key}.xlsx"'
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _month_download(
+        month,
+        workbook.month_workbook,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+    )
 
 
 @bp.post("/reports/monthly/<month>/packs")
