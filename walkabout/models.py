@@ -653,6 +653,26 @@ class PulseResponse(SQLModel, table=True):
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class LeaderPulseAnswer(SQLModel, table=True):
+    """An executive's answer to one pulse statement for the ward they walked, as they believe
+    its staff would answer (the perception gap, issue 18): one set per executive per
+    walkabout, counted in the quarter the walkabout was completed."""
+
+    __tablename__ = "leader_pulse_answer"
+    __table_args__ = (
+        sa.UniqueConstraint("walkabout_id", "user_id", "statement_id", name="uq_leader_pulse_answer"),
+        sa.Index("ix_leader_pulse_answer_ward_quarter", "ward_id", "quarter"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    walkabout_id: int = _fk("walkabout.id")
+    user_id: int = _fk("user.id")
+    ward_id: int = Field(foreign_key="ward.id")
+    statement_id: int = _fk("pulse_statement.id")
+    quarter: str = Field(max_length=7)
+    score: int
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # --- records of what happened -------------------------------------------------
 
 
