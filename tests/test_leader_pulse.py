@@ -233,5 +233,10 @@ def test_the_board_pack_has_the_staff_voice_figures_and_their_definitions(app, f
     assert "Cedar Ward, Riverside General Hospital fewer than 5 fewer than 5" in text
     assert "<script>alert(1)</script> leaders act 60% 100% +40" in text  # text, never markup
     definitions = text[text.index("How these figures are counted") :]
-    for term in ("Staff's priorities fixed", "Staff-confirmed fixes", "Ward pulse", "Leaders' view and the gap"):
+    for term in (
+        "Staff's priorities fixed",
+        "Staff-confirmed fixes",
+        "Ward pulse",
+        "Leaders' view and the gap",
+    ):
         assert term in definitions, term
