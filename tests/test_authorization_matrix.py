@@ -108,6 +108,7 @@ RULES: dict[str, object] = {
     "capture.set_priority": {E},
     "capture.complete": {E},
     "capture.late_note": {E},
+    "capture.leader_answers": {E},  # executives on the walkabout's team (issue 18 part 4)
     # actions (issue 5): owners and ward managers work them, executives verify
     "actions.index": SIGNED_IN,
     "actions.show": SIGNED_IN,

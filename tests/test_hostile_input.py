@@ -121,8 +121,9 @@ FORMS = {
     "capture.set_priority": entry(
         "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("priority",)
     ),
-    "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm),
+    "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm, extra=PULSE_FIELDS),
     "capture.late_note": entry("E", {"walkabout_id": "done"}, C.LateNoteForm),
+    "capture.leader_answers": entry("E", {"walkabout_id": "done"}, extra=("ward_id", *PULSE_FIELDS)),
     "actions.assign": entry("M", {"concern_id": "concern"}, A_.AssignForm, extra=("then",)),
     "actions.ward_fix": entry("M", {"concern_id": "concern"}, extra=("version", "back")),
     "actions.no_action": entry("E", {"concern_id": "concern"}, A_.NoActionForm, "noaction"),
