@@ -1,6 +1,7 @@
 """Staff voice on a phone (issue 18): priorities marked at read-back come first after
 completion; signed out, ward staff answer "Did this fix it?" and the pulse from five phones;
-the executive sees the Not yet on the action; the pulse shows only from the fifth response."""
+the executive sees the Not yet on the action; the pulse shows only from the fifth response;
+the executive's own answers at completion appear beside staff's on the dashboard."""
 
 import re
 
@@ -9,7 +10,19 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from walkabout.db import session_scope
-from walkabout.models import Action, ActionStatus, Concern, Role, WalkaboutStatus, Ward
+from walkabout.db_types import utcnow
+from walkabout.models import (
+    Action,
+    ActionStatus,
+    Concern,
+    LeaderPulseAnswer,
+    PulseStatement,
+    Role,
+    WalkaboutStatus,
+    Ward,
+)
+from walkabout.services.pulse import quarter_of
+from walkabout.timeutil import local_today
 
 from .conftest import PHONE, assert_no_horizontal_scroll, screenshot, sign_in
 
@@ -39,6 +52,13 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
     screenshot(page, "staff-voice-1-readback-priorities")
     page.get_by_label("Yes", exact=True).check()
     page.get_by_label("What was fed back").fill("Read back at the huddle")
+    # The leaders' view, on the completion step: as the executive believes the staff would answer.
+    statements = page.locator(".leader-pulse .pulse-statement")
+    expect(statements).to_have_count(3)
+    for number, fieldset in enumerate(statements.all()):
+        fieldset.get_by_label("Agree" if number == 0 else "Disagree", exact=True).check()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "staff-voice-1b-completion-leaders-view")
     page.get_by_role("button", name="Complete the walkabout").click()
     page.wait_for_url(re.compile(rf"/walkabouts/{walkabout.id}#follow-up$"))
     items = page.locator(".follow-up-item .what")
@@ -59,6 +79,10 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
     page.get_by_role("button", name="Publish to the ward's page").click()
     expect(page.get_by_text("Saved and published")).to_be_visible()
 
+    # Four more leaders' answer sets for Beech Ward this quarter (other executives' visits), so
+    # with the executive's own the leaders' side reaches the minimum of five.
+    seed_other_leaders(live_app, factory, ward)
+
     # Signed out, five phones: one answers Not yet; all five answer the pulse.
     public = f"{live_server}/you-said-we-did/{TOKEN}"
     phones = [browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True) for _ in range(5)]
@@ -76,6 +100,9 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
                 fieldset.get_by_label("Agree", exact=True).check()
             phone.get_by_role("button", name="Send my answers").click()
             expect(phone.get_by_text("this device has answered this quarter's pulse")).to_be_visible()
+            if number == 4:
+                page.goto(f"{live_server}/dashboard")
+                expect(beech_on_dashboard(page)).to_contain_text("staff fewer than 5")
             if number < 5:
                 expect(phone.locator(".pulse-results")).to_have_count(0)
             else:
@@ -96,3 +123,47 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
     screenshot(page, "staff-voice-5-action-not-yet")
     with session_scope(live_app) as session:
         assert session.exec(select(Concern.priority).where(Concern.id == sluice.id)).one()
+
+    # The dashboard: the executive's own answers beside staff's, once both sides have five.
+    page.goto(f"{live_server}/dashboard")
+    summary = beech_on_dashboard(page)
+    expect(summary).to_contain_text("staff 100% (5)")
+    expect(summary).to_contain_text("leaders 87% (5)")  # 5 + 4 + 4 of 15 agree
+    summary.click()
+    rows = page.locator("details.ward-gap[open] table.pulse-gap tbody tr")
+    expect(rows).to_have_count(3)
+    for number, leaders in enumerate(("100%", "80%", "80%")):  # the executive alone disagreed
+        cells = rows.nth(number).locator("td")
+        expect(cells.nth(1)).to_have_text("100%")  # staff
+        expect(cells.nth(2)).to_have_text(leaders)
+    page.locator("#staff-voice").scroll_into_view_if_needed()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "staff-voice-6-dashboard-leaders-beside-staff")
+
+
+def beech_on_dashboard(page):
+    return page.locator("details.ward-gap summary", has_text="Beech Ward")
+
+
+def seed_other_leaders(live_app, factory, ward) -> None:
+    with live_app.app_context():
+        quarter = quarter_of(local_today())
+    with session_scope(live_app) as session:
+        ids = session.exec(
+            select(PulseStatement.id).where(PulseStatement.active).order_by(PulseStatement.sort_order)
+        ).all()
+    for number in range(4):
+        leader = factory.user(Role.EXECUTIVE, name=f"Other Leader {number}")
+        visit = factory.walkabout(ward, leader, status=WalkaboutStatus.COMPLETED, completed_at=utcnow())
+        with session_scope(live_app) as session:
+            for ident in ids:
+                session.add(
+                    LeaderPulseAnswer(
+                        walkabout_id=visit.id,
+                        user_id=leader.id,
+                        ward_id=ward.id,
+                        statement_id=ident,
+                        quarter=quarter,
+                        score=4,
+                    )
+                )
