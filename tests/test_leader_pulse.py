@@ -21,6 +21,7 @@ from walkabout.models import AuditEvent, LeaderPulseAnswer, PulseStatement, Role
 from .conftest import login, post_form
 from .report_data import seed_month
 from .staff_voice_data import HOSTILE_STATEMENT, seed_staff_voice
+from .test_board_pack_readable import render_pages
 from .test_reports_pack import issue_pack
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -240,3 +241,5 @@ def test_the_board_pack_has_the_staff_voice_figures_and_their_definitions(app, f
         "Leaders' view and the gap",
     ):
         assert term in definitions, term
+    # Every page as a PNG in test-artifacts/pdf/ for people to look at (staff-voice-pack-*.png).
+    assert render_pages(pack.pdf, "staff-voice-pack")
