@@ -231,10 +231,14 @@ def _fill(side_of, rows: list[tuple], texts: dict[int, str]) -> None:
 def _by_quarter(session: Session, moment, ward, bounds: list[tuple[str, object, object]], *where) -> dict:
     """{(quarter, ward id): count} of rows whose `moment` falls in one of `bounds`."""
     bucket = sa.case(*[(sa.and_(moment >= lo, moment < hi), key) for key, lo, hi in bounds], else_=None)
-    rows = session.exec(
-        select(bucket, ward, sa.func.count())
+    # Grouped outside a subquery: PostgreSQL cannot match a CASE with bound parameters in GROUP BY.
+    inner = (
+        select(bucket.label("quarter"), ward.label("ward_id"))
         .where(*where, moment >= bounds[0][1], moment < bounds[-1][2])
-        .group_by(bucket, ward)
+        .subquery()
+    )
+    rows = session.exec(
+        select(inner.c.quarter, inner.c.ward_id, sa.func.count()).group_by(inner.c.quarter, inner.c.ward_id)
     ).all()
     return {(key, ward_id): int(number) for key, ward_id, number in rows if key is not None}
 
