@@ -9,7 +9,17 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
 from walkabout.db import get_db, session_scope
-from walkabout.models import BoardPack, BoardPackStatus, Photo, Role, WalkaboutSeries, WalkaboutStatus
+from walkabout.models import (
+    BoardPack,
+    BoardPackStatus,
+    FeedbackKind,
+    FeedbackUpdate,
+    Photo,
+    Role,
+    WalkaboutSeries,
+    WalkaboutStatus,
+    Ward,
+)
 from walkabout.services.photos import process_upload
 
 from .photo_samples import png
@@ -152,7 +162,11 @@ def build_world(app, factory, users: dict | None = None) -> World:
         photo = Photo(concern_id=concern.id, **process_upload(png()).fields)
         packs = session.exec(sa.select(sa.func.count()).select_from(BoardPack)).scalar()
         pack = BoardPack(month="2026-10", version=packs + 1, status=BoardPackStatus.READY, pdf=b"%PDF-1.7")
-        session.add_all([series, photo, pack])
+        # The ward's public page, with final feedback to answer "did this fix it?" on (issue 18).
+        public_token = f"hostile{ward.id:025d}"
+        session.get(Ward, ward.id).public_token = public_token
+        final = FeedbackUpdate(concern_id=done_concern.id, kind=FeedbackKind.FINAL, text="Fixed it")
+        session.add_all([series, photo, pack, final])
         session.flush()
         series_id, photo_id, pack_id = series.id, photo.id, pack.id
     ids = {
@@ -173,6 +187,7 @@ def build_world(app, factory, users: dict | None = None) -> World:
         "photo": photo_id,
         "pack": pack_id,
         "category": factory.category_id(),
+        "public_token": public_token,
     }
     return World(users=users, ids=ids, today=factory.today())
 
@@ -195,6 +210,7 @@ def plausible_values(world: World) -> dict:
         "first_day": soon,
         "due_date": soon,
         "delivered_on": world.today.isoformat(),
+        "answer": "not_yet",
         "until": (world.today + timedelta(days=100)).isoformat(),
         "at": "10:00",
         "duration_minutes": "60",

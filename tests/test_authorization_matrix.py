@@ -106,8 +106,10 @@ RULES: dict[str, object] = {
     "capture.delete_concern": {E},
     "capture.restore_concern": {E},
     "capture.readback": {E},
+    "capture.set_priority": {E},
     "capture.complete": {E},
     "capture.late_note": {E},
+    "capture.leader_answers": {E},  # executives on the walkabout's team (issue 18 part 4)
     # actions (issue 5): owners and ward managers work them, executives verify
     "actions.index": SIGNED_IN,
     "actions.show": SIGNED_IN,
@@ -128,6 +130,9 @@ RULES: dict[str, object] = {
     "feedback.write": {E, M},
     "feedback.public": PUBLIC,  # the ward's hard-to-guess token is the key
     "feedback.qr_code": PUBLIC,
+    "feedback.answer_fixed": PUBLIC,  # anonymous staff answers: the token is the key
+    "feedback.answer_pulse": PUBLIC,
+    "feedback.poster": SIGNED_IN,  # managers: their own wards only (checked by the route)
     # reports (issue 6)
     "reports.index": {E, S},
     "reports.generate": {E, S},

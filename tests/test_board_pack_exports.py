@@ -13,6 +13,7 @@ from walkabout.models import FeedbackDelivery, WalkaboutStatus
 
 from .conftest import login
 from .report_data import local, seed_month
+from .staff_voice_data import HOSTILE_STATEMENT, seed_staff_voice
 from .test_reports_pack import issue_pack
 
 TIME = "%Y-%m-%d %H:%M"
@@ -176,18 +177,20 @@ def month_zone():
 
 def test_the_workbook_has_a_sheet_per_table_and_matches_the_csv(app, factory, client):
     month = seed_with_feedback(app, factory)
+    seed_staff_voice(app, factory, month)
     login(client, month.secretary.email)
     response = client.get(f"/reports/monthly/{month.key}.xlsx")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="walkabouts-{month.key}.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Walkabouts", "Concerns", "Actions", "Feedback"]
+    assert book.sheetnames == ["Walkabouts", "Concerns", "Actions", "Feedback", "Staff answers", "Pulse"]
     rows = list(
         csv.DictReader(io.StringIO(client.get(f"/reports/monthly/{month.key}.csv").data.decode("utf-8-sig")))
     )
-    for sheet, kind in zip(book.worksheets, ("walkabout", "concern", "action", "feedback"), strict=True):
+    kinds = ("walkabout", "concern", "action", "feedback", "staff_answers", ("ward_quarter", "pulse"))
+    for sheet, kind in zip(book.worksheets, kinds, strict=True):
         header = [cell.value for cell in sheet[1]]
-        expected = [r for r in rows if r["record_type"] == kind]
+        expected = [r for r in rows if r["record_type"] in (kind if isinstance(kind, tuple) else (kind,))]
         assert sheet.max_row - 1 == len(expected), sheet.title
         for cells, row in zip(sheet.iter_rows(min_row=2), expected, strict=True):
             for name, cell in zip(header, cells, strict=True):
@@ -216,3 +219,99 @@ def test_the_exports_refuse_a_month_before_the_first_walkabout(app, factory, cli
     for suffix in (".csv", ".xlsx"):
         response = client.get(f"/reports/monthly/{early}{suffix}")
         assert response.status_code == 404 and "before the first walkabout" in response.get_data(as_text=True)
+
+
+def recompute_staff_voice(rows: list[dict]) -> dict:
+    """The pack's staff-voice figures from the CSV rows only."""
+    priorities = [r for r in rows if r["record_type"] == "concern" and r["priority"] == "yes"]
+    fixed = [r for r in priorities if r["status_at_month_end"] == "resolved"]
+    answers = [r for r in rows if r["record_type"] == "staff_answers"]
+    yes = sum(int(r["fix_yes"]) for r in answers)
+    total = yes + sum(int(r["fix_not_yet"]) for r in answers)
+    share = lambda part, whole: round(100 * part / whole) if whole else None  # noqa: E731
+    quarters = {}
+    for row in (r for r in rows if r["record_type"] == "ward_quarter"):
+        quarter = quarters.setdefault(row["quarter"], {"wards": {}, "held": 0, "delivered": 0})
+        quarter["wards"][row["ward"], row["site"]] = {
+            "staff_responses": row["staff_responses"],
+            "leader_sets": row["leader_sets"],
+            "walkabouts_held": int(row["walkabouts_held"]),
+            "feedback_delivered": int(row["feedback_delivered"]),
+            "staff": {},
+            "leaders": {},
+        }
+    for row in (r for r in rows if r["record_type"] == "pulse"):
+        ward = quarters[row["quarter"]]["wards"][row["ward"], row["site"]]
+        text = row["text"][1:] if row["text"].startswith("'=") else row["text"]  # neutralised formula
+        ward[row["pulse_side"]][text] = (int(row["answers"]), int(row["agreeing"]))
+    out = {}
+    for key, quarter in quarters.items():
+        wards = {}
+        trust = {"staff": {}, "leaders": {}}
+        for place, ward in quarter["wards"].items():
+            figures = {}
+            for side in ("staff", "leaders"):
+                statements = ward[side]
+                pooled = (sum(a for a, _ in statements.values()), sum(g for _, g in statements.values()))
+                figures[side] = share(pooled[1], pooled[0]) if statements else None
+                figures[side + "_statements"] = {t: share(g, a) for t, (a, g) in statements.items()}
+                for text, (a, g) in statements.items():
+                    total_a, total_g = trust[side].get(text, (0, 0))
+                    trust[side][text] = (total_a + a, total_g + g)
+            wards[place] = figures
+        out[key] = {
+            "wards": wards,
+            "gap": {
+                text: share(trust["leaders"][text][1], trust["leaders"][text][0])
+                - share(trust["staff"][text][1], trust["staff"][text][0])
+                for text in trust["staff"]
+                if text in trust["leaders"]
+            },
+        }
+    return {
+        "priorities": {
+            "priorities": len(priorities),
+            "fixed": len(fixed),
+            "share": share(len(fixed), len(priorities)),
+        },
+        "fixes": {"answers": total, "yes": yes, "not_yet": total - yes, "share": share(yes, total)},
+        "pulse": out,
+    }
+
+
+def test_the_staff_voice_figures_are_recomputed_from_the_csv_alone(app, factory, client):
+    month = seed_with_feedback(app, factory)
+    voice = seed_staff_voice(app, factory, month)
+    pack = issue_pack(app, month.key, month.secretary)
+    login(client, month.secretary.email)
+    data = client.get(f"/reports/monthly/{month.key}.csv").data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data)))
+    again = recompute_staff_voice(rows)
+    sv = pack.figures["staff_voice"]
+    assert sv["priorities"] == again["priorities"] == {"priorities": 2, "fixed": 1, "share": 50}
+    assert sv["fixes"] == again["fixes"] == {"answers": 4, "yes": 3, "not_yet": 1, "share": 75}
+    for quarter in sv["pulse"]:
+        redone = again["pulse"].get(quarter["key"], {"wards": {}, "gap": {}})
+        assert len(quarter["wards"]) == len(redone["wards"]), quarter["key"]
+        for ward in quarter["wards"]:
+            figures = redone["wards"][ward["ward"], ward["site"]]
+            for side in ("staff", "leaders"):
+                assert ward[side]["agree_percent"] == figures[side], (ward["ward"], side)
+                shown = dict(zip(quarter["statements"], ward[side]["statements"], strict=True))
+                assert {t: p for t, p in shown.items() if p is not None} == figures[side + "_statements"]
+        assert {row["statement"]: row["gap"] for row in quarter["gap"] if row["gap"] is not None} == redone[
+            "gap"
+        ]
+    assert again["pulse"][voice.quarter]["gap"] == {
+        HOSTILE_STATEMENT: 40,
+        "I would feel safe being treated here": 0,
+    }
+    # Suppression kept: Cedar Ward's three devices and one leader's set give no figure and no count.
+    cedar = next(r for r in rows if r["record_type"] == "ward_quarter" and r["ward"] == "Cedar Ward")
+    assert cedar["staff_responses"] == cedar["leader_sets"] == "fewer than 5"
+    assert not [r for r in rows if r["record_type"] == "pulse" and r["ward"] == "Cedar Ward"]
+    beech = next(r for r in rows if r["record_type"] == "ward_quarter" and r["ward"] == "Beech Ward")
+    assert (beech["staff_responses"], beech["leader_sets"], beech["walkabouts_held"]) == ("5", "5", "1")
+    # The administrators' statement text is neutralised as a formula, kept as text.
+    statement_cells = {r["text"] for r in rows if r["record_type"] == "pulse"}
+    assert "'" + HOSTILE_STATEMENT in statement_cells and HOSTILE_STATEMENT not in statement_cells

@@ -3,6 +3,7 @@ their concern, varied feedback, moves and cancellations, and a status history th
 board pack can use."""
 
 from collections import Counter
+from datetime import timedelta
 
 from sqlmodel import select
 
@@ -64,3 +65,40 @@ def test_the_demo_trust_has_a_pack_archive_with_versions(app, runner):
     assert [(p.version, p.status.value) for p in packs] == [(1, "ready"), (1, "ready"), (2, "ready")]
     assert packs[1].month == packs[2].month and all(p.pdf.startswith(b"%PDF-") for p in packs)
     assert all(p.figures["open_high_risks_at_end"] is not None for p in packs)  # history known
+
+
+def test_the_demo_trust_has_staff_voice_with_suppression_showing(app, runner):
+    from walkabout import rules
+    from walkabout.models import FeedbackKind, FeedbackUpdate, FixAnswer, LeaderPulseAnswer, PulseResponse
+    from walkabout.periods import Period
+    from walkabout.reports import staff_voice
+    from walkabout.timeutil import local_today, trust_zone
+
+    result = runner.invoke(args=["seed-demo", "--password", "demo-password-123"])
+    assert result.exit_code == 0, result.output
+    with app.test_request_context(), session_scope(app, write=False) as session:
+        concerns = session.exec(select(Concern)).all()
+        by_walkabout = Counter(c.walkabout_id for c in concerns if c.priority)
+        assert by_walkabout and max(by_walkabout.values()) <= rules.MAX_PRIORITIES
+        assert all(c.kind == "concern" for c in concerns if c.priority)
+        # Staff answer only items with final feedback; some say Not yet.
+        finals = set(
+            session.exec(select(FeedbackUpdate.concern_id).where(FeedbackUpdate.kind == FeedbackKind.FINAL))
+        )
+        answers = session.exec(select(FixAnswer)).all()
+        assert answers and {a.concern_id for a in answers} <= finals
+        assert {a.fixed for a in answers} == {True, False}
+        # Leaders answer only for walkabouts they were on, in the quarter of completion.
+        for answer in session.exec(select(LeaderPulseAnswer)).all()[:200]:
+            walkabout = session.get(Walkabout, answer.walkabout_id)
+            assert walkabout.status == WalkaboutStatus.COMPLETED and walkabout.ward_id == answer.ward_id
+            assert answer.user_id in {walkabout.lead_id, *(u.id for u in walkabout.attendees)}
+        assert session.exec(select(PulseResponse)).first() is not None
+        today = local_today()
+        period = Period(today.replace(day=1), today + timedelta(days=1), trust_zone())
+        quarters = staff_voice.pulse_quarters(session, period, staff_voice.PACK_QUARTERS)
+        wards = [w for q in quarters for w in q.wards]
+        assert any(w.staff.shown for w in wards) and any(not w.staff.shown for w in wards)
+        assert any(w.leaders.shown for w in wards) and any(not w.leaders.shown for w in wards)
+        gaps = [row["gap"] for q in quarters for row in q.gap() if row["gap"] is not None]
+        assert gaps and sum(gaps) > 0  # leaders more hopeful than their staff, as the surveys found

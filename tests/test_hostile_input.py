@@ -69,6 +69,8 @@ def entry(poster: str, path: dict | None = None, form=None, prefix: str = "", ex
 
 
 W, C, A_ = walkabout_forms, capture_forms, action_forms
+# The ward pulse's fields: the default statements' ids (migration 0008 adds them in this order).
+PULSE_FIELDS = ("statement-1", "statement-2", "statement-3")
 FORMS = {
     "auth.login": entry("none", form=auth_forms.LoginForm),
     "auth.logout": entry("E", extra=("next",)),
@@ -124,8 +126,12 @@ FORMS = {
     "capture.restore_concern": entry(
         "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("anything",)
     ),
-    "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm),
+    "capture.set_priority": entry(
+        "E", {"walkabout_id": "in_progress", "concern_id": "concern"}, extra=("priority",)
+    ),
+    "capture.complete": entry("E", {"walkabout_id": "in_progress"}, C.CompleteForm, extra=PULSE_FIELDS),
     "capture.late_note": entry("E", {"walkabout_id": "done"}, C.LateNoteForm),
+    "capture.leader_answers": entry("E", {"walkabout_id": "done"}, extra=("ward_id", *PULSE_FIELDS)),
     "actions.assign": entry("M", {"concern_id": "concern"}, A_.AssignForm, extra=("then",)),
     "actions.ward_fix": entry("M", {"concern_id": "concern"}, extra=("version", "back")),
     "actions.no_action": entry("E", {"concern_id": "concern"}, A_.NoActionForm, "noaction"),
@@ -138,6 +144,10 @@ FORMS = {
     "feedback.revoke": entry("E", {"ward_id": "ward"}, extra=("anything",)),
     "feedback.record_delivery": entry("E", {"ward_id": "ward"}, A_.DeliveryForm),
     "feedback.write": entry("E", {"concern_id": "done_concern"}, A_.FeedbackUpdateForm),
+    "feedback.answer_pulse": entry("none", {"token": "public_token"}, extra=PULSE_FIELDS),
+    "feedback.answer_fixed": entry(
+        "none", {"token": "public_token", "concern_id": "done_concern"}, extra=("answer",)
+    ),
     "reports.generate": entry("S", {"month": "month"}, extra=("anything",)),
 }
 # Path values besides the route's own record: another ward's, missing, zero and out of any integer range.
@@ -147,6 +157,7 @@ OTHER_IDS = {
     "done": "other_walkabout",
     "concern": "other_concern",
     "done_concern": "other_concern",
+    "public_token": "other_ward",
     "action": "other_action",
     "ward": "other_ward",
     "site": "other_site",

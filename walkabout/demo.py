@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, SQLModel, select
 
-from . import rules
+from . import demo_voice, rules
 from .db_types import utcnow
 from .defaults import STAFF_ROLES
 from .models import (
@@ -611,6 +611,9 @@ class _Seeder:
             first = len(concerns)
             self._findings(row, managers[ward["id"]], concerns, actions, updates)
             self._feedback(row, concerns[first:], actions, feedback_updates, feedback)
+        voice = demo_voice.staff_voice(
+            self, wards, executives, walkabouts, attendees, concerns, feedback_updates
+        )
         self._bulk(Walkabout, walkabouts, "walkabouts")
         self._bulk(WalkaboutAttendee, attendees)
         self._bulk(WalkaboutReschedule, reschedules)
@@ -620,6 +623,8 @@ class _Seeder:
         self._bulk(StatusChange, self.history)
         self._bulk(FeedbackDelivery, self.deliveries, "feedback deliveries")
         self._bulk(FeedbackUpdate, feedback_updates)
+        for model, rows in voice.items():
+            self._bulk(model, rows, model.__tablename__.replace("_", " ") + "s")
 
     def _feedback(self, walkabout: dict, found: list, actions: list, said: list, given: bool) -> None:
         """Each concern's feedback due date; when the visit was fed back, a "you said, we did"

@@ -475,6 +475,8 @@ class Concern(Versioned, SQLModel, table=True):
     raised_by_role: str | None = Field(default=None, max_length=120)
     immediate_action: str | None = Field(default=None, max_length=2000)
     ward_can_fix: bool = Field(default=False)
+    # One of the few items staff care most about, marked at read-back (rules.MAX_PRIORITIES).
+    priority: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     status: ConcernStatus = Field(default=ConcernStatus.OPEN, sa_type=enum_type(ConcernStatus), index=True)
     no_action_reason: str | None = Field(default=None, max_length=1000)
     # Staff hear back by this trust-local date (set when the walkabout is completed).
@@ -609,6 +611,66 @@ class FeedbackUpdate(SQLModel, table=True):
     created_at: datetime = _created_at()
 
     concern: Concern = Relationship(back_populates="feedback_updates")
+
+
+class ReplacedLink(SQLModel, table=True):
+    """A ward page link that was replaced or revoked (its SHA-256, never the token), so an
+    old poster's QR code says "this link was replaced" rather than nothing."""
+
+    __tablename__ = "replaced_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    ward_id: int = _fk("ward.id")
+    replaced_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FixAnswer(SQLModel, table=True):
+    """A ward staff member's anonymous "did this fix it?" on a concern with final feedback:
+    one per device (a random cookie, no person), the last answer standing."""
+
+    __tablename__ = "fix_answer"
+    __table_args__ = (sa.UniqueConstraint("concern_id", "device", name="uq_fix_answer_device"),)
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = _fk("concern.id")
+    device: str = Field(max_length=64)
+    fixed: bool
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PulseResponse(SQLModel, table=True):
+    """One device's anonymous rating (rules.PULSE_SCALE) of one pulse statement for its
+    ward in one quarter ("2026-Q4"); a device answers each quarter once."""
+
+    __tablename__ = "pulse_response"
+    __table_args__ = (
+        sa.UniqueConstraint("ward_id", "quarter", "device", "statement_id", name="uq_pulse_response_device"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ward_id: int = _fk("ward.id")
+    statement_id: int = _fk("pulse_statement.id")
+    quarter: str = Field(max_length=7)
+    device: str = Field(max_length=64)
+    score: int
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LeaderPulseAnswer(SQLModel, table=True):
+    """An executive's answer to one pulse statement for the ward they walked, as they believe
+    its staff would answer (the perception gap, issue 18): one set per executive per
+    walkabout, counted in the quarter the walkabout was completed."""
+
+    __tablename__ = "leader_pulse_answer"
+    __table_args__ = (
+        sa.UniqueConstraint("walkabout_id", "user_id", "statement_id", name="uq_leader_pulse_answer"),
+        sa.Index("ix_leader_pulse_answer_ward_quarter", "ward_id", "quarter"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    walkabout_id: int = _fk("walkabout.id")
+    user_id: int = _fk("user.id")
+    ward_id: int = Field(foreign_key="ward.id")
+    statement_id: int = _fk("pulse_statement.id")
+    quarter: str = Field(max_length=7)
+    score: int
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 # --- records of what happened -------------------------------------------------

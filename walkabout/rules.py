@@ -64,6 +64,11 @@ OTHER_ROLE = TextRule("the other role", 120)
 LATE_NOTE = TextRule("the note", 2000)
 MAX_PARTICIPANTS = 200  # staff of one role at one walkabout
 PARTICIPANTS_OUT_OF_RANGE = f"Use a number from 0 to {MAX_PARTICIPANTS}."
+# Staff voice (issue 18): the few items staff care most about, marked at read-back.
+MAX_PRIORITIES = 3
+TOO_MANY_PRIORITIES = (
+    f"Staff can choose at most {MAX_PRIORITIES} priorities. Take one off before marking another."
+)
 
 # Actions
 ACTION_DESCRIPTION = TextRule("what needs doing", 2000)
@@ -78,6 +83,21 @@ DELIVERY_NOTES = TextRule("the notes", 2000)
 # Feedback to staff ("you said, we did", issue 15)
 FEEDBACK_UPDATE = TextRule("what you tell the staff", 2000)
 FEEDBACK_DAYS = 14  # default days from the visit to each concern's feedback due date
+# "Did this fix it?" on the ward page (issue 18): anonymous answers, limited per ward link
+# and address so a whole ward can answer after a huddle but a script cannot.
+FIX_ANSWERS_PER_HOUR = 60
+FIX_ANSWERS = {"yes": True, "not_yet": False}  # the posted value: fixed?
+# The ward pulse (issue 18): anonymous, once per device per quarter; results per ward and
+# quarter are shown only from this many responses, everywhere (pages, PDFs, CSV).
+PULSE_MIN_RESPONSES = 5
+PULSE_SCALE = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither agree nor disagree",
+    4: "Agree",
+    5: "Strongly agree",
+}
+PULSE_AGREE_FROM = 4  # "agree" and "strongly agree" count as agreeing
 # Admin lists and trust settings
 CATEGORY_NAME = TextRule("the category name", 80)
 STAFF_ROLE_NAME = TextRule("the role", 120)

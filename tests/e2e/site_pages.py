@@ -96,6 +96,7 @@ EXEMPT: dict[str, str] = {
     "photos.full": "a JPEG, shown with its alt text on the pages that link it",
     "photos.thumbnail": "a JPEG, shown with its alt text on the pages that link it",
     "feedback.qr_code": "an SVG image, shown with its alt text on the ward's feedback page",
+    "feedback.poster": "a PDF (tests/test_poster.py reads its text and renders it to PNG)",
     "dashboard.chart": "an SVG chart, an image on the dashboard (which is checked) with alt text",
     "reports.monthly_csv": "a CSV download",
     "admin_audit.export": "a CSV download",

@@ -32,7 +32,7 @@ from ..models import (
     WalkaboutStatus,
 )
 from ..reports.summary import summary_pdf
-from ..services import NotFound, branding
+from ..services import NotFound, branding, staff_voice
 from ..services import follow_up as concern_follow_up
 from ..services import notification_kinds as kinds
 from ..services.action_queries import overdue_actions
@@ -269,6 +269,25 @@ def board_pack(session, note, recipient, now, config):
     )
 
 
+def fix_not_yet(session, note, recipient, now, config):
+    """Ward staff answered "Not yet" on a concern whose action this executive verified."""
+    action_id, _day = key_parts(note)
+    action = session.exec(
+        select(Action)
+        .where(Action.id == int(action_id))
+        .options(selectinload(Action.concern).selectinload(Concern.walkabout).selectinload(Walkabout.ward))
+    ).first()
+    if action is None or action.deleted_at is not None:
+        raise Skip("the action no longer exists")
+    if action.verified_by_id != recipient.id:
+        raise Skip("someone else verified the action since")
+    answers = staff_voice.counts(session, [action.concern_id]).get(action.concern_id, staff_voice.FixCounts())
+    if not answers.not_yet:
+        raise Skip("staff changed their answers to Yes")
+    subject = f"Staff on {action.concern.walkabout.ward.name} say this is not fixed yet"
+    return subject, "fix_not_yet", {"action": action, "answers": answers}, []
+
+
 BUILDERS = {
     "invitation": build_invitation,  # walkabout/notify/invites.py
     "reminder_ward": reminder_ward,
@@ -278,6 +297,7 @@ BUILDERS = {
     "overdue_digest": overdue_digest,
     "escalation": escalation,
     "board_pack": board_pack,
+    "fix_not_yet": fix_not_yet,
 }
 
 

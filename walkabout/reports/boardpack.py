@@ -9,7 +9,7 @@ from sqlmodel import Session
 from ..db_types import utcnow
 from ..periods import Period, month_buckets
 from ..services import branding, rag
-from . import charts, details, figures, pack_summary, trends
+from . import charts, details, figures, pack_summary, staff_voice, trends
 from .pdf import LockedFetcher, render_pdf
 
 PDF_SIZE = {"height": 250}  # three charts and their keys fit on one A4 page
@@ -37,9 +37,11 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
     loop = pack_summary.loop_figures(session, period)
     headline["provisional"] = provisional
     headline["loop"] = loop
+    headline["staff_voice"] = staff_voice.figures(session, period, staff_voice.PACK_QUARTERS)
     context = {
         "provisional": provisional,
         "fidelity": loop,
+        "staff_voice": headline["staff_voice"],
         "threshold_rules": pack_summary.threshold_rules(session),
         "working_hours": (current_app.config["WORKING_DAY_START"], current_app.config["WORKING_DAY_END"]),
         "coverage_days": current_app.config["COVERAGE_THRESHOLD_DAYS"],

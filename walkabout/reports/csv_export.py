@@ -1,5 +1,6 @@
-"""The month's records as CSV: every walkabout, concern, action and feedback delivery
-the board pack counts, one row each (`record_type` says which), stable columns.
+"""The month's records as CSV: every walkabout, concern, action, feedback delivery and
+staff-voice figure (staff's answers, the pulse, suppressed below 5) the board pack
+counts, one row each (`record_type` says which), stable columns.
 
 UTF-8 with a byte order mark (so Excel detects the encoding) and cells that
 start with = + - @ (or a tab / carriage return) prefixed with an apostrophe, so a
@@ -60,6 +61,18 @@ COLUMNS = [
     "started_at_utc",
     "original_start_utc",
     "delivered_at_utc",
+    # staff voice (issue 18): priorities, staff's answers, the pulse and leaders' view
+    "priority",
+    "fix_yes",
+    "fix_not_yet",
+    "quarter",
+    "pulse_side",
+    "staff_responses",
+    "leader_sets",
+    "answers",
+    "agreeing",
+    "walkabouts_held",
+    "feedback_delivered",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

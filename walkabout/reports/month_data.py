@@ -27,6 +27,7 @@ from ..models import (
 from ..periods import Period
 from ..services import status_history
 from .figures import cutoff, overdue_condition, overdue_day
+from .staff_voice import export_tables
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -133,6 +134,7 @@ def concerns(session: Session, period: Period) -> list[dict]:
             "risk_score": concern.risk_score,
             "risk_band": band.value if band else "",
             "raised_by_role": concern.raised_by_role or "",
+            "priority": "yes" if concern.priority else "no",
             "concern_status": concern.status.value,
             "status_at_month_end": at_end.get(concern.id) or "not known",
             "closure_note": concern.no_action_reason or "",
@@ -251,11 +253,12 @@ def feedback(session: Session, period: Period, walkabout_ids: set[int]) -> list[
 
 
 def month_tables(session: Session, period: Period) -> dict[str, list[dict]]:
-    """The four tables of the month, in the order the exports write them."""
+    """The month's tables, in the order the exports write them (staff voice last)."""
     concern_rows = concerns(session, period)
     return {
         "walkabouts": walkabouts(session, period),
         "concerns": concern_rows,
         "actions": actions(session, period),
         "feedback": feedback(session, period, {row["walkabout_id"] for row in concern_rows}),
+        **export_tables(session, period),
     }

@@ -16,7 +16,14 @@ from ..periods import Period
 from .csv_export import COLUMNS
 from .month_data import TIME_FORMAT, month_tables
 
-SHEETS = {"walkabouts": "Walkabouts", "concerns": "Concerns", "actions": "Actions", "feedback": "Feedback"}
+SHEETS = {
+    "walkabouts": "Walkabouts",
+    "concerns": "Concerns",
+    "actions": "Actions",
+    "feedback": "Feedback",
+    "staff_answers": "Staff answers",
+    "pulse": "Pulse",
+}
 TIME_COLUMNS = {
     "created_at",
     "completed_at",

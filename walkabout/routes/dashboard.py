@@ -8,7 +8,7 @@ from ..auth import executives_and_secretaries
 from ..db import get_session
 from ..forms.reports import DashboardRangeForm
 from ..periods import Period, add_months, range_buckets
-from ..reports import charts, figures, pack_summary, trends
+from ..reports import charts, figures, pack_summary, staff_voice, trends
 from ..timeutil import local_today, trust_zone
 
 bp = Blueprint("dashboard", __name__)
@@ -53,6 +53,7 @@ def index():
         fidelity=fidelity,
         query=query,
         legends=legends,
+        staff_voice=staff_voice.figures(session, period),
     )
 
 

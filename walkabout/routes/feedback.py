@@ -1,16 +1,19 @@
 """You said, we did: the public ward page (by token, no sign-in) with its QR code,
 and for staff of the trust: sharing, revoking and recording feedback given."""
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import rules
 from ..auth import any_role, executives, executives_and_admins, executives_and_managers, signed_in_user
 from ..db import get_session
+from ..errors import render_error
 from ..forms.actions import DeliveryForm, FeedbackUpdateForm
 from ..models import Role, Ward
-from ..services import Forbidden, NotFound, ServiceError, feedback, follow_up
+from ..reports.poster import poster_pdf
+from ..services import Conflict, Forbidden, NotFound, ServiceError, feedback, follow_up, pulse, staff_voice
 from ..services.access import visible_ward_ids
 from ..timeutil import format_date, local_today, trust_zone
 from .helpers import commit_and_redirect, refuse
@@ -27,17 +30,121 @@ def public_url(token: str) -> str:
     return url_for("feedback.public", token=token, _external=True)
 
 
+DEVICE_COOKIE = "walkabout_device"  # a random id for "one answer per device"; names nobody
+DEVICE_COOKIE_DAYS = 400
+
+
 @bp.get("/you-said-we-did/<token>")
 def public(token: str):
+    session = get_session()
     try:
         page = feedback.public_page(
-            get_session(), token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
+            session, token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
         )
-    except NotFound:
-        abort(404)
-    response = make_response(render_template("feedback/public.html", page=page, token=token))
+    except NotFound as error:
+        body, status = render_error(404, str(error))  # an old poster: "this link was replaced"
+        response = make_response(body, status)
+        response.headers.update(PUBLIC_HEADERS)
+        return response
+    return render_public(token, page)
+
+
+def render_public(token: str, page, status: int = 200, pulse_message: str | None = None):
+    session = get_session()
+    device = request.cookies.get(DEVICE_COOKIE)
+    ward = feedback.ward_by_token(session, token)
+    quarter = pulse.quarter_of(local_today())
+    ids = [item.concern_id for item in page.items if item.has_final]
+    response = make_response(
+        render_template(
+            "feedback/public.html",
+            page=page,
+            token=token,
+            answers=staff_voice.device_answers(session, device, ids),
+            statements=pulse.statements(session),
+            pulse_done=pulse.has_answered(session, ward, device, quarter),
+            pulse_result=pulse.results(session, ward.id, quarter),
+            pulse_message=pulse_message,
+            posted=request.form if status != 200 else {},
+            scale=rules.PULSE_SCALE,
+            min_responses=rules.PULSE_MIN_RESPONSES,
+            field_prefix=pulse.FIELD_PREFIX,
+        ),
+        status,
+    )
     response.headers.update(PUBLIC_HEADERS)
     return response
+
+
+def remember_device(response, device: str):
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/you-said-we-did/",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
+    )
+    response.headers.update(PUBLIC_HEADERS)
+    return response
+
+
+def this_device() -> str:
+    device = request.cookies.get(DEVICE_COOKIE)
+    return device if staff_voice.valid_device(device) else staff_voice.new_device()
+
+
+@bp.post("/you-said-we-did/<token>/pulse")
+def answer_pulse(token: str):
+    """The ward pulse: every statement rated once per device per quarter, anonymous."""
+    session = get_session()
+    device = this_device()
+    try:
+        pulse.answer(session, token, device, request.form.to_dict(), request.remote_addr, local_today())
+    except NotFound:
+        session.rollback()
+        abort(404)
+    except staff_voice.TooManyAnswers as error:
+        session.rollback()
+        return render_error(429, str(error))
+    except ServiceError as error:
+        session.rollback()
+        page = feedback.public_page(
+            session, token, local_today(), trust_zone(), days=current_app.config["PUBLIC_FEEDBACK_DAYS"]
+        )
+        status = 409 if isinstance(error, Conflict) else 400
+        return remember_device(render_public(token, page, status, str(error)), device)
+    session.commit()
+    return remember_device(
+        redirect(url_for("feedback.public", token=token, _anchor="pulse"), code=303), device
+    )
+
+
+@bp.post("/you-said-we-did/<token>/items/<int:concern_id>/fixed")
+def answer_fixed(token: str, concern_id: int):
+    """ "Did this fix it?": Yes or Not yet, anonymous, one answer per device (the last stands)."""
+    session = get_session()
+    choice = request.form.get("answer")
+    if choice not in rules.FIX_ANSWERS:
+        try:
+            staff_voice.answerable(session, feedback.ward_by_token(session, token), concern_id)
+        except NotFound:
+            abort(404)
+        return render_error(400, "Answer Yes or Not yet.")
+    device = this_device()
+    try:
+        staff_voice.answer(session, token, concern_id, device, rules.FIX_ANSWERS[choice], request.remote_addr)
+    except NotFound:
+        session.rollback()
+        abort(404)
+    except staff_voice.TooManyAnswers as error:
+        session.rollback()
+        return render_error(429, str(error))
+    session.commit()
+    return remember_device(
+        redirect(url_for("feedback.public", token=token, _anchor=f"item-{concern_id}"), code=303), device
+    )
 
 
 @bp.get("/you-said-we-did/<token>/qr.svg")
@@ -91,6 +198,8 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
         share_url=public_url(ward.public_token) if ward.public_token else None,
         can_share=user.has_role(Role.EXECUTIVE, Role.ADMIN),
         can_record=user.has_role(Role.EXECUTIVE),
+        pulse_result=pulse.results(session, ward.id, pulse.quarter_of(local_today())),
+        min_responses=rules.PULSE_MIN_RESPONSES,
         late_feedback=follow_up.feedback_overdue(session, local_today(), ward_id=ward.id)
         if user.has_role(Role.EXECUTIVE)
         else None,
@@ -101,6 +210,30 @@ def render_ward(ward: Ward, form: DeliveryForm | None = None, status: int = 200)
 @any_role
 def ward(ward_id: int):
     return render_ward(load_ward(ward_id))
+
+
+@bp.get("/wards/<int:ward_id>/feedback/poster.pdf")
+@any_role
+def poster(ward_id: int):
+    """The ward's A4 poster: the page's QR code, the latest fixed items, the pulse invitation."""
+    ward = load_ward(ward_id)
+    if ward.public_token is None:
+        return render_error(409, "Share the ward's page first: the poster carries its link.")
+    session = get_session()
+    page = feedback.public_page(
+        session,
+        ward.public_token,
+        local_today(),
+        trust_zone(),
+        days=current_app.config["PUBLIC_FEEDBACK_DAYS"],
+    )
+    url = public_url(ward.public_token)
+    pdf = poster_pdf(session, page, url, feedback.qr_svg(url), has_pulse=bool(pulse.statements(session)))
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="ward-poster-{ward.id}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/wards/<int:ward_id>/feedback/link")

@@ -155,8 +155,10 @@ def _follow_up_context(session, walkabout: Walkabout, today) -> dict:
     """A completed walkabout's follow-up list: each concern's state, actions and feedback."""
     if walkabout.status != WalkaboutStatus.COMPLETED:
         return {"follow_ups": None}
+    rows = follow_up.walkabout_follow_up(session, walkabout, today)
     return {
-        "follow_ups": follow_up.walkabout_follow_up(session, walkabout, today),
+        "follow_ups": rows,
+        "priority_rate": follow_up.priority_fix_rate(row.concern for row in rows),
         "ward_managers": actions.ward_managers_of(session, walkabout.ward_id),
         "deliveries": feedback.walkabout_deliveries(session, [walkabout.id])[walkabout.id],
         "feedback_labels": follow_up.FEEDBACK_KIND_LABELS,

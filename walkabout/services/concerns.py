@@ -8,7 +8,7 @@ are soft and can be undone while the walkabout is in progress.
 from dataclasses import dataclass
 
 from sqlalchemy.orm import joinedload, selectinload
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from .. import rules
 from ..db_types import utcnow
@@ -178,6 +178,31 @@ def restore_concern(session: Session, user: User, concern: Concern) -> None:
     concern.deleted_at = None
     flush_or_conflict(session, STALE_CONCERN)
     audit.record(session, user, concern, "restored")
+
+
+def set_priority(session: Session, user: User, concern: Concern, priority: bool) -> None:
+    """Mark (or unmark) `concern` as one of the walkabout's priorities, until it is completed."""
+    require_capture(concern.walkabout, user)
+    if concern.deleted_at is not None:
+        raise NotFound("That item was deleted.")
+    if concern.kind != ConcernKind.CONCERN:
+        raise ServiceError("Only concerns can be priorities, not good practice.")
+    if concern.priority == priority:
+        return  # a double tap: already as asked
+    if priority:
+        marked = session.exec(
+            select(func.count(Concern.id)).where(
+                Concern.walkabout_id == concern.walkabout_id,
+                Concern.priority,
+                col(Concern.deleted_at).is_(None),
+                Concern.id != concern.id,
+            )
+        ).one()
+        if marked >= rules.MAX_PRIORITIES:
+            raise ServiceError(rules.TOO_MANY_PRIORITIES)
+    concern.priority = priority
+    flush_or_conflict(session, STALE_CONCERN)
+    audit.record(session, user, concern, "prioritised" if priority else "unprioritised")
 
 
 def live_concerns(session: Session, walkabout_id: int, newest_first: bool = True) -> list[Concern]:

@@ -1,6 +1,7 @@
 """You said, we did: each ward's staff-facing page behind a hard-to-guess,
 revocable token (with a QR code), and the record of feedback delivered."""
 
+import hashlib
 import io
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from ..models import (
     ConcernStatus,
     FeedbackDelivery,
     FeedbackKind,
+    ReplacedLink,
     User,
     Walkabout,
     WalkaboutStatus,
@@ -45,6 +47,8 @@ def new_public_token() -> str:
 def share(session: Session, actor: User, ward: Ward) -> str:
     """Turn sharing on, or give the ward a new link (the old one stops working)."""
     old = ward.public_token
+    if old:
+        _remember_replaced(session, ward, old)
     ward.public_token = new_public_token()
     audit.record(session, actor, ward, "public_link_regenerated" if old else "public_link_created")
     return ward.public_token
@@ -53,8 +57,21 @@ def share(session: Session, actor: User, ward: Ward) -> str:
 def revoke(session: Session, actor: User, ward: Ward) -> None:
     if ward.public_token is None:
         raise ServiceError("This ward's page is not shared.")
+    _remember_replaced(session, ward, ward.public_token)
     ward.public_token = None
     audit.record(session, actor, ward, "public_link_revoked")
+
+
+REPLACED = "This link was replaced. Ask your ward manager for the ward's new poster or link."
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _remember_replaced(session: Session, ward: Ward, token: str) -> None:
+    if session.get(ReplacedLink, _token_hash(token)) is None:
+        session.add(ReplacedLink(token_hash=_token_hash(token), ward_id=ward.id))
 
 
 def qr_svg(url: str) -> bytes:
@@ -83,6 +100,8 @@ class PublicItem:
     what_we_are_doing: list[str]
     has_final: bool = False
     latest_update: str | None = None  # the latest interim "you said, we did", while no final one
+    priority: bool = False  # one of the few items staff said matter most (issue 18)
+    concern_id: int | None = None  # for "did this fix it?" (items with final feedback)
 
 
 @dataclass
@@ -100,6 +119,8 @@ def ward_by_token(session: Session, token: str) -> Ward:
         select(Ward).where(Ward.public_token == token, Ward.active).options(selectinload(Ward.site))
     ).first()
     if ward is None:
+        if session.get(ReplacedLink, _token_hash(token)) is not None:
+            raise NotFound(REPLACED)
         raise NotFound("This link is not valid (any more).")
     return ward
 
@@ -133,7 +154,8 @@ def public_page(
     ).all()
     items = [_item(concern, zone) for concern in concerns]  # newest first ...
     # ... within final feedback first, within each status (a stable sort keeps the rest).
-    items.sort(key=lambda item: (PUBLIC_STATUSES.index(item.status), not item.has_final))
+    # Staff's priorities come first of all.
+    items.sort(key=lambda item: (not item.priority, PUBLIC_STATUSES.index(item.status), not item.has_final))
     return PublicPage(ward_name=ward.name, site_name=ward.site.name, items=items, since=since)
 
 
@@ -181,6 +203,8 @@ def _item(concern: Concern, zone) -> PublicItem:
         what_we_are_doing=doing,
         has_final=bool(final),
         latest_update=interim[-1] if interim and not final else None,
+        priority=concern.priority,
+        concern_id=concern.id,
     )
 
 

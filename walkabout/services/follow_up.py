@@ -116,7 +116,8 @@ def follow_up_of(concern: Concern, today: date) -> ConcernFollowUp:
 
 
 def walkabout_follow_up(session: Session, walkabout: Walkabout, today: date) -> list[ConcernFollowUp]:
-    """Every live concern of `walkabout` (not good practice), highest risk first, in 3 queries."""
+    """Every live concern of `walkabout` (not good practice), staff's priorities first, then
+    highest risk, in 3 queries."""
     concerns = session.exec(
         select(Concern)
         .where(
@@ -129,11 +130,30 @@ def walkabout_follow_up(session: Session, walkabout: Walkabout, today: date) -> 
             selectinload(Concern.actions).selectinload(Action.owner),
             selectinload(Concern.feedback_updates),
         )
-        .order_by(sa.func.coalesce(Concern.risk_score, 0).desc(), Concern.created_at, Concern.id)
+        .order_by(
+            col(Concern.priority).desc(),
+            sa.func.coalesce(Concern.risk_score, 0).desc(),
+            Concern.created_at,
+            Concern.id,
+        )
     ).all()
     for concern in concerns:
         concern.walkabout = walkabout
     return [follow_up_of(concern, today) for concern in concerns]
+
+
+@dataclass(frozen=True)
+class PriorityFixRate:
+    """How many of staff's priorities are fixed (resolved: every action verified)."""
+
+    fixed: int
+    total: int
+
+
+def priority_fix_rate(concerns) -> PriorityFixRate:
+    """The fix rate of the priorities among `concerns` (live concerns only)."""
+    chosen = [c for c in concerns if c.priority and c.deleted_at is None and c.kind == ConcernKind.CONCERN]
+    return PriorityFixRate(sum(1 for c in chosen if c.status == ConcernStatus.RESOLVED), len(chosen))
 
 
 # --- writing feedback ------------------------------------------------------------------

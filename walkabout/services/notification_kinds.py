@@ -24,6 +24,7 @@ OVERDUE_DIGEST = Kind(
 )
 ESCALATION = Kind("escalation", "Weekly list of actions overdue by more than 14 days (lead executives)")
 BOARD_PACK = Kind("board_pack", "Monthly board pack (board secretaries)")
+FIX_NOT_YET = Kind("fix_not_yet", "Ward staff say an action I verified has not fixed their concern yet")
 
 
 # --- account security (issue 20): always sent, never in the preferences ---------
@@ -40,6 +41,7 @@ ALL = [
     OVERDUE_DIGEST,
     ESCALATION,
     BOARD_PACK,
+    FIX_NOT_YET,
     *ACCOUNT_SECURITY,
 ]
 BY_KEY = {kind.key: kind for kind in ALL}

@@ -1,7 +1,7 @@
 """Reports: months with data, issuing board packs (versioned), the follow-up summary."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from ..models import (
 from ..periods import Period
 from . import Conflict, NotFound, audit
 from .access import visible_ward_ids
+from .follow_up import PriorityFixRate, priority_fix_rate
 
 STALE_AFTER = timedelta(minutes=15)  # a pack "running" this long died with its process
 EARLIER_VISITS = 3
@@ -189,6 +190,11 @@ class FollowUp:
     earlier: list[Walkabout]
     photo_ids: set[int]
     deliveries: list[FeedbackDelivery]
+    priorities: list[Concern] = field(default_factory=list)  # staff's, chosen at read-back
+
+    @property
+    def priority_fix_rate(self) -> PriorityFixRate:
+        return priority_fix_rate(self.priorities)
 
     @property
     def feedback_due_on(self) -> date | None:
@@ -224,7 +230,7 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
         )
     concerns = sorted(
         (c for c in walkabout.concerns if c.deleted_at is None),
-        key=lambda c: (-(c.risk_score or 0), c.created_at),
+        key=lambda c: (not c.priority, -(c.risk_score or 0), c.created_at),
     )
     grouped: dict[str, list[Concern]] = {}
     for concern in concerns:
@@ -251,6 +257,7 @@ def follow_up(session: Session, user: User, walkabout_id: int) -> FollowUp:
             (a for c in concerns for a in c.actions if a.deleted_at is None), key=lambda a: (a.due_date, a.id)
         ),
         earlier=list(earlier),
+        priorities=[c for c in concerns if c.kind == "concern" and c.priority],
         photo_ids={p.id for c in concerns for p in c.photos if p.deleted_at is None},
         deliveries=list(
             session.exec(

@@ -131,3 +131,29 @@ def status(session: Session, email: str) -> LoginThrottle | None:
     """The account's count of failures from unknown devices (for the administrator's page)."""
     row = session.get(LoginThrottle, account_key(email))
     return row if row is not None and row.failures > 0 else None
+
+
+def within_rate(session: Session, key: str, limit: int, window: timedelta) -> bool:
+    """Count one use of `key` in a fixed window (the row's `last_failure_at` is when the
+    window began); False, counting nothing, once `limit` uses are spent (anonymous answers
+    on the ward page, issue 18). The row stays locked until the caller commits."""
+    now = utcnow()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle)
+        .values(key=key, failures=0, last_failure_at=now)
+        .on_conflict_do_nothing(index_elements=[LoginThrottle.key])
+    )
+    row = session.exec(
+        select(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if row.last_failure_at is None or now - row.last_failure_at >= window:
+        row.failures, row.last_failure_at = 0, now
+    if row.failures >= limit:
+        return False
+    row.failures += 1
+    session.flush()
+    return True

@@ -9,7 +9,7 @@ from ...auth import signed_in_user
 from ...db import get_session
 from ...forms.actions import CompleteForm, DueDateForm, ProgressForm, ReopenForm, VerifyForm
 from ...models import Action
-from ...services import NotFound, action_queries, actions
+from ...services import NotFound, action_queries, actions, staff_voice
 from ...timeutil import local_today
 from ..helpers import refuse
 
@@ -56,5 +56,6 @@ def render_action(action: Action, status: int = 200, **bound):
         can_assign=actions.can_assign(session, user, action.concern),
         status_labels=actions.STATUS_LABELS,
         transitions=actions.TRANSITIONS,
+        fix_answers=staff_voice.counts(session, [action.concern_id]).get(action.concern_id),
     )
     return page, status

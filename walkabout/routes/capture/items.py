@@ -3,13 +3,25 @@
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from ... import rules
 from ...auth import executives, signed_in_user
 from ...db import get_session
 from ...errors import render_error
 from ...forms.capture import LateNoteForm, complete_form, staff_field_names
 from ...models import Concern, Walkabout, WalkaboutStatus
-from ...services import Conflict, Forbidden, NotFound, ServiceError, capture, concerns, feedback
+from ...services import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceError,
+    capture,
+    concerns,
+    feedback,
+    leader_pulse,
+    pulse,
+)
 from ...services.photos import PhotoRejected
+from ...timeutil import local_today
 from ..helpers import commit_and_redirect
 from . import bp, concern_form, concern_input, is_fragment_post, load, uploaded_photo
 
@@ -119,10 +131,19 @@ def _toggle(walkabout: Walkabout, concern: Concern | None, verb):
 
 
 def render_readback(
-    walkabout: Walkabout, complete_form=None, note_form=None, status=200, message=None, note_message=None
+    walkabout: Walkabout,
+    complete_form=None,
+    note_form=None,
+    status=200,
+    message=None,
+    note_message=None,
+    priority_message=None,
+    leader_message=None,
+    leader_posted=None,
 ):
     session = get_session()
     user = signed_in_user()
+    today = local_today()
     items = concerns.live_concerns(session, walkabout.id, newest_first=False)
     in_progress = walkabout.status == WalkaboutStatus.IN_PROGRESS
     roles = capture.staff_roles(session)
@@ -142,6 +163,20 @@ def render_readback(
         form_message=message,
         note_message=note_message,
         deliveries=feedback.walkabout_deliveries(session, [walkabout.id])[walkabout.id],
+        max_priorities=rules.MAX_PRIORITIES,
+        priority_message=priority_message,
+        statements=pulse.statements(session),
+        scale=rules.PULSE_SCALE,
+        field_prefix=pulse.FIELD_PREFIX,
+        leader_can_answer=leader_pulse.can_answer(walkabout, user, today),
+        leader_posted=leader_posted
+        if leader_posted is not None
+        else {
+            f"{pulse.FIELD_PREFIX}{k}": str(v)
+            for k, v in leader_pulse.own_answers(session, walkabout, user).items()
+        },
+        leader_message=leader_message,
+        min_responses=rules.PULSE_MIN_RESPONSES,
     ), status
 
 
@@ -153,6 +188,30 @@ def _complete_form(session, **kwargs):
 @executives
 def readback(walkabout_id: int):
     return render_readback(load(walkabout_id))
+
+
+@bp.post("/<int:walkabout_id>/concerns/<int:concern_id>/priority")
+@executives
+def set_priority(walkabout_id: int, concern_id: int):
+    walkabout = load(walkabout_id)
+    concern = load_concern(walkabout, concern_id)
+    if concern is None:
+        return render_error(404)
+    choice = request.form.get("priority")
+    if choice not in ("yes", "no"):
+        return render_readback(
+            walkabout, status=400, priority_message="Choose whether this item is a priority."
+        )
+    here = url_for("capture.readback", walkabout_id=walkabout.id, _anchor=f"readback-{concern.id}")
+    try:
+        return commit_and_redirect(
+            lambda: concerns.set_priority(get_session(), signed_in_user(), concern, choice == "yes"),
+            "Marked as a priority." if choice == "yes" else "No longer a priority.",
+            here,
+        )
+    except ServiceError as error:
+        status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
+        return render_readback(load(walkabout_id), status=status, priority_message=str(error))
 
 
 @bp.post("/<int:walkabout_id>/complete")
@@ -172,19 +231,35 @@ def complete(walkabout_id: int):
         return render_readback(walkabout, complete_form=form, status=400)
     if other:
         participation[other] = participation.get(other, 0) + (form.other_count.data or 1)
+    # The leaders' view of the pulse is optional, but a set begun must be whole and on the scale.
+    answered = {k: v for k, v in request.form.items() if k.startswith(pulse.FIELD_PREFIX)}
+    if leader_pulse.has_answers(answered):
+        try:
+            leader_pulse.check_answers(session, answered)
+        except ServiceError as error:
+            return render_readback(
+                walkabout, complete_form=form, status=400, leader_message=str(error), leader_posted=answered
+            )
+
+    def complete_and_answer():
+        session, user = get_session(), signed_in_user()
+        capture.complete(
+            session,
+            user,
+            walkabout,
+            summary_notes=form.summary_notes.data,
+            participation=participation,
+            feedback_given=form.feedback_given.data == "yes",
+            feedback_notes=form.feedback_notes.data,
+            version=form.version.data,
+            feedback_days=current_app.config["FEEDBACK_DAYS"],
+        )
+        if leader_pulse.has_answers(answered):
+            leader_pulse.save(session, user, walkabout, answered, local_today())
+
     try:
         return commit_and_redirect(
-            lambda: capture.complete(
-                get_session(),
-                signed_in_user(),
-                walkabout,
-                summary_notes=form.summary_notes.data,
-                participation=participation,
-                feedback_given=form.feedback_given.data == "yes",
-                feedback_notes=form.feedback_notes.data,
-                version=form.version.data,
-                feedback_days=current_app.config["FEEDBACK_DAYS"],
-            ),
+            complete_and_answer,
             "Walkabout completed. Thank you. Now follow up each concern below.",
             url_for("walkabouts.show", walkabout_id=walkabout.id, _anchor="follow-up"),
         )
@@ -213,3 +288,27 @@ def late_note(walkabout_id: int):
         form.note.errors.append(str(error))
         status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
         return render_readback(walkabout, note_form=form, status=status, note_message=str(error))
+
+
+@bp.post("/<int:walkabout_id>/leader-pulse")
+@executives
+def leader_answers(walkabout_id: int):
+    """An executive's view of how the ward's staff would answer the pulse (after completion)."""
+    walkabout = load(walkabout_id)
+    answered = {k: v for k, v in request.form.items() if k.startswith(pulse.FIELD_PREFIX)}
+    ward = request.form.get("ward_id", "")
+    if not (ward.isascii() and ward.isdigit()):
+        return render_readback(walkabout, status=400, leader_message="Reload the page and answer again.")
+    try:
+        return commit_and_redirect(
+            lambda: leader_pulse.save(
+                get_session(), signed_in_user(), walkabout, answered, local_today(), ward_id=int(ward)
+            ),
+            "Your answers for the staff are saved.",
+            url_for("capture.readback", walkabout_id=walkabout.id, _anchor="leader-pulse"),
+        )
+    except ServiceError as error:
+        status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, Forbidden) else 400
+        return render_readback(
+            load(walkabout_id), status=status, leader_message=str(error), leader_posted=answered
+        )
