@@ -130,6 +130,7 @@ RULES: dict[str, object] = {
     # reports (issue 6)
     "reports.index": {E, S},
     "reports.generate": {E, S},
+    "reports.confirm_provisional": {E, S},
     "reports.monthly_pdf": {E, S},
     "reports.monthly_csv": {E, S},
     "reports.monthly_workbook": {E, S},

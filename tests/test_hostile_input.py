@@ -24,6 +24,7 @@ from walkabout.forms import auth as auth_forms
 from walkabout.forms import capture as capture_forms
 from walkabout.forms import places as place_forms
 from walkabout.forms import rag as rag_forms
+from walkabout.forms import reports as report_forms
 from walkabout.forms import users as user_forms
 from walkabout.forms import walkabouts as walkabout_forms
 from walkabout.models import Role
@@ -130,7 +131,7 @@ FORMS = {
     "feedback.revoke": entry("E", {"ward_id": "ward"}, extra=("anything",)),
     "feedback.record_delivery": entry("E", {"ward_id": "ward"}, A_.DeliveryForm),
     "feedback.write": entry("E", {"concern_id": "done_concern"}, A_.FeedbackUpdateForm),
-    "reports.generate": entry("S", {"month": "month"}, extra=("anything",)),
+    "reports.generate": entry("S", {"month": "month"}, report_forms.GeneratePackForm, extra=("anything",)),
 }
 # Path values besides the route's own record: another ward's, missing, zero and out of any integer range.
 OTHER_IDS = {

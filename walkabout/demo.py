@@ -498,7 +498,13 @@ class _Seeder:
 
         self.used_names |= {"Sarah Okafor", "Tom Bennett", "Priya Patel", "David Hughes", "Kwame Mensah"}
         executives = [add("executive@example.org", "Sarah Okafor", "Chief Nurse", Role.EXECUTIVE)]
-        manager_id = add("manager@example.org", "Tom Bennett", "Ward Manager", Role.WARD_MANAGER)
+        # Ward managers' titles name their wards, as the pickers show them ("Ward Manager, Larch Ward").
+        manager_id = add(
+            "manager@example.org",
+            "Tom Bennett",
+            f"Ward Manager, {wards[0]['name']} and {wards[1]['name']}",
+            Role.WARD_MANAGER,
+        )
         add("secretary@example.org", "Priya Patel", "Board Secretary", Role.BOARD_SECRETARY)
         add("admin@example.org", "David Hughes", "Systems Administrator", Role.ADMIN)
         for i in range(self.scale["executives"]):
@@ -512,7 +518,7 @@ class _Seeder:
             ward_manager[ward["id"]] = add(
                 f"ward{ward['id']}.manager@example.org",
                 self._person(),
-                "Ward Manager",
+                f"Ward Manager, {ward['name']}",
                 Role.WARD_MANAGER,
             )
         # A former manager, deactivated, to show that people leave and their records stay.
