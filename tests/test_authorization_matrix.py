@@ -55,6 +55,7 @@ RULES: dict[str, object] = {
     "walkabouts.new": {E, A},
     "walkabouts.edit": {E, A},
     "walkabouts.cancel": {E, A},
+    "walkabouts.open_actions_reviewed": {E},
     "series.show": {E, A},
     "series.cancel": {E, A},
     "series.rota": {E, A},

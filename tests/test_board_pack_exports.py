@@ -10,6 +10,7 @@ import openpyxl
 
 from walkabout.db import session_scope
 from walkabout.models import FeedbackDelivery, WalkaboutStatus
+from walkabout.periods import add_months
 
 from .conftest import login
 from .report_data import local, seed_month
@@ -31,7 +32,18 @@ def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
     }
     visits = [r for r in of["walkabout"] if r["in_month"] == "yes"]
     held = [r for r in visits if r["walkabout_status"] == "completed"]
-    concerns = [r for r in of["concern"] if r["kind"] == "concern"]
+    logged = [c for c in of["concern"] if c["in_month"] == "yes" and not c["deleted_at"]]
+    concerns = [r for r in logged if r["kind"] == "concern"]
+    open_risks = [
+        c
+        for c in of["concern"]
+        if c["kind"] == "concern"
+        and c["risk_score"]
+        and int(c["risk_score"]) >= 8
+        and c["status_at_month_end"] == "open"
+    ]
+    revisits = [r for r in held if int(r["open_actions_at_start"]) > 0]
+    reviewed = [r for r in revisits if r["open_actions_reviewed"] == "yes"]
     in_month = lambda text: text.startswith(month_key)  # noqa: E731 (trust-time stamps)
     actions = of["action"]
     closed = [
@@ -85,7 +97,7 @@ def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
         "wards_covered": len({r["ward"] for r in held}),
         "concerns": {
             "raised": len(concerns),
-            "good_practice": sum(1 for c in of["concern"] if c["kind"] == "good_practice"),
+            "good_practice": sum(1 for c in logged if c["kind"] == "good_practice"),
             "by_band": bands,
         },
         "actions": {
@@ -104,6 +116,12 @@ def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
             "median_days": round(median(fed), 1) if fed else None,
         },
         "reschedules": {"rescheduled": len(moved), "held_within": len(held_soon)},
+        "open_high_risks_at_end": len(open_risks),
+        "revisits": {
+            "revisits": len(revisits),
+            "reviewed": len(reviewed),
+            "share": round(100 * len(reviewed) / len(revisits)) if revisits else None,
+        },
         "out_of_hours": {
             "held": len(starts),
             "out_of_hours": len(outside),
@@ -132,6 +150,28 @@ def seed_with_feedback(app, factory):
         status=WalkaboutStatus.COMPLETED,
         started_at=local(day + timedelta(days=1), 19),
     )
+    # Revisits with the first visits' actions still open: one reviewed with the ward, one not.
+    for ward, days, reviewed in ((month.ward, 12, True), (month.other_ward, 15, False)):
+        factory.walkabout(
+            ward,
+            month.executive,
+            start=local(day + timedelta(days=days)),
+            status=WalkaboutStatus.COMPLETED,
+            started_at=local(day + timedelta(days=days)),
+            open_actions_reviewed_at=local(day + timedelta(days=days)) if reviewed else None,
+        )
+    # An extreme risk raised two months before, still open at this month's end.
+    earlier_day = add_months(month.first_day, -1).replace(day=10)
+    earlier = factory.walkabout(
+        month.other_ward,
+        month.executive,
+        start=local(earlier_day),
+        status=WalkaboutStatus.COMPLETED,
+        started_at=local(earlier_day),
+    )
+    factory.categorised_concern(
+        earlier, "Staffing", "Two nurses for 28 beds at night", 5, 3, created_at=local(earlier_day)
+    )
     return month
 
 
@@ -158,6 +198,10 @@ def test_every_pack_figure_is_recomputed_from_the_csv_alone(app, factory, client
     assert f["loop"]["feedback"] == again["feedback"]
     assert f["loop"]["reschedules"] == again["reschedules"]
     assert f["loop"]["out_of_hours"] == again["out_of_hours"]
+    assert f["loop"]["revisits"] == again["revisits"] == {"revisits": 2, "reviewed": 1, "share": 50}
+    assert f["open_high_risks_at_end"] == again["open_high_risks_at_end"] == 3  # one from an earlier month
+    earlier = next(r for r in rows if r["text"] == "Two nurses for 28 beds at night")
+    assert earlier["in_month"] == "no" and earlier["status_at_month_end"] == "open"
     # Trust time and UTC side by side, in the form Excel reads as a date and time.
     visit = next(r for r in rows if r["record_type"] == "walkabout" and r["id"] == str(month.held.id))
     assert visit["scheduled_start"] == month.held.scheduled_start.astimezone(month_zone()).strftime(TIME)

@@ -102,6 +102,7 @@ FORMS = {
     "walkabouts.new": entry("E", form=W.ScheduleForm),
     "walkabouts.edit": entry("E", {"walkabout_id": "planned"}, W.EditWalkaboutForm),
     "walkabouts.cancel": entry("E", {"walkabout_id": "planned"}, W.CancelWalkaboutForm),
+    "walkabouts.open_actions_reviewed": entry("E", {"walkabout_id": "planned"}, W.OpenActionsReviewedForm),
     "series.show": entry("E", {"series_id": "series"}, W.SeriesEditForm),
     "series.cancel": entry("E", {"series_id": "series"}, W.CancelSeriesForm, "cancel"),
     "series.rota": entry("E", form=W.RotaForm, extra=("accept",)),

@@ -60,6 +60,13 @@ COLUMNS = [
     "started_at_utc",
     "original_start_utc",
     "delivered_at_utc",
+    # the revisit figure, and concerns deleted after the month's end (issue 19, part 2)
+    "open_actions_at_start",
+    "open_actions_reviewed",
+    "open_actions_reviewed_at",
+    "open_actions_reviewed_at_utc",
+    "deleted_at",
+    "deleted_at_utc",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -25,6 +25,8 @@ TIME_COLUMNS = {
     "started_at",
     "original_start",
     "delivered_at",
+    "open_actions_reviewed_at",
+    "deleted_at",
 }
 EXCEL_TIME = "yyyy-mm-dd hh:mm"
 
