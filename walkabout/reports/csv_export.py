@@ -1,5 +1,6 @@
 """The month's records as CSV: every walkabout, concern, action and feedback delivery
-the board pack counts, one row each (`record_type` says which), stable columns.
+the board pack counts, and the active wards and executives its coverage and even-share
+figures count, one row each (`record_type` says which), stable columns.
 
 UTF-8 with a byte order mark (so Excel detects the encoding) and cells that
 start with = + - @ (or a tab / carriage return) prefixed with an apostrophe, so a
@@ -67,6 +68,15 @@ COLUMNS = [
     "open_actions_reviewed_at_utc",
     "deleted_at",
     "deleted_at_utc",
+    # what the coverage, even-share, walkabout feedback and no-action figures count
+    "lead_id",
+    "feedback_delivered",
+    "first_action_at",
+    "first_action_at_utc",
+    "last_held_start",
+    "last_held_start_utc",
+    "person",
+    "job_title",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -6,7 +6,7 @@ Times are given twice: in the trust's zone as `2026-12-01 14:30` (what Excel rea
 as a date and time) and in UTC (`..._utc`).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,24 +29,10 @@ from ..periods import Period
 from ..services import status_history
 from .details import HIGH_RISK_SCORE
 from .fidelity import open_actions_at_start
-from .figures import cutoff, overdue_condition, overdue_day
-
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-def _aware(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def stamp(row: dict, name: str, moment, zone) -> None:
-    """`row[name]` in trust time and `row[name + "_utc"]` in UTC, both `YYYY-MM-DD HH:MM`."""
-    moment = _aware(moment)
-    row[name] = moment.astimezone(zone).strftime(TIME_FORMAT) if moment else ""
-    row[name + "_utc"] = moment.astimezone(UTC).strftime(TIME_FORMAT) if moment else ""
+from .figures import cutoff, fed_back, overdue_condition, overdue_day
+from .month_context import executives, wards
+from .stamps import aware as _aware
+from .stamps import stamp
 
 
 def _in(moment, period: Period) -> bool:
@@ -72,6 +58,7 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
             User.job_title,
             original.c.first,
             open_actions_at_start(),
+            fed_back(),
         )
         .join(Ward, Ward.id == Walkabout.ward_id)
         .join(Site, Site.id == Ward.site_id)
@@ -81,7 +68,7 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
         .order_by(Walkabout.scheduled_start, Walkabout.id)
     ).all()
     out = []
-    for walkabout, ward, site, lead, title, first, open_at_start in rows:
+    for walkabout, ward, site, lead, title, first, open_at_start, delivered in rows:
         row = {
             "record_type": "walkabout",
             "id": walkabout.id,
@@ -92,6 +79,8 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
             "walkabout_status": walkabout.status.value,
             "lead": lead,
             "lead_job_title": title or "",
+            "lead_id": walkabout.lead_id,
+            "feedback_delivered": "yes" if delivered else "no",
             "rescheduled": "yes" if first is not None else "no",
             "cancel_reason": walkabout.cancel_reason or "",
             "text": walkabout.summary_notes or "",
@@ -122,8 +111,14 @@ def concerns(session: Session, period: Period) -> list[dict]:
         Concern.created_at < moment,
         sa.or_(col(Concern.deleted_at).is_(None), col(Concern.deleted_at) >= moment),
     )
+    first_action = (
+        select(sa.func.min(Action.created_at))
+        .where(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None))
+        .correlate(Concern)
+        .scalar_subquery()
+    )
     rows = session.exec(
-        select(Concern, Walkabout.scheduled_start, Ward.name, Site.name, Category.name)
+        select(Concern, Walkabout.scheduled_start, Ward.name, Site.name, Category.name, first_action)
         .join(Walkabout, Walkabout.id == Concern.walkabout_id)
         .join(Ward, Ward.id == Walkabout.ward_id)
         .join(Site, Site.id == Ward.site_id)
@@ -138,7 +133,7 @@ def concerns(session: Session, period: Period) -> list[dict]:
         moment,
     )
     out = []
-    for concern, start, ward, site, category in rows:
+    for concern, start, ward, site, category, first_action_at in rows:
         band = risk_band(concern.risk_score)
         row = {
             "record_type": "concern",
@@ -163,6 +158,7 @@ def concerns(session: Session, period: Period) -> list[dict]:
         }
         stamp(row, "created_at", concern.created_at, period.zone)
         stamp(row, "deleted_at", concern.deleted_at, period.zone)
+        stamp(row, "first_action_at", first_action_at, period.zone)
         out.append(row)
     return out
 
@@ -276,11 +272,13 @@ def feedback(session: Session, period: Period, walkabout_ids: set[int]) -> list[
 
 
 def month_tables(session: Session, period: Period) -> dict[str, list[dict]]:
-    """The four tables of the month, in the order the exports write them."""
+    """The tables of the month, in the order the exports write them."""
     concern_rows = concerns(session, period)
     return {
         "walkabouts": walkabouts(session, period),
         "concerns": concern_rows,
         "actions": actions(session, period),
         "feedback": feedback(session, period, {row["walkabout_id"] for row in concern_rows}),
+        "wards": wards(session, period),
+        "executives": executives(session, period),
     }
