@@ -112,6 +112,7 @@ def init_app(app: Flask) -> None:
         date=timeutil.format_date,
         time=timeutil.format_time,
         role_label=lambda role: ROLE_LABELS[Role(role)],
+        person=lambda user: person_label(user.name, user.job_title),
         risk_band=risk_band,
     )
 
