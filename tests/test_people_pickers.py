@@ -75,6 +75,8 @@ def test_admin_pickers_show_job_titles(client, factory):
         session.add(AuditEvent(actor_id=admin.id, entity_type="ward", entity_id=ward.id, verb="updated"))
     actors = option_labels(client.get("/admin/audit").get_data(as_text=True), "actor")
     assert f"Dee Admin {DASH} Systems Administrator" in actors.values()
+    users_page = client.get("/admin/users").get_data(as_text=True)
+    assert "Ward Manager, Ward 7 · " in html.unescape(users_page)
 
 
 def test_hostile_job_titles_are_escaped_in_every_picker(client, factory):

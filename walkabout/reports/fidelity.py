@@ -202,14 +202,13 @@ def coverage_share(session: Session, period: Period, days: int) -> dict:
     }
 
 
-def open_actions_at_start() -> sa.ScalarSelect:
-    """How many actions from the ward's earlier visits were open when `Walkabout` started
-    (created before its start, not completed by then), correlated to the outer Walkabout."""
+def _open_at_start(query):
+    """`query` narrowed to the actions from the ward's earlier visits that were open when the
+    outer `Walkabout` started (created before its start, not completed by then)."""
     earlier = aliased(Walkabout)
     start = sa.func.coalesce(Walkabout.started_at, Walkabout.scheduled_start)
     return (
-        select(sa.func.count(Action.id))
-        .join(Concern, Concern.id == Action.concern_id)
+        query.join(Concern, Concern.id == Action.concern_id)
         .join(earlier, earlier.id == Concern.walkabout_id)
         .where(
             earlier.ward_id == Walkabout.ward_id,
@@ -221,14 +220,23 @@ def open_actions_at_start() -> sa.ScalarSelect:
             sa.or_(col(Action.completed_at).is_(None), col(Action.completed_at) >= start),
         )
         .correlate(Walkabout)
-        .scalar_subquery()
     )
+
+
+def open_actions_at_start() -> sa.ScalarSelect:
+    """How many actions from the ward's earlier visits were open when `Walkabout` started
+    (correlated to the outer Walkabout; the exports' column)."""
+    return _open_at_start(select(sa.func.count(Action.id))).scalar_subquery()
+
+
+def had_open_actions() -> sa.ColumnElement:
+    """Whether any were (stops at the first one found: the dashboard's figure)."""
+    return _open_at_start(select(Action.id)).exists()
 
 
 def revisits_reviewed(session: Session, period: Period) -> dict:
     """Walkabouts held in the period with earlier visits' actions open at their start, and how
     many of those had the brief's "open actions reviewed with the ward" tick (share %)."""
-    open_count = open_actions_at_start()
     revisits, reviewed = session.exec(
         select(
             sa.func.count(),
@@ -239,7 +247,7 @@ def revisits_reviewed(session: Session, period: Period) -> dict:
             Walkabout.status == WalkaboutStatus.COMPLETED,
             Walkabout.scheduled_start >= period.start_utc,
             Walkabout.scheduled_start < period.end_utc,
-            open_count > 0,
+            had_open_actions(),
         )
     ).one()
     revisits, reviewed = int(revisits), int(reviewed)
