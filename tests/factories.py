@@ -50,12 +50,14 @@ class Factory:
         name: str | None = None,
         password: str = PASSWORD,
         active: bool = True,
+        job_title: str | None = None,
     ) -> User:
         n = next(_serial)
         with self.app.app_context(), session_scope(self.app) as session:
             user = User(
                 email=email or f"user{n}@example.org",
                 name=name or f"Test User {n}",
+                job_title=job_title,
                 password_hash=hash_password(password),  # with the app's (cheap, under test) parameters
                 active=active,
             )

@@ -43,7 +43,9 @@ def test_assign_page_defaults_and_creates_the_action(app, client, world):
     due = (world["today"] + timedelta(days=7)).isoformat()  # extreme: 7 days
     assert f'value="{due}"' in page
     assert re.search(
-        rf'<option selected value="{world["manager"].id}">Mo Manager \(manages this ward\)', page
+        rf'<option selected value="{world["manager"].id}">'
+        r"Mo Manager \u2014 Ward manager \(manages this ward\)",
+        page,
     )
     response = post_form(
         client,

@@ -56,6 +56,7 @@ RULES: dict[str, object] = {
     "walkabouts.new": {E, A},
     "walkabouts.edit": {E, A},
     "walkabouts.cancel": {E, A},
+    "walkabouts.open_actions_reviewed": {E},
     "series.show": {E, A},
     "series.cancel": {E, A},
     "series.rota": {E, A},
@@ -136,6 +137,7 @@ RULES: dict[str, object] = {
     # reports (issue 6)
     "reports.index": {E, S},
     "reports.generate": {E, S},
+    "reports.confirm_provisional": {E, S},
     "reports.monthly_pdf": {E, S},
     "reports.monthly_csv": {E, S},
     "reports.monthly_workbook": {E, S},

@@ -9,10 +9,11 @@ from statistics import median
 import openpyxl
 
 from walkabout.db import session_scope
-from walkabout.models import FeedbackDelivery, WalkaboutStatus
+from walkabout.models import FeedbackDelivery, Role, WalkaboutStatus
+from walkabout.periods import add_months
 
 from .conftest import login
-from .report_data import local, seed_month
+from .report_data import ZONE, local, seed_month
 from .staff_voice_data import HOSTILE_STATEMENT, seed_staff_voice
 from .test_reports_pack import issue_pack
 
@@ -24,15 +25,29 @@ def utc(text: str) -> datetime:
     return datetime.strptime(text, TIME).replace(tzinfo=UTC)
 
 
-def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
-    """The pack's figures from the CSV rows only."""
+def recompute(rows: list[dict], month_key: str, working_hours=(8, 18), coverage_days=90) -> dict:
+    """The pack's figures from the CSV rows only (and the trust's zone, for the month's end)."""
     of = {
         kind: [r for r in rows if r["record_type"] == kind]
-        for kind in ("walkabout", "concern", "action", "feedback")
+        for kind in ("walkabout", "concern", "action", "feedback", "ward", "executive")
     }
+    first = datetime.strptime(month_key + "-01", "%Y-%m-%d")
+    end = datetime.combine((first + timedelta(days=32)).replace(day=1), datetime.min.time(), ZONE)
+    end = end.astimezone(UTC)
     visits = [r for r in of["walkabout"] if r["in_month"] == "yes"]
     held = [r for r in visits if r["walkabout_status"] == "completed"]
-    concerns = [r for r in of["concern"] if r["kind"] == "concern"]
+    logged = [c for c in of["concern"] if c["in_month"] == "yes" and not c["deleted_at"]]
+    concerns = [r for r in logged if r["kind"] == "concern"]
+    open_risks = [
+        c
+        for c in of["concern"]
+        if c["kind"] == "concern"
+        and c["risk_score"]
+        and int(c["risk_score"]) >= 8
+        and c["status_at_month_end"] == "open"
+    ]
+    revisits = [r for r in held if int(r["open_actions_at_start"]) > 0]
+    reviewed = [r for r in revisits if r["open_actions_reviewed"] == "yes"]
     in_month = lambda text: text.startswith(month_key)  # noqa: E731 (trust-time stamps)
     actions = of["action"]
     closed = [
@@ -76,17 +91,59 @@ def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
         band: sum(1 for c in concerns if c["risk_band"] == band)
         for band in ("low", "moderate", "high", "extreme")
     }
+
+    def visited_within(days):
+        return [
+            w
+            for w in of["ward"]
+            if w["last_held_start_utc"] and utc(w["last_held_start_utc"]) >= end - timedelta(days=days)
+        ]
+
+    executive_held = {e["id"]: sum(1 for r in held if r["lead_id"] == e["id"]) for e in of["executive"]}
+    waiting = [
+        c
+        for c in concerns
+        if c["concern_status"] == "open" and utc(c["created_at_utc"]) < end - timedelta(days=7)
+    ]
+    no_action = [
+        c
+        for c in waiting
+        if not c["first_action_at_utc"]
+        or utc(c["first_action_at_utc"]) - utc(c["created_at_utc"]) > timedelta(days=7)
+    ]
+    fed_visits = [r for r in held if r["feedback_delivered"] == "yes"]
     return {
         "walkabouts": {
             "planned": len(visits),
             "held": len(held),
             "cancelled": sum(1 for r in visits if r["walkabout_status"] == "cancelled"),
             "rescheduled": len(moved),
+            "feedback_given": len(fed_visits),
+            "feedback_share": round(100 * len(fed_visits) / len(held)) if held else None,
         },
+        "feedback_deliveries": sum(1 for f in of["feedback"] if f["in_month"] == "yes"),
+        "wards": {
+            "active": len(of["ward"]),
+            "not_visited_90": len(of["ward"]) - len(visited_within(90)),
+        },
+        "coverage": {
+            "active": len(of["ward"]),
+            "visited": len(visited_within(coverage_days)),
+            "share": round(100 * len(visited_within(coverage_days)) / len(of["ward"]))
+            if of["ward"]
+            else None,
+        },
+        "executives": {
+            "even_share": round(sum(executive_held.values()) / len(of["executive"]), 1)
+            if of["executive"]
+            else None,
+            "held": sorted(executive_held.values(), reverse=True),
+        },
+        "no_action": {"counted": len(waiting), "without_action": len(no_action)},
         "wards_covered": len({r["ward"] for r in held}),
         "concerns": {
             "raised": len(concerns),
-            "good_practice": sum(1 for c in of["concern"] if c["kind"] == "good_practice"),
+            "good_practice": sum(1 for c in logged if c["kind"] == "good_practice"),
             "by_band": bands,
         },
         "actions": {
@@ -105,6 +162,12 @@ def recompute(rows: list[dict], month_key: str, working_hours=(8, 18)) -> dict:
             "median_days": round(median(fed), 1) if fed else None,
         },
         "reschedules": {"rescheduled": len(moved), "held_within": len(held_soon)},
+        "open_high_risks_at_end": len(open_risks),
+        "revisits": {
+            "revisits": len(revisits),
+            "reviewed": len(reviewed),
+            "share": round(100 * len(reviewed) / len(revisits)) if revisits else None,
+        },
         "out_of_hours": {
             "held": len(starts),
             "out_of_hours": len(outside),
@@ -133,6 +196,32 @@ def seed_with_feedback(app, factory):
         status=WalkaboutStatus.COMPLETED,
         started_at=local(day + timedelta(days=1), 19),
     )
+    # Revisits with the first visits' actions still open: one reviewed with the ward, one not.
+    for ward, days, reviewed in ((month.ward, 12, True), (month.other_ward, 15, False)):
+        factory.walkabout(
+            ward,
+            month.executive,
+            start=local(day + timedelta(days=days)),
+            status=WalkaboutStatus.COMPLETED,
+            started_at=local(day + timedelta(days=days)),
+            open_actions_reviewed_at=local(day + timedelta(days=days)) if reviewed else None,
+        )
+    factory.user(Role.EXECUTIVE, name="Ifeoma Nwosu")  # led none: below the even share
+    factory.categorised_concern(  # open, and no action after 7 days
+        month.held, "Communication", "Handover sheet leaves out allergies", 2, 2, created_at=local(day, 10)
+    )
+    # An extreme risk raised two months before, still open at this month's end.
+    earlier_day = add_months(month.first_day, -1).replace(day=10)
+    earlier = factory.walkabout(
+        month.other_ward,
+        month.executive,
+        start=local(earlier_day),
+        status=WalkaboutStatus.COMPLETED,
+        started_at=local(earlier_day),
+    )
+    factory.categorised_concern(
+        earlier, "Staffing", "Two nurses for 28 beds at night", 5, 3, created_at=local(earlier_day)
+    )
     return month
 
 
@@ -143,8 +232,9 @@ def test_every_pack_figure_is_recomputed_from_the_csv_alone(app, factory, client
     response = client.get(f"/reports/monthly/{month.key}.csv")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert {r["record_type"] for r in rows} == {"walkabout", "concern", "action", "feedback"}
-    again = recompute(rows, month.key)
+    kinds = {"walkabout", "concern", "action", "feedback", "ward", "executive"}
+    assert {r["record_type"] for r in rows} == kinds
+    again = recompute(rows, month.key, coverage_days=app.config["COVERAGE_THRESHOLD_DAYS"])
     f = pack.figures
     for key, value in again["walkabouts"].items():
         assert f["walkabouts"][key] == value, key
@@ -159,6 +249,18 @@ def test_every_pack_figure_is_recomputed_from_the_csv_alone(app, factory, client
     assert f["loop"]["feedback"] == again["feedback"]
     assert f["loop"]["reschedules"] == again["reschedules"]
     assert f["loop"]["out_of_hours"] == again["out_of_hours"]
+    assert f["loop"]["revisits"] == again["revisits"] == {"revisits": 2, "reviewed": 1, "share": 50}
+    assert f["feedback_deliveries"] == again["feedback_deliveries"]
+    assert {k: f["wards"][k] for k in again["wards"]} == again["wards"]
+    assert f["loop"]["coverage"] == again["coverage"]
+    assert f["loop"]["no_action"] == again["no_action"]
+    shares = f["loop"]["executives"]
+    assert shares["even_share"] == again["executives"]["even_share"] == 2.5
+    assert [row["held"] for row in shares["executives"]] == again["executives"]["held"] == [5, 0]
+    assert again["no_action"]["without_action"] == 1 and again["coverage"]["visited"] == 2
+    assert f["open_high_risks_at_end"] == again["open_high_risks_at_end"] == 3  # one from an earlier month
+    earlier = next(r for r in rows if r["text"] == "Two nurses for 28 beds at night")
+    assert earlier["in_month"] == "no" and earlier["status_at_month_end"] == "open"
     # Trust time and UTC side by side, in the form Excel reads as a date and time.
     visit = next(r for r in rows if r["record_type"] == "walkabout" and r["id"] == str(month.held.id))
     assert visit["scheduled_start"] == month.held.scheduled_start.astimezone(month_zone()).strftime(TIME)
@@ -183,11 +285,29 @@ def test_the_workbook_has_a_sheet_per_table_and_matches_the_csv(app, factory, cl
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="walkabouts-{month.key}.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Walkabouts", "Concerns", "Actions", "Feedback", "Staff answers", "Pulse"]
+    assert book.sheetnames == [
+        "Walkabouts",
+        "Concerns",
+        "Actions",
+        "Feedback",
+        "Wards",
+        "Executives",
+        "Staff answers",
+        "Pulse",
+    ]
     rows = list(
         csv.DictReader(io.StringIO(client.get(f"/reports/monthly/{month.key}.csv").data.decode("utf-8-sig")))
     )
-    kinds = ("walkabout", "concern", "action", "feedback", "staff_answers", ("ward_quarter", "pulse"))
+    kinds = (
+        "walkabout",
+        "concern",
+        "action",
+        "feedback",
+        "ward",
+        "executive",
+        "staff_answers",
+        ("ward_quarter", "pulse"),
+    )
     for sheet, kind in zip(book.worksheets, kinds, strict=True):
         header = [cell.value for cell in sheet[1]]
         expected = [r for r in rows if r["record_type"] in (kind if isinstance(kind, tuple) else (kind,))]

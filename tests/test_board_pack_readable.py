@@ -374,3 +374,19 @@ def test_overdue_at_month_end_counts_an_action_reopened_later_as_closed_then(app
         second_overdue = figures_module.headline(session, parse_month(second.strftime("%Y-%m"), today, ZONE))
     assert first_overdue["actions"]["overdue"] == 0  # completed on day 8, before the month ended
     assert second_overdue["actions"]["overdue"] == 1  # reopened on the 3rd and long past due
+
+
+def test_the_revisit_figure_is_printed_with_its_definition(app, factory):
+    from .test_board_pack_exports import seed_with_feedback
+
+    month = seed_with_feedback(app, factory)
+    pack = issue_pack(app, month.key, month.secretary)
+    texts = page_texts(pack.pdf)
+    fidelity = next(t for t in texts if "Programme fidelity and the loop" in t)
+    assert (
+        "Revisits where the previous visit's open actions were reviewed with the ward 1 of 2 50%" in fidelity
+    )
+    definitions = next(t for t in texts if "How these figures are counted" in t)
+    assert "those whose brief was ticked" in definitions
+    pages = render_pages(pack.pdf, "pack-revisits")
+    assert len(pages) == len(texts)

@@ -102,3 +102,45 @@ def test_the_demo_trust_has_staff_voice_with_suppression_showing(app, runner):
         assert any(w.leaders.shown for w in wards) and any(not w.leaders.shown for w in wards)
         gaps = [row["gap"] for q in quarters for row in q.gap() if row["gap"] is not None]
         assert gaps and sum(gaps) > 0  # leaders more hopeful than their staff, as the surveys found
+
+
+def test_every_fidelity_figure_shows_something_in_the_demo(app, runner):
+    """Series, reschedules held soon and late, cancellations, out-of-hours visits and the
+    brief's revisit ticks: the board pack's programme figures are not all zero."""
+    from walkabout.models import Role, UserRole, WalkaboutSeries
+    from walkabout.periods import Period, add_months
+    from walkabout.reports import pack_summary
+    from walkabout.timeutil import local_today, trust_zone
+
+    assert runner.invoke(args=["seed-demo", "--password", "demo-password-123"]).exit_code == 0
+    with app.test_request_context(), session_scope(app, write=False) as session:
+        series = session.exec(select(WalkaboutSeries)).all()
+        assert len(series) >= 2
+        for one in series:
+            visits = session.exec(select(Walkabout).where(Walkabout.series_id == one.id)).all()
+            assert len(visits) >= 5 and {(v.ward_id, v.lead_id) for v in visits} == {
+                (one.ward_id, one.lead_id)
+            }
+        today = local_today()
+        # Six months of history: the figures over the last full months.
+        start = add_months(today.replace(day=1), -5)
+        period = Period(start, today.replace(day=1), trust_zone())
+        loop = pack_summary.loop_figures(session, period)
+        assert loop["reschedules"]["rescheduled"] > loop["reschedules"]["held_within"] > 0
+        assert loop["out_of_hours"]["out_of_hours"] > 0
+        assert loop["revisits"]["revisits"] > loop["revisits"]["reviewed"] > 0
+        assert loop["feedback"]["within"] > 0 and loop["coverage"]["visited"] > 0
+        assert loop["no_action"]["counted"] > 0
+        assert sum(row["held"] for row in loop["executives"]["executives"]) > 0
+        cancelled = [
+            w for w in session.exec(select(Walkabout)).all() if w.status == WalkaboutStatus.CANCELLED
+        ]
+        assert cancelled and all(w.cancel_reason for w in cancelled)
+        # Everyone who can be chosen as a lead, owner or ward manager has a job title; a ward
+        # manager's names their ward.
+        people = session.exec(select(User).join(UserRole).where(User.active)).all()
+        assert all(person.job_title for person in people)
+        managers = session.exec(
+            select(User).join(UserRole).where(UserRole.role == Role.WARD_MANAGER, User.active)
+        ).all()
+        assert all("Ward" in m.job_title.removeprefix("Ward Manager") for m in managers)

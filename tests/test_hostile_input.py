@@ -24,6 +24,7 @@ from walkabout.forms import auth as auth_forms
 from walkabout.forms import capture as capture_forms
 from walkabout.forms import places as place_forms
 from walkabout.forms import rag as rag_forms
+from walkabout.forms import reports as report_forms
 from walkabout.forms import users as user_forms
 from walkabout.forms import walkabouts as walkabout_forms
 from walkabout.models import Role
@@ -111,6 +112,7 @@ FORMS = {
     "walkabouts.new": entry("E", form=W.ScheduleForm),
     "walkabouts.edit": entry("E", {"walkabout_id": "planned"}, W.EditWalkaboutForm),
     "walkabouts.cancel": entry("E", {"walkabout_id": "planned"}, W.CancelWalkaboutForm),
+    "walkabouts.open_actions_reviewed": entry("E", {"walkabout_id": "planned"}, W.OpenActionsReviewedForm),
     "series.show": entry("E", {"series_id": "series"}, W.SeriesEditForm),
     "series.cancel": entry("E", {"series_id": "series"}, W.CancelSeriesForm, "cancel"),
     "series.rota": entry("E", form=W.RotaForm, extra=("accept",)),
@@ -148,7 +150,7 @@ FORMS = {
     "feedback.answer_fixed": entry(
         "none", {"token": "public_token", "concern_id": "done_concern"}, extra=("answer",)
     ),
-    "reports.generate": entry("S", {"month": "month"}, extra=("anything",)),
+    "reports.generate": entry("S", {"month": "month"}, report_forms.GeneratePackForm, extra=("anything",)),
 }
 # Path values besides the route's own record: another ward's, missing, zero and out of any integer range.
 OTHER_IDS = {

@@ -188,13 +188,14 @@ def trust(factory):
 
 
 # who, URL, SQL statements: the session record with the unread count is one, the header's trust
-# name and logo another; the dashboard's programme-fidelity figures are six more, its staff-voice
-# figures ten (priorities, staff's answers, and the pulse for every quarter of the range at once).
+# name and logo another; the dashboard's programme-fidelity figures are seven more (the seventh:
+# revisits whose open actions were reviewed, issue 19), its staff-voice figures ten (priorities,
+# staff's answers, and the pulse for every quarter of the range at once).
 PAGES = [
     ("executive", "/actions?mine=1", 7),
     ("manager", "/actions?mine=1", 8),
     ("executive", "/actions?overdue=1&sort=priority", 6),
-    ("executive", "/dashboard", 25),
+    ("executive", "/dashboard", 26),
 ]
 
 

@@ -37,6 +37,7 @@ from .models import (
     Walkabout,
     WalkaboutAttendee,
     WalkaboutReschedule,
+    WalkaboutSeries,
     WalkaboutStatus,
     Ward,
     WardManager,
@@ -45,6 +46,7 @@ from .models import (
 )
 from .services.accounts import hash_password
 from .services.feedback import AT_THE_WALKABOUT
+from .services.series import Recurrence, occurrences
 
 DEMO_LOGINS = [
     ("executive@example.org", "Executive"),
@@ -352,6 +354,8 @@ SUMMARY_NOTES = [
     "Good energy on the ward; staff want to hear back about the equipment points.",
     "Quiet visit during the afternoon lull; the team were reflective about last month.",
 ]
+SERIES_COUNT = 3  # recurring series of the demo trust (monthly, one ward and lead each)
+SERIES_FOCUS = ["Falls prevention", "Medicines safety", "Night staffing"]
 RESCHEDULE_REASONS = [
     "Clashed with an incident review meeting.",
     "The executive was called to a system-wide escalation call.",
@@ -498,7 +502,13 @@ class _Seeder:
 
         self.used_names |= {"Sarah Okafor", "Tom Bennett", "Priya Patel", "David Hughes", "Kwame Mensah"}
         executives = [add("executive@example.org", "Sarah Okafor", "Chief Nurse", Role.EXECUTIVE)]
-        manager_id = add("manager@example.org", "Tom Bennett", "Ward Manager", Role.WARD_MANAGER)
+        # Ward managers' titles name their wards, as the pickers show them ("Ward Manager, Larch Ward").
+        manager_id = add(
+            "manager@example.org",
+            "Tom Bennett",
+            f"Ward Manager, {wards[0]['name']} and {wards[1]['name']}",
+            Role.WARD_MANAGER,
+        )
         add("secretary@example.org", "Priya Patel", "Board Secretary", Role.BOARD_SECRETARY)
         add("admin@example.org", "David Hughes", "Systems Administrator", Role.ADMIN)
         for i in range(self.scale["executives"]):
@@ -512,7 +522,7 @@ class _Seeder:
             ward_manager[ward["id"]] = add(
                 f"ward{ward['id']}.manager@example.org",
                 self._person(),
-                "Ward Manager",
+                f"Ward Manager, {ward['name']}",
                 Role.WARD_MANAGER,
             )
         # A former manager, deactivated, to show that people leave and their records stay.
@@ -541,22 +551,67 @@ class _Seeder:
             days.append(self.today)
         return sorted(days)
 
+    def _series(self, wards: list[dict], executives: list[int]) -> tuple[list[dict], list[tuple]]:
+        """A few recurring series (a ward visited on the same weekday each month by the same
+        lead), from the start of the history to eight weeks ahead; returns their rows and slots."""
+        rows, slots = [], []
+        first = self.today - timedelta(days=self.scale["history_days"])
+        for i in range(min(SERIES_COUNT, len(wards) - 2)):
+            ward, lead = wards[2 + i], executives[(i + 1) % len(executives)]
+            recurrence = Recurrence(
+                pattern="monthly_weekday",
+                first_day=first + timedelta(days=i),
+                at=time(9 + 2 * i, 30),
+                weekday=(1 + i) % 5,
+                ordinal=1 + i % 4,
+                until=self.today + timedelta(days=56),
+            )
+            starts = occurrences(recurrence)
+            series_id = len(rows) + 1
+            rows.append(
+                dict(
+                    id=series_id,
+                    ward_id=ward["id"],
+                    lead_id=lead,
+                    rule=str(recurrence.rule()).splitlines()[-1].removeprefix("RRULE:"),
+                    first_start=starts[0],
+                    duration_minutes=60,
+                    focus=SERIES_FOCUS[i % len(SERIES_FOCUS)],
+                    version=1,
+                    created_by_id=lead,
+                    created_at=starts[0] - timedelta(days=30),
+                )
+            )
+            slots.extend(
+                (start.astimezone(self.zone).date(), ward, lead, start, series_id) for start in starts
+            )
+        return rows, slots
+
     def _walkabouts(self, wards: list[dict], executives: list[int], managers: dict[int, int]) -> None:
         walkabouts, attendees, reschedules = [], [], []
         concerns, actions, updates = [], [], []
         feedback_updates = []
         days = self._walkabout_days()
         demo = days.index(self.today)  # today's first: the demo executive's, on the demo manager's ward
+        slots = []
         for number, day in enumerate(days):
             ward = wards[number % len(wards)] if number != demo else wards[0]
             lead = executives[number % len(executives)] if number != demo else executives[0]
-            start = self._local(day, self.rng.choice([10, 14, 14, 15]), self.rng.choice([0, 30]))
+            # Now and then early or late: out-of-hours visits meet the night and weekend staff.
+            hour = self.rng.choice([7, 10, 10, 14, 14, 14, 15, 15, 19, 20]) if number != demo else 14
+            slots.append((day, ward, lead, self._local(day, hour, self.rng.choice([0, 30])), None))
+        series_rows, series_slots = self._series(wards, executives)
+        self._bulk(WalkaboutSeries, series_rows, "series")
+        # Wards with actions from a visit already made: their next visit's brief has open actions.
+        with_actions: set[int] = set()
+        ordered = sorted(slots + series_slots, key=lambda slot: slot[3])
+        for number, (day, ward, lead, start, series_id) in enumerate(ordered):
             walkabout_id = len(walkabouts) + 1
             row = dict(
                 id=walkabout_id,
                 ward_id=ward["id"],
                 lead_id=lead,
-                series_id=None,
+                series_id=series_id,
                 scheduled_start=start,
                 duration_minutes=60,
                 status=WalkaboutStatus.PLANNED.value,
@@ -574,7 +629,8 @@ class _Seeder:
             if other != lead:
                 attendees.append(dict(walkabout_id=walkabout_id, user_id=other))
             if self.rng.random() < 0.08:
-                moved_from = start - timedelta(days=self.rng.choice([2, 7, 14]))
+                # Most are moved by a few days; some slip by weeks (held late, not within 14 days).
+                moved_from = start - timedelta(days=self.rng.choice([2, 7, 14, 21, 28]))
                 reschedules.append(
                     dict(
                         walkabout_id=walkabout_id,
@@ -608,8 +664,12 @@ class _Seeder:
                     "Healthcare assistant": self.rng.randint(0, 3),
                 },
             )
-            first = len(concerns)
+            if ward["id"] in with_actions and self.rng.random() < 0.7:
+                row["open_actions_reviewed_at"] = start + timedelta(minutes=5)  # the brief's tick
+            first, first_action = len(concerns), len(actions)
             self._findings(row, managers[ward["id"]], concerns, actions, updates)
+            if len(actions) > first_action:
+                with_actions.add(ward["id"])
             self._feedback(row, concerns[first:], actions, feedback_updates, feedback)
         voice = demo_voice.staff_voice(
             self, wards, executives, walkabouts, attendees, concerns, feedback_updates
@@ -894,7 +954,17 @@ class _Seeder:
         """PostgreSQL: move id sequences past the ids assigned here."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
-        for model in (Site, Ward, User, Walkabout, WalkaboutReschedule, Concern, Action, ActionUpdate):
+        for model in (
+            Site,
+            Ward,
+            User,
+            WalkaboutSeries,
+            Walkabout,
+            WalkaboutReschedule,
+            Concern,
+            Action,
+            ActionUpdate,
+        ):
             table = model.__tablename__
             top = self.session.exec(select(func.max(model.id))).one() or 0
             if top:

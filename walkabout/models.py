@@ -364,6 +364,9 @@ class Walkabout(Versioned, SQLModel, table=True):
     late_notes: str | None = Field(default=None, max_length=10000)
     # Who from the ward took part, e.g. {"Staff nurse": 3, "Healthcare assistant": 2}.
     staff_participation: dict | None = Field(default=None, sa_type=sa.JSON)
+    # When the pre-visit brief's tick "open actions from the last visit reviewed with the ward"
+    # was set (None: not ticked); who set it is in the audit trail.
+    open_actions_reviewed_at: datetime | None = _when()
     calendar_sequence: int = Field(default=0)  # ICS SEQUENCE, bumped on each change
     # The UID calendars already know it by, kept for walkabouts invited before UIDs carried the
     # installation's domain; None: `walkabout-<id>@<domain>` (walkabout/services/ics.py).

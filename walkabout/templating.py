@@ -79,16 +79,31 @@ def hidden_fields(form) -> Markup:
     return Markup("".join(str(f(id=False)) for f in form if isinstance(f.widget, HiddenInput)))
 
 
+def person_label(name: str, job_title: str | None, fallback: str | None = None) -> str:
+    """How a person is shown wherever someone is chosen: "Sam Patel — Ward Manager, Ward 7"
+    (their job title, else `fallback`, e.g. their role), so two people are told apart."""
+    detail = job_title or fallback
+    return f"{name} \u2014 {detail}" if detail else name
+
+
 def options(choices, selected, label: str = "name") -> Markup:
     """`<option>`s for rows with `id` and a `label` attribute, `selected` marked: a large trust
-    lists hundreds of wards and owners, and a Jinja loop costs several times this."""
+    lists hundreds of wards and owners, and a Jinja loop costs several times this. A row that
+    carries a `job_title` (a person) shows it beside the name (`person_label`)."""
     return Markup(
         "".join(
             f'<option value="{choice.id}"{" selected" if choice.id == selected else ""}>'
-            f"{escape(getattr(choice, label))}</option>"
+            f"{escape(_option_text(choice, label))}</option>"
             for choice in choices
         )
     )
+
+
+def _option_text(choice, label: str) -> str:
+    text = getattr(choice, label)
+    if label == "name" and hasattr(choice, "job_title"):
+        return person_label(text, choice.job_title)
+    return text
 
 
 def init_app(app: Flask) -> None:
@@ -97,6 +112,7 @@ def init_app(app: Flask) -> None:
         date=timeutil.format_date,
         time=timeutil.format_time,
         role_label=lambda role: ROLE_LABELS[Role(role)],
+        person=lambda user: person_label(user.name, user.job_title),
         risk_band=risk_band,
     )
 

@@ -9,6 +9,7 @@ authorization rule fails the authorization matrix.
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from zoneinfo import ZoneInfo
 
 from walkabout.models import Role, WalkaboutStatus
 
@@ -66,6 +67,7 @@ PAGES: dict[str, tuple[tuple, str]] = {
     "feedback.write": ((E,), "/concerns/{done_concern_id}/feedback"),
     "reports.index": ((E, S), "/reports"),
     "reports.pack_status": ((S,), "/reports/packs/{pack_id}"),
+    "reports.confirm_provisional": ((S,), "/reports/monthly/{this_month}/confirm"),
     "dashboard.index": ((E, S), "/dashboard"),
     "unsubscribe.confirm": ((SIGNED_OUT,), "/unsubscribe/{unsubscribe_token}"),
     "offline.offline_page": ((SIGNED_OUT, E), "/offline"),
@@ -198,6 +200,7 @@ def build_world(app, factory) -> tuple[dict, dict]:
         "action_id": action.id,
         "series_id": series_id,
         "pack_id": pack_id,
+        "this_month": now.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m"),
         "public_token": token,
         "reset_token": reset_token,
         "unsubscribe_token": make_token(app.config, users[M].id, kinds.REMINDER_WARD),

@@ -78,3 +78,58 @@ def test_every_chart_key_is_shown_in_full_at_phone_width(live_server, live_app, 
     expect(page.get_by_role("heading", name="Programme fidelity")).to_be_visible()
     assert_no_horizontal_scroll(page)
     screenshot(page, "dashboard-keys-phone")
+
+
+def _this_month(factory):
+    from ..report_data import local
+
+    month = seed_month(factory)
+    factory.walkabout(month.ward, month.executive, start=local(factory.today().replace(day=1)))
+    return month, factory.today().strftime("%B %Y")
+
+
+def test_a_provisional_pack_is_confirmed_first_on_a_phone(live_server, live_app, page, factory):
+    live_app.config["REPORTS_RUNNER"] = "scheduler"  # the pack waits: this test is about the asking
+    month, label = _this_month(factory)
+    sign_in(page, live_server, month.secretary.email)
+    page.goto(f"{live_server}/reports")
+    item = page.locator("li.report-month", has_text=label)
+    item.get_by_role("button", name="Generate a provisional pack").click()
+    confirm = item.get_by_role("button", name="Yes, generate a provisional pack")
+    confirm.wait_for()
+    expect(item.get_by_role("heading", name=f"Generate a provisional pack for {label}?")).to_be_visible()
+    assert page.url == f"{live_server}/reports"  # swapped in place by htmx
+    assert_no_horizontal_scroll(page)
+    item.scroll_into_view_if_needed()
+    screenshot(page, "reports-confirm-provisional")
+    confirm.click()
+    item.locator(".pack-status").wait_for()
+    assert "Queued" in item.locator(".pack-status").inner_text()
+
+
+def test_a_provisional_pack_is_confirmed_first_without_javascript(live_server, live_app, browser, factory):
+    from .conftest import PHONE
+
+    live_app.config["REPORTS_RUNNER"] = "scheduler"
+    month, label = _this_month(factory)
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, month.secretary.email)
+        page.goto(f"{live_server}/reports")
+        page.locator("li.report-month", has_text=label).get_by_role(
+            "button", name="Generate a provisional pack"
+        ).click()
+        page.wait_for_url("**/confirm")
+        expect(page.get_by_role("heading", name=f"Generate a provisional pack for {label}?")).to_be_visible()
+        assert_no_horizontal_scroll(page)
+        screenshot(page, "reports-confirm-provisional-no-js")
+        page.get_by_role("button", name="Yes, generate a provisional pack").click()
+        page.wait_for_url("**/reports/packs/*")
+        page.go_back()  # Back to the confirm step, and send it again: still one pack
+        page.wait_for_url("**/confirm")
+        page.get_by_role("button", name="Yes, generate a provisional pack").click()
+        page.wait_for_url("**/reports/packs/*")
+        expect(page.get_by_text("version 1")).to_be_visible()
+    finally:
+        context.close()

@@ -1,14 +1,20 @@
 from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
+from wtforms import DateField, HiddenField
 from wtforms.validators import Optional, ValidationError
 
 MAX_RANGE_DAYS = 3660
 
 
 class GeneratePackForm(FlaskForm):
-    """Generate a new version of a month's board pack (the month is in the URL)."""
+    """Generate a new version of a month's board pack (the month is in the URL).
+
+    For a month not over, `confirmed` is "yes" only on the confirm step's form, and
+    `seen_version` is the newest version that step showed (so sending it twice makes one)."""
+
+    confirmed = HiddenField()
+    seen_version = HiddenField()  # ASCII digits, read with urls.ascii_int
 
 
 class DashboardRangeForm(FlaskForm):

@@ -174,6 +174,12 @@ class EditWalkaboutForm(_WalkaboutFields):
     )
 
 
+class OpenActionsReviewedForm(FlaskForm):
+    """The pre-visit brief's tick; the form says what it should be, so sending it twice is harmless."""
+
+    reviewed = BooleanField("Open actions from the last visit reviewed with the ward")
+
+
 class CancelWalkaboutForm(FlaskForm):
     version = VersionField()
     reason = TextAreaField(

@@ -1,6 +1,7 @@
 """The month's records as CSV: every walkabout, concern, action, feedback delivery and
 staff-voice figure (staff's answers, the pulse, suppressed below 5) the board pack
-counts, one row each (`record_type` says which), stable columns.
+counts, and the active wards and executives its coverage and even-share figures count,
+one row each (`record_type` says which), stable columns.
 
 UTF-8 with a byte order mark (so Excel detects the encoding) and cells that
 start with = + - @ (or a tab / carriage return) prefixed with an apostrophe, so a
@@ -72,7 +73,22 @@ COLUMNS = [
     "answers",
     "agreeing",
     "walkabouts_held",
-    "feedback_delivered",
+    "feedback_delivered",  # a walkabout row: yes/no; a ward_quarter row: deliveries counted
+    # the revisit figure, and concerns deleted after the month's end (issue 19, part 2)
+    "open_actions_at_start",
+    "open_actions_reviewed",
+    "open_actions_reviewed_at",
+    "open_actions_reviewed_at_utc",
+    "deleted_at",
+    "deleted_at_utc",
+    # what the coverage, even-share, walkabout feedback and no-action figures count
+    "lead_id",
+    "first_action_at",
+    "first_action_at_utc",
+    "last_held_start",
+    "last_held_start_utc",
+    "person",
+    "job_title",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -13,12 +13,17 @@ Definitions (also printed in the board pack):
   was before the working day began, after it ended, or at a weekend.
 - executives against an even share: walkabouts held in the period by each
   executive against the even share (walkabouts held divided by active executives).
+- revisits reviewed: walkabouts held in the period on a ward with actions from its
+  earlier visits still open at the visit's start (created before it, not completed
+  by then: what the pre-visit brief lists); reviewed, those whose brief was ticked
+  "open actions from the last visit reviewed with the ward".
 """
 
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -194,4 +199,60 @@ def coverage_share(session: Session, period: Period, days: int) -> dict:
         "active": int(active),
         "visited": int(covered),
         "share": round(100 * int(covered) / int(active)) if active else None,
+    }
+
+
+def _open_at_start(query):
+    """`query` narrowed to the actions from the ward's earlier visits that were open when the
+    outer `Walkabout` started (created before its start, not completed by then)."""
+    earlier = aliased(Walkabout)
+    start = sa.func.coalesce(Walkabout.started_at, Walkabout.scheduled_start)
+    return (
+        query.join(Concern, Concern.id == Action.concern_id)
+        .join(earlier, earlier.id == Concern.walkabout_id)
+        .where(
+            earlier.ward_id == Walkabout.ward_id,
+            earlier.id != Walkabout.id,
+            earlier.scheduled_start < Walkabout.scheduled_start,
+            col(Action.deleted_at).is_(None),
+            col(Concern.deleted_at).is_(None),
+            Action.created_at < start,
+            sa.or_(col(Action.completed_at).is_(None), col(Action.completed_at) >= start),
+        )
+        .correlate(Walkabout)
+    )
+
+
+def open_actions_at_start() -> sa.ScalarSelect:
+    """How many actions from the ward's earlier visits were open when `Walkabout` started
+    (correlated to the outer Walkabout; the exports' column)."""
+    return _open_at_start(select(sa.func.count(Action.id))).scalar_subquery()
+
+
+def had_open_actions() -> sa.ColumnElement:
+    """Whether any were (stops at the first one found: the dashboard's figure)."""
+    return _open_at_start(select(Action.id)).exists()
+
+
+def revisits_reviewed(session: Session, period: Period) -> dict:
+    """Walkabouts held in the period with earlier visits' actions open at their start, and how
+    many of those had the brief's "open actions reviewed with the ward" tick (share %)."""
+    revisits, reviewed = session.exec(
+        select(
+            sa.func.count(),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((col(Walkabout.open_actions_reviewed_at).is_not(None), 1), else_=0)), 0
+            ),
+        ).where(
+            Walkabout.status == WalkaboutStatus.COMPLETED,
+            Walkabout.scheduled_start >= period.start_utc,
+            Walkabout.scheduled_start < period.end_utc,
+            had_open_actions(),
+        )
+    ).one()
+    revisits, reviewed = int(revisits), int(reviewed)
+    return {
+        "revisits": revisits,
+        "reviewed": reviewed,
+        "share": round(100 * reviewed / revisits) if revisits else None,
     }

@@ -6,7 +6,7 @@ Times are given twice: in the trust's zone as `2026-12-01 14:30` (what Excel rea
 as a date and time) and in UTC (`..._utc`).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,6 +16,7 @@ from ..models import (
     Action,
     Category,
     Concern,
+    ConcernKind,
     FeedbackDelivery,
     Site,
     User,
@@ -26,25 +27,13 @@ from ..models import (
 )
 from ..periods import Period
 from ..services import status_history
-from .figures import cutoff, overdue_condition, overdue_day
+from .details import HIGH_RISK_SCORE
+from .fidelity import open_actions_at_start
+from .figures import cutoff, fed_back, overdue_condition, overdue_day
+from .month_context import executives, wards
 from .staff_voice import export_tables
-
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-def _aware(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def stamp(row: dict, name: str, moment, zone) -> None:
-    """`row[name]` in trust time and `row[name + "_utc"]` in UTC, both `YYYY-MM-DD HH:MM`."""
-    moment = _aware(moment)
-    row[name] = moment.astimezone(zone).strftime(TIME_FORMAT) if moment else ""
-    row[name + "_utc"] = moment.astimezone(UTC).strftime(TIME_FORMAT) if moment else ""
+from .stamps import aware as _aware
+from .stamps import stamp
 
 
 def _in(moment, period: Period) -> bool:
@@ -62,7 +51,16 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
         .subquery()
     )
     rows = session.exec(
-        select(Walkabout, Ward.name, Site.name, User.name, User.job_title, original.c.first)
+        select(
+            Walkabout,
+            Ward.name,
+            Site.name,
+            User.name,
+            User.job_title,
+            original.c.first,
+            open_actions_at_start(),
+            fed_back(),
+        )
         .join(Ward, Ward.id == Walkabout.ward_id)
         .join(Site, Site.id == Ward.site_id)
         .join(User, User.id == Walkabout.lead_id)
@@ -71,7 +69,7 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
         .order_by(Walkabout.scheduled_start, Walkabout.id)
     ).all()
     out = []
-    for walkabout, ward, site, lead, title, first in rows:
+    for walkabout, ward, site, lead, title, first, open_at_start, delivered in rows:
         row = {
             "record_type": "walkabout",
             "id": walkabout.id,
@@ -82,47 +80,68 @@ def walkabouts(session: Session, period: Period) -> list[dict]:
             "walkabout_status": walkabout.status.value,
             "lead": lead,
             "lead_job_title": title or "",
+            "lead_id": walkabout.lead_id,
+            "feedback_delivered": "yes" if delivered else "no",
             "rescheduled": "yes" if first is not None else "no",
             "cancel_reason": walkabout.cancel_reason or "",
             "text": walkabout.summary_notes or "",
+            "open_actions_at_start": int(open_at_start or 0),
+            "open_actions_reviewed": "yes" if walkabout.open_actions_reviewed_at else "no",
         }
         stamp(row, "scheduled_start", walkabout.scheduled_start, period.zone)
         stamp(row, "started_at", walkabout.started_at, period.zone)
         stamp(row, "original_start", first, period.zone)
+        stamp(row, "open_actions_reviewed_at", walkabout.open_actions_reviewed_at, period.zone)
         out.append(row)
     return out
 
 
 def concerns(session: Session, period: Period) -> list[dict]:
-    """Concerns and good practice logged in the month, with their status at its end."""
+    """Concerns and good practice logged in the month, with their status at its end; and the
+    high and extreme concerns raised earlier that the pack's "still open at month end" may
+    count (`in_month` "no"), including those deleted only after the month's end."""
+    moment = cutoff(period)
+    logged_in_month = sa.and_(
+        Concern.created_at >= period.start_utc,
+        Concern.created_at < period.end_utc,
+        col(Concern.deleted_at).is_(None),
+    )
+    open_risk_then = sa.and_(
+        Concern.kind == ConcernKind.CONCERN,
+        col(Concern.risk_score) >= HIGH_RISK_SCORE,
+        Concern.created_at < moment,
+        sa.or_(col(Concern.deleted_at).is_(None), col(Concern.deleted_at) >= moment),
+    )
+    first_action = (
+        select(sa.func.min(Action.created_at))
+        .where(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None))
+        .correlate(Concern)
+        .scalar_subquery()
+    )
     rows = session.exec(
-        select(Concern, Walkabout.scheduled_start, Ward.name, Site.name, Category.name)
+        select(Concern, Walkabout.scheduled_start, Ward.name, Site.name, Category.name, first_action)
         .join(Walkabout, Walkabout.id == Concern.walkabout_id)
         .join(Ward, Ward.id == Walkabout.ward_id)
         .join(Site, Site.id == Ward.site_id)
         .outerjoin(Category, Category.id == Concern.category_id)
-        .where(
-            Concern.created_at >= period.start_utc,
-            Concern.created_at < period.end_utc,
-            col(Concern.deleted_at).is_(None),
-        )
+        .where(sa.or_(logged_in_month, open_risk_then))
         .order_by(Concern.created_at, Concern.id)
     ).all()
     at_end = status_history.statuses_at(
         session,
         status_history.CONCERN,
         [(c.id, c.status.value, c.created_at, c.updated_at) for c, *_ in rows],
-        cutoff(period),
+        moment,
     )
     out = []
-    for concern, start, ward, site, category in rows:
+    for concern, start, ward, site, category, first_action_at in rows:
         band = risk_band(concern.risk_score)
         row = {
             "record_type": "concern",
             "id": concern.id,
             "concern_id": concern.id,
             "walkabout_id": concern.walkabout_id,
-            "in_month": "yes",
+            "in_month": "yes" if _in(concern.created_at, period) else "no",
             "walkabout_date": _aware(start).astimezone(period.zone).date().isoformat(),
             "site": site,
             "ward": ward,
@@ -140,6 +159,8 @@ def concerns(session: Session, period: Period) -> list[dict]:
             "closure_note": concern.no_action_reason or "",
         }
         stamp(row, "created_at", concern.created_at, period.zone)
+        stamp(row, "deleted_at", concern.deleted_at, period.zone)
+        stamp(row, "first_action_at", first_action_at, period.zone)
         out.append(row)
     return out
 
@@ -260,5 +281,7 @@ def month_tables(session: Session, period: Period) -> dict[str, list[dict]]:
         "concerns": concern_rows,
         "actions": actions(session, period),
         "feedback": feedback(session, period, {row["walkabout_id"] for row in concern_rows}),
+        "wards": wards(session, period),
+        "executives": executives(session, period),
         **export_tables(session, period),
     }

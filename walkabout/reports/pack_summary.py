@@ -37,6 +37,7 @@ def loop_figures(session: Session, period: Period) -> dict:
         ),
         "executives": fidelity.executive_shares(session, period),
         "coverage": fidelity.coverage_share(session, period, config["COVERAGE_THRESHOLD_DAYS"]),
+        "revisits": fidelity.revisits_reviewed(session, period),
     }
 
 

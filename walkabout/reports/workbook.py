@@ -14,13 +14,16 @@ from sqlmodel import Session
 
 from ..periods import Period
 from .csv_export import COLUMNS
-from .month_data import TIME_FORMAT, month_tables
+from .month_data import month_tables
+from .stamps import TIME_FORMAT
 
 SHEETS = {
     "walkabouts": "Walkabouts",
     "concerns": "Concerns",
     "actions": "Actions",
     "feedback": "Feedback",
+    "wards": "Wards",
+    "executives": "Executives",
     "staff_answers": "Staff answers",
     "pulse": "Pulse",
 }
@@ -32,6 +35,10 @@ TIME_COLUMNS = {
     "started_at",
     "original_start",
     "delivered_at",
+    "open_actions_reviewed_at",
+    "deleted_at",
+    "first_action_at",
+    "last_held_start",
 }
 EXCEL_TIME = "yyyy-mm-dd hh:mm"
 

@@ -10,6 +10,7 @@ from ..forms.places import SiteForm, WardForm
 from ..forms.walkabouts import as_choices
 from ..models import Site, Ward
 from ..services import ServiceError, places
+from ..templating import person_label
 from ..urls import arg_int
 from .helpers import commit_and_redirect
 
@@ -106,7 +107,9 @@ def _save_ward(ward: Ward | None):
         [("", "Choose a site")]
         + [(site.id, site.name + ("" if site.active else " (deactivated)")) for site in places.sites(session)]
     )
-    form.manager_ids.choices = as_choices((user.id, user.name) for user in places.manager_candidates(session))
+    form.manager_ids.choices = as_choices(
+        (user.id, person_label(user.name, user.job_title)) for user in places.manager_candidates(session)
+    )
     status = 200
     if request.method == "GET":
         if ward is not None:

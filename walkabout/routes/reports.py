@@ -15,7 +15,7 @@ from ..reports.summary import summary_pdf
 from ..services import Conflict, NotFound
 from ..services import reports as service
 from ..timeutil import local_today, trust_zone
-from ..urls import arg_int, wants_fragment
+from ..urls import arg_int, ascii_int, wants_fragment
 
 bp = Blueprint("reports", __name__)
 
@@ -132,17 +132,56 @@ def monthly_workbook(month: str):
     )
 
 
+def _confirm_page(period: Period, status: int = 200):
+    """The confirm step before a provisional pack (the page, or its fragment for htmx)."""
+    session = get_session()
+    newest = service.newest_pack(session, period.month_key)
+    form = GeneratePackForm(
+        formdata=None, data={"confirmed": "yes", "seen_version": newest.version if newest else 0}
+    )
+    template = "reports/_confirm_provisional.html" if wants_fragment() else "reports/confirm_provisional.html"
+    return render_template(template, period=period, form=form, newest=newest), status
+
+
+@bp.get("/reports/monthly/<month>/confirm")
+@executives_and_secretaries
+def confirm_provisional(month: str):
+    """Ask before generating a pack for a month that is not over (a finished month needs no asking)."""
+    try:
+        period = _period(month)
+        service.check_reportable(get_session(), period)
+    except BadMonth as error:
+        return _month_error(error)
+    except NotFound as error:
+        return render_error(404, str(error))
+    if not service.is_provisional(period):
+        return redirect(url_for("reports.index"), 303)
+    return _confirm_page(period)
+
+
 @bp.post("/reports/monthly/<month>/packs")
 @executives_and_secretaries
 def generate(month: str):
-    GeneratePackForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
+    form = GeneratePackForm()  # CSRF is checked for every POST by CSRFProtect
     try:
         period = _period(month)
     except BadMonth as error:
         return _month_error(error)
+    seen = form.seen_version.data or None
+    seen_version = ascii_int(seen, low=0)
+    if seen is not None and seen_version is None:
+        return render_error(400, "The form was changed. Go back to Reports and try again.")
     session = get_session()
+    if service.is_provisional(period) and form.confirmed.data != "yes":
+        try:
+            service.check_reportable(session, period)
+        except NotFound as error:
+            return render_error(404, str(error))
+        if wants_fragment():
+            return _confirm_page(period)
+        return redirect(url_for("reports.confirm_provisional", month=period.month_key), 303)
     try:
-        pack, created = service.request_board_pack(session, signed_in_user(), period)
+        pack, created = service.request_board_pack(session, signed_in_user(), period, seen_version)
     except NotFound as error:
         return render_error(404, str(error))
     session.commit()

@@ -11,6 +11,7 @@ from ..services import ServiceError
 from ..services.places import sites
 from ..services.walkabout_queries import TABS, ListFilters
 from ..services.walkabouts import WalkaboutDetails, executives, local_start
+from ..templating import person_label
 from ..urls import arg_int
 
 
@@ -25,11 +26,12 @@ def ward_choices(session: Session, include_id: int | None = None) -> list[tuple]
 
 def people_choices(session: Session) -> tuple[list[tuple], list[tuple]]:
     """(lead choices, attendee choices): active executives, and all active users."""
-    leads = as_choices([("", "Choose the lead")] + [(user.id, user.name) for user in executives(session)])
-    users = session.exec(select(User).where(User.active).order_by(User.name)).all()
-    return leads, as_choices(
-        (user.id, f"{user.name}{' · ' + user.job_title if user.job_title else ''}") for user in users
+    leads = as_choices(
+        [("", "Choose the lead")]
+        + [(user.id, person_label(user.name, user.job_title)) for user in executives(session)]
     )
+    users = session.exec(select(User).where(User.active).order_by(User.name)).all()
+    return leads, as_choices((user.id, person_label(user.name, user.job_title)) for user in users)
 
 
 def fill_walkabout_choices(session: Session, form, include_ward_id: int | None = None) -> None:

@@ -2,11 +2,22 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from ..auth import executives_and_admins, signed_in, signed_in_user
+from ..auth import executives, executives_and_admins, signed_in, signed_in_user
 from ..db import get_session
-from ..forms.walkabouts import CancelWalkaboutForm, EditWalkaboutForm, ScheduleForm
+from ..errors import render_error
+from ..forms.walkabouts import CancelWalkaboutForm, EditWalkaboutForm, OpenActionsReviewedForm, ScheduleForm
 from ..models import Role, Walkabout, WalkaboutStatus
 from ..services import (
     Conflict,
@@ -25,6 +36,7 @@ from ..services.walkabouts import (
     is_on_team,
     reschedule_walkabout,
     schedule_walkabout,
+    set_open_actions_reviewed,
 )
 from ..timeutil import local_today, to_local
 from ..urls import arg_int, wants_fragment
@@ -147,8 +159,47 @@ def show(walkabout_id: int):
         is_today=to_local(walkabout.scheduled_start).date() == today,
         on_team=is_on_team(walkabout, user),
         can_schedule=walkabout_queries.can_schedule(user),
+        reviewed_form=_reviewed_form(walkabout),
         **_follow_up_context(session, walkabout, today),
     )
+
+
+def _reviewed_form(walkabout: Walkabout) -> OpenActionsReviewedForm:
+    """The brief's tick as it stands."""
+    return OpenActionsReviewedForm(
+        formdata=None, data={"reviewed": walkabout.open_actions_reviewed_at is not None}
+    )
+
+
+@bp.post("/<int:walkabout_id>/open-actions-reviewed")
+@executives
+def open_actions_reviewed(walkabout_id: int):
+    """Tick or untick "open actions from the last visit reviewed with the ward" (full page or fragment)."""
+    session, user = get_session(), signed_in_user()
+    walkabout = _load(walkabout_id)
+    form = OpenActionsReviewedForm()
+    form.validate_on_submit()  # CSRF is checked for every POST by CSRFProtect; the box is on or off
+    try:
+        changed = set_open_actions_reviewed(session, user, walkabout, bool(form.reviewed.data))
+    except ServiceError as error:
+        session.rollback()
+        return render_error(409, str(error))
+    session.commit()
+    if wants_fragment():
+        return render_template(
+            "walkabouts/_reviewed.html",
+            walkabout=walkabout,
+            saved=True,
+            reviewed_form=_reviewed_form(walkabout),
+        )
+    if changed:
+        flash(
+            "Saved: open actions reviewed with the ward."
+            if form.reviewed.data
+            else "Saved: the tick is cleared.",
+            "success",
+        )
+    return redirect(url_for("walkabouts.show", walkabout_id=walkabout.id, _anchor="brief-heading"), 303)
 
 
 def _follow_up_context(session, walkabout: Walkabout, today) -> dict:

@@ -273,6 +273,7 @@ class Choice:
     name: str
     site_id: int | None = None
     site_name: str | None = None
+    job_title: str | None = None  # people only: shown beside the name
 
     @property
     def full_name(self) -> str:
@@ -296,9 +297,9 @@ def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Cho
     )
     owner_ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
     owners = [
-        Choice(*row)
+        Choice(row.id, row.name, job_title=row.job_title)
         for row in session.exec(
-            select(User.id, User.name)
+            select(User.id, User.name, User.job_title)
             .where(User.active, col(User.id).in_(owner_ids))
             .order_by(User.name, User.id)
         ).all()

@@ -148,9 +148,23 @@ def is_provisional(period: Period) -> bool:
     return period.end_utc > utcnow()
 
 
-def request_board_pack(session: Session, user: User, period: Period) -> tuple[BoardPack, bool]:
+def newest_pack(session: Session, month: str) -> BoardPack | None:
+    """The month's highest version, whatever its status (without its PDF bytes)."""
+    return session.exec(
+        select(BoardPack)
+        .options(defer(BoardPack.pdf))
+        .where(BoardPack.month == month)
+        .order_by(col(BoardPack.version).desc())
+    ).first()
+
+
+def request_board_pack(
+    session: Session, user: User, period: Period, seen_version: int | None = None
+) -> tuple[BoardPack, bool]:
     """A new pending version of the month's pack, or the one already being built (double submit).
 
+    `seen_version` is the newest version the requester's page showed: when a newer one
+    exists (the same form sent again, e.g. after Back), that one is returned, not a copy.
     Returns (pack, created). The caller commits, then hands the pack to the runner.
     NotFound for a month before the first walkabout.
     """
@@ -172,6 +186,8 @@ def request_board_pack(session: Session, user: User, period: Period) -> tuple[Bo
         in_flight.error = "Interrupted: the generating process stopped before it finished."
         audit.record(session, user, in_flight, "failed", {"error": in_flight.error})
     top = session.exec(select(sa.func.max(BoardPack.version)).where(BoardPack.month == month)).one() or 0
+    if seen_version is not None and top > seen_version:
+        return newest_pack(session, month), False
     pack = BoardPack(month=month, version=top + 1, status=BoardPackStatus.PENDING, requested_by_id=user.id)
     session.add(pack)
     audit.record(session, user, pack, "requested", {"month": month, "version": pack.version})

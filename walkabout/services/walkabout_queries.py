@@ -134,7 +134,7 @@ def filter_choices(session: Session, user: User) -> dict:
         site_ids = {ward.site_id for ward in wards}
         sites = [site for site in sites if site.id in site_ids]
     leads = session.exec(
-        select(User.id, User.name)
+        select(User.id, User.name, User.job_title)
         .join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.EXECUTIVE, User.active)
         .order_by(User.name)

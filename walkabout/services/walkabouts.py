@@ -365,3 +365,16 @@ def is_on_team(walkabout: Walkabout, user: User) -> bool:
 
 def local_date(value: datetime) -> date:
     return to_local(value).date()
+
+
+def set_open_actions_reviewed(session: Session, actor: User, walkabout: Walkabout, reviewed: bool) -> bool:
+    """Tick (or untick) "open actions from the last visit reviewed with the ward" on the
+    pre-visit brief. Setting it to what it already is changes nothing (a double submit);
+    returns whether it changed. Refused for a cancelled walkabout."""
+    if walkabout.status == WalkaboutStatus.CANCELLED:
+        raise ServiceError("This walkabout was cancelled: there was no visit to review actions at.")
+    if reviewed == (walkabout.open_actions_reviewed_at is not None):
+        return False
+    walkabout.open_actions_reviewed_at = utcnow() if reviewed else None
+    audit.record(session, actor, walkabout, "open_actions_reviewed", {"reviewed": reviewed})
+    return True

@@ -10,6 +10,7 @@ from ...forms.actions import AssignForm, NoActionForm
 from ...forms.version import parse_version
 from ...models import Concern, Role
 from ...services import Conflict, NotFound, ServiceError, action_queries, actions
+from ...templating import person_label
 from ...timeutil import format_date, local_today
 from ..helpers import commit_and_redirect, refuse
 from . import bp
@@ -36,11 +37,9 @@ def owner_choices(concern: Concern) -> tuple[list[SelectChoice], list[int]]:
     owners.sort(key=lambda user: (user.id not in managers, user.name))
     labels = []
     for user in owners:
-        if user.id in managers:
-            labels.append(SelectChoice(user.id, f"{user.name} (manages this ward)"))
-        else:
-            role = "Executive" if user.has_role(Role.EXECUTIVE) else "Ward manager"
-            labels.append(SelectChoice(user.id, f"{user.name} ({role})"))
+        role = "Executive" if user.has_role(Role.EXECUTIVE) else "Ward manager"
+        label = person_label(user.name, user.job_title, role)
+        labels.append(SelectChoice(user.id, f"{label} (manages this ward)" if user.id in managers else label))
     return labels, managers
 
 
