@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .common import BIN, EXECUTIVE, MANAGER, PASSWORD, ROOT, csrf
+from .common import BASE_URL, BIN, EXECUTIVE, MAIL_FROM, MANAGER, PASSWORD, ROOT, csrf
 from .targets import PAGES
 from .throughput import CONCERN
 
@@ -38,29 +38,77 @@ def measure_scale(scale: str, requests: int) -> dict:
     """In this process: seed `scale`, sign in, time every page. Returns the figures."""
     from sqlalchemy import event
 
-    from walkabout import create_app, migrate
     from walkabout.db import get_db
+
+    app, folder, seed_seconds = open_trust(scale)
+    executive, manager, walkabout = set_up(app)
+    statements = []
+    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
+    pages = {}
+    for page in PAGES:
+        client = manager if page.user == MANAGER else executive
+        url = page.url(walkabout)
+        for _ in range(3):
+            get(client, url)
+        gc.collect()
+        statements.clear()
+        wall = []
+        cpu_started = time.process_time()
+        for _ in range(requests):
+            began = time.perf_counter()
+            get(client, url)
+            wall.append((time.perf_counter() - began) * 1000)
+        cpu = (time.process_time() - cpu_started) * 1000 / requests
+        pages[page.key] = {
+            "cpu_ms": cpu,
+            "wall_p50_ms": statistics.median(wall),
+            "statements": len(statements) / requests,
+        }
+    close_trust(app, folder)
+    return {"scale": scale, "seed_seconds": seed_seconds, "pages": pages}
+
+
+def open_trust(scale: str, seeded: Path | None = None):
+    """The app with production settings on a fresh SQLite database in a temporary folder: a copy of
+    `seeded` (migrated to head) when given, else the demo trust of `scale` seeded into it.
+    Returns (app, folder, seconds the seeding took)."""
+    from walkabout import create_app, migrate
 
     folder = Path(tempfile.mkdtemp(prefix="walkabout-bench-cpu-"))
     os.environ["WALKABOUT_INSTANCE_PATH"] = str(folder)
+    if seeded is not None:
+        shutil.copyfile(seeded, folder / "bench.db")
     app = create_app(
         {
             "ENV": "production",
             "SECRET_KEY": secrets.token_hex(32),
             "HTTPS": False,
             "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+            "BASE_URL": BASE_URL,
+            "BASE_URL_SET": True,
+            "MAIL_FROM": MAIL_FROM,
         }
     )
     migrate.upgrade(app)
+    if seeded is not None:
+        return app, folder, 0.0
     started = time.perf_counter()
     seed = ["seed-demo", "--scale", scale, "--password", PASSWORD, "--force"]  # a throwaway bench trust
-    seeded = app.test_cli_runner().invoke(args=seed)
-    if seeded.exit_code:
-        raise RuntimeError(seeded.output)
-    seed_seconds = time.perf_counter() - started
+    result = app.test_cli_runner().invoke(args=seed)
+    if result.exit_code:
+        raise RuntimeError(result.output)
+    return app, folder, time.perf_counter() - started
+
+
+def set_up(app):
+    """As bench/throughput.py: the executive starts today's walkabout and logs five concerns, the
+    manager signs in. Returns (executive's client, manager's client, the walkabout's id)."""
     executive, manager = sign_in(app, EXECUTIVE), sign_in(app, MANAGER)
     home = executive.get("/").get_data(as_text=True)
-    walkabout = int(re.search(r'action="/walkabouts/(\d+)/start"', home).group(1))
+    found = re.search(r'action="/walkabouts/(\d+)/start"', home) or re.search(
+        r'href="/walkabouts/(\d+)/capture"', home
+    )
+    walkabout = int(found.group(1))
     executive.post(f"/walkabouts/{walkabout}/start", data={"csrf_token": csrf(home)})
     token = csrf(executive.get(f"/walkabouts/{walkabout}/capture").get_data(as_text=True))
     for _ in range(5):
@@ -71,32 +119,15 @@ def measure_scale(scale: str, requests: int) -> dict:
         )
         if logged.status_code not in (200, 201):
             raise RuntimeError(f"logging a concern answered {logged.status_code}")
-    statements = []
-    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
-    pages = {}
-    for page in PAGES:
-        client = manager if page.user == MANAGER else executive
-        url = page.url(walkabout)
-        for _ in range(3):
-            _get(client, url)
-        gc.collect()
-        statements.clear()
-        wall = []
-        cpu_started = time.process_time()
-        for _ in range(requests):
-            began = time.perf_counter()
-            _get(client, url)
-            wall.append((time.perf_counter() - began) * 1000)
-        cpu = (time.process_time() - cpu_started) * 1000 / requests
-        pages[page.key] = {
-            "cpu_ms": cpu,
-            "wall_p50_ms": statistics.median(wall),
-            "statements": len(statements) / requests,
-        }
+    return executive, manager, walkabout
+
+
+def close_trust(app, folder: Path) -> None:
+    from walkabout.db import get_db
+
     with app.app_context():
         get_db(app).engine.dispose()
     shutil.rmtree(folder)
-    return {"scale": scale, "seed_seconds": seed_seconds, "pages": pages}
 
 
 def sign_in(app, email: str):
@@ -108,7 +139,7 @@ def sign_in(app, email: str):
     return client
 
 
-def _get(client, url: str) -> None:
+def get(client, url: str) -> None:
     response = client.get(url)
     if response.status_code != 200:
         raise RuntimeError(f"GET {url} answered {response.status_code} {response.location or ''}")

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from walkabout import migrate
 from walkabout.db import get_db, session_scope
 from walkabout.db_types import utcnow
-from walkabout.models import Action, ActionStatus, Role, action_risk_rank
+from walkabout.models import Action, ActionStatus, Role, WalkaboutStatus, action_risk_rank
 from walkabout.periods import Period
 from walkabout.reports import figures
 from walkabout.timeutil import trust_zone
@@ -265,3 +265,36 @@ def test_home_lists_the_first_ten_of_my_actions_and_counts_them_all(client, fact
     assert total > 10
     assert page.count('<li class="list-item') == 10
     assert f"{total} open" in page and 'href="/actions?mine=1"' in page
+
+
+def test_home_follow_up_shows_the_first_ten_of_a_long_backlog_and_counts_them_all(
+    client, factory, count_queries
+):
+    executive = factory.user(Role.EXECUTIVE, email="lead@example.org")
+    ward = factory.ward(name="Rowan")
+    now, today = utcnow(), factory.today()
+
+    def backlog(n: int) -> None:
+        for i in range(n):
+            visited = now - timedelta(days=30 + i)
+            walkabout = factory.walkabout(
+                ward, executive, start=visited, status=WalkaboutStatus.COMPLETED, completed_at=visited
+            )
+            factory.concern(walkabout, text=f"Backlog {i:02d}", feedback_due_on=today - timedelta(days=i + 1))
+
+    backlog(12)
+    login(client, executive.email)
+    client.get("/")
+    with count_queries() as few:
+        page = client.get("/").get_data(as_text=True)
+    assert "12 concerns from your walkabouts have no action yet" in page
+    assert "Feedback to staff is overdue on 12 concerns" in page
+    assert page.count("And 2 more") == 2
+    oldest_visit_first = [int(n) for n in re.findall(r"Backlog (\d+)</a>", page)]
+    assert oldest_visit_first[:10] == list(range(11, 1, -1))  # without an action: oldest visit first
+    assert oldest_visit_first[10:] == list(range(11, 1, -1))  # feedback: most overdue first
+    backlog(20)
+    with count_queries() as many:
+        page = client.get("/").get_data(as_text=True)
+    assert "32 concerns from your walkabouts have no action yet" in page and "And 22 more" in page
+    assert few() == many()
