@@ -233,10 +233,10 @@ def active_categories(session: Session) -> list[Category]:
 
 
 def adhoc_wards(session: Session) -> list:
-    """Active wards as light (id, name, site_name) rows: Home lists every one for executives."""
+    """Active wards as light (id, full_name) rows: Home lists every one for executives."""
     return list(
         session.exec(
-            select(Ward.id, Ward.name, Site.name.label("site_name"))
+            select(Ward.id, (Ward.name + ", " + Site.name).label("full_name"))
             .join(Site, Site.id == Ward.site_id)
             .where(Ward.active)
             .order_by(Ward.name, Site.name)
