@@ -1,6 +1,6 @@
 """CPU per request of each page, in process, on the small, large and xlarge demo trusts.
 
-    .venv/bin/python -m bench.cpu [--requests 30] [--scales small large xlarge] [--json PATH]
+    .venv/bin/python -m bench.cpu [--requests 30] [--scales small large xlarge] [--json PATH] [--keep DIR]
 
 Each trust is seeded into a fresh SQLite database in its own child process (so one trust's
 caches and memory never reach the next), with the app's production settings. As in
@@ -10,6 +10,8 @@ warm-up requests, then --requests timed with time.process_time() (the process's 
 included since it runs in the process; a busy machine barely changes it, unlike the wall clock).
 Prints CPU ms per request and SQL statements per request for each trust, and the xlarge/small
 ratio against the budget (DESIGN.md section 7: list pages within 1.25x, the dashboard 1.5x).
+With --keep DIR each seeded trust is kept as DIR/<scale>.db and later runs start from a copy of
+it, migrated to head (seeding xlarge took 5-8 minutes on the shared machine on 1 Dec 2026).
 """
 
 import argparse
@@ -34,13 +36,14 @@ from .throughput import CONCERN
 SCALES = ("small", "large", "xlarge")
 
 
-def measure_scale(scale: str, requests: int) -> dict:
-    """In this process: seed `scale`, sign in, time every page. Returns the figures."""
+def measure_scale(scale: str, requests: int, keep: Path | None = None) -> dict:
+    """In this process: seed `scale` (or copy the one kept in `keep`), sign in, time every page.
+    Returns the figures."""
     from sqlalchemy import event
 
     from walkabout.db import get_db
 
-    app, folder, seed_seconds = open_trust(scale)
+    app, folder, seed_seconds = open_trust(scale, seeded_copy(scale, keep))
     executive, manager, walkabout = set_up(app)
     statements = []
     event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
@@ -66,6 +69,20 @@ def measure_scale(scale: str, requests: int) -> dict:
         }
     close_trust(app, folder)
     return {"scale": scale, "seed_seconds": seed_seconds, "pages": pages}
+
+
+def seeded_copy(scale: str, keep: Path | None) -> Path | None:
+    """The kept database of `scale` (seeded into DIR the first time), or None to seed afresh."""
+    if keep is None:
+        return None
+    kept = keep / f"{scale}.db"
+    if not kept.exists():
+        keep.mkdir(parents=True, exist_ok=True)
+        app, folder, seconds = open_trust(scale)
+        shutil.copyfile(folder / "bench.db", kept)
+        close_trust(app, folder)
+        print(f"{scale} trust seeded in {seconds:.1f} s, kept in {kept}", file=sys.stderr)
+    return kept
 
 
 def open_trust(scale: str, seeded: Path | None = None):
@@ -145,13 +162,14 @@ def get(client, url: str) -> None:
         raise RuntimeError(f"GET {url} answered {response.status_code} {response.location or ''}")
 
 
-def run(scales: list[str], requests: int) -> dict:
+def run(scales: list[str], requests: int, keep: Path | None = None) -> dict:
     """Each scale in a child process; returns the figures and the growth verdicts."""
     results = {"requests": requests, "scales": {}, "load": [os.getloadavg()]}
     for scale in scales:
         started = time.perf_counter()
         child = subprocess.run(
-            [str(BIN / "python"), "-m", "bench.cpu", "--one", scale, "--requests", str(requests)],
+            [str(BIN / "python"), "-m", "bench.cpu", "--one", scale, "--requests", str(requests)]
+            + (["--keep", str(keep)] if keep else []),
             cwd=ROOT,
             env=dict(os.environ, WALKABOUT_ENV="production"),
             capture_output=True,
@@ -215,11 +233,16 @@ def main() -> None:
     parser.add_argument("--scales", nargs="+", default=list(SCALES), choices=SCALES)
     parser.add_argument("--one", choices=SCALES, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each seeded trust as DIR/<scale>.db; later runs start from a copy of it",
+    )
     options = parser.parse_args()
     if options.one:
-        print(json.dumps(measure_scale(options.one, options.requests)))
+        print(json.dumps(measure_scale(options.one, options.requests, options.keep)))
         return
-    results = run(options.scales, options.requests)
+    results = run(options.scales, options.requests, options.keep)
     if options.json:
         options.json.write_text(json.dumps(results, indent=1))
     print_table(results)

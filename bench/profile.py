@@ -16,27 +16,12 @@ import argparse
 import cProfile
 import io
 import pstats
-import shutil
 import time
 from pathlib import Path
 
 from .common import MANAGER
-from .cpu import SCALES, close_trust, get, open_trust, set_up
+from .cpu import SCALES, close_trust, get, open_trust, seeded_copy, set_up
 from .targets import PAGES
-
-
-def seeded_copy(scale: str, keep: Path | None) -> Path | None:
-    """The kept database of `scale` (seeded into DIR the first time), or None to seed afresh."""
-    if keep is None:
-        return None
-    kept = keep / f"{scale}.db"
-    if not kept.exists():
-        keep.mkdir(parents=True, exist_ok=True)
-        app, folder, seconds = open_trust(scale)
-        shutil.copyfile(folder / "bench.db", kept)
-        close_trust(app, folder)
-        print(f"{scale} trust seeded in {seconds:.1f} s, kept in {kept}")
-    return kept
 
 
 def profile_page(client, url: str, requests: int, sql: bool, engine, sampling: bool = False):
