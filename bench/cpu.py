@@ -79,8 +79,7 @@ def seeded_copy(scale: str, keep: Path | None) -> Path | None:
     if not kept.exists():
         keep.mkdir(parents=True, exist_ok=True)
         app, folder, seconds = open_trust(scale)
-        shutil.copyfile(folder / "bench.db", kept)
-        close_trust(app, folder)
+        close_trust(app, folder, keep_as=kept)  # once closed: SQLite has folded its WAL into the file
         print(f"{scale} trust seeded in {seconds:.1f} s, kept in {kept}", file=sys.stderr)
     return kept
 
@@ -139,11 +138,14 @@ def set_up(app):
     return executive, manager, walkabout
 
 
-def close_trust(app, folder: Path) -> None:
+def close_trust(app, folder: Path, keep_as: Path | None = None) -> None:
+    """Close the trust's database (copied to `keep_as` first, when given) and remove its folder."""
     from walkabout.db import get_db
 
     with app.app_context():
         get_db(app).engine.dispose()
+    if keep_as is not None:
+        shutil.copyfile(folder / "bench.db", keep_as)
     shutil.rmtree(folder)
 
 
