@@ -105,10 +105,13 @@ def list_walkabouts(
     total = session.exec(select(func.count()).select_from(chosen.subquery())).one()
     order = col(Walkabout.scheduled_start).desc() if filters.tab == "past" else col(Walkabout.scheduled_start)
     rows = session.exec(
-        chosen.options(
-            joinedload(Walkabout.ward).joinedload(Ward.site),  # many-to-one: one joined query
-            joinedload(Walkabout.lead),
-            selectinload(Walkabout.attendees),
+        chosen.options(  # what a row shows, and no more (no password hashes, no calendar tokens)
+            joinedload(Walkabout.ward)  # many-to-one: one joined query
+            .load_only(Ward.id, Ward.name, Ward.site_id)
+            .joinedload(Ward.site)
+            .load_only(Site.id, Site.name),
+            joinedload(Walkabout.lead).load_only(User.id, User.name),
+            selectinload(Walkabout.attendees).load_only(User.id),
         )
         .order_by(order, Walkabout.id)
         .offset((filters.page - 1) * per_page)
