@@ -17,6 +17,10 @@ BIN = ROOT / ".venv" / "bin"
 PASSWORD = "walkabout-demo"
 EXECUTIVE = "executive@example.org"
 MANAGER = "manager@example.org"
+# Production settings refuse to start without the installation's own address and mailbox
+# (config._require_mail_identity); the bench's trust sends nothing anywhere.
+BASE_URL = "http://127.0.0.1"
+MAIL_FROM = "Walkabout <walkabout@bench.walkabout.test>"
 
 
 def free_port() -> int:
@@ -43,6 +47,8 @@ def bench_env(instance: Path, database_url: str) -> dict:
         WALKABOUT_HTTPS="0",
         WALKABOUT_INSTANCE_PATH=str(instance),
         DATABASE_URL=database_url,
+        WALKABOUT_BASE_URL=BASE_URL,
+        WALKABOUT_MAIL_FROM=MAIL_FROM,
     )
 
 

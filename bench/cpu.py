@@ -1,6 +1,6 @@
 """CPU per request of each page, in process, on the small, large and xlarge demo trusts.
 
-    .venv/bin/python -m bench.cpu [--requests 30] [--scales small large xlarge] [--json PATH]
+    .venv/bin/python -m bench.cpu [--requests 30] [--scales small large xlarge] [--json PATH] [--keep DIR]
 
 Each trust is seeded into a fresh SQLite database in its own child process (so one trust's
 caches and memory never reach the next), with the app's production settings. As in
@@ -10,6 +10,8 @@ warm-up requests, then --requests timed with time.process_time() (the process's 
 included since it runs in the process; a busy machine barely changes it, unlike the wall clock).
 Prints CPU ms per request and SQL statements per request for each trust, and the xlarge/small
 ratio against the budget (DESIGN.md section 7: list pages within 1.25x, the dashboard 1.5x).
+With --keep DIR each seeded trust is kept as DIR/<scale>.db and later runs start from a copy of
+it, migrated to head (seeding xlarge took 5-8 minutes on the shared machine on 1 Dec 2026).
 """
 
 import argparse
@@ -27,40 +29,102 @@ import time
 import uuid
 from pathlib import Path
 
-from .common import BIN, EXECUTIVE, MANAGER, PASSWORD, ROOT, csrf
+from .common import BASE_URL, BIN, EXECUTIVE, MAIL_FROM, MANAGER, PASSWORD, ROOT, csrf
 from .targets import PAGES
 from .throughput import CONCERN
 
 SCALES = ("small", "large", "xlarge")
 
 
-def measure_scale(scale: str, requests: int) -> dict:
-    """In this process: seed `scale`, sign in, time every page. Returns the figures."""
+def measure_scale(scale: str, requests: int, keep: Path | None = None) -> dict:
+    """In this process: seed `scale` (or copy the one kept in `keep`), sign in, time every page.
+    Returns the figures."""
     from sqlalchemy import event
 
-    from walkabout import create_app, migrate
     from walkabout.db import get_db
+
+    app, folder, seed_seconds = open_trust(scale, seeded_copy(scale, keep))
+    executive, manager, walkabout = set_up(app)
+    statements = []
+    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
+    pages = {}
+    for page in PAGES:
+        client = manager if page.user == MANAGER else executive
+        url = page.url(walkabout)
+        for _ in range(3):
+            get(client, url)
+        gc.collect()
+        statements.clear()
+        wall = []
+        cpu_started = time.process_time()
+        for _ in range(requests):
+            began = time.perf_counter()
+            get(client, url)
+            wall.append((time.perf_counter() - began) * 1000)
+        cpu = (time.process_time() - cpu_started) * 1000 / requests
+        pages[page.key] = {
+            "cpu_ms": cpu,
+            "wall_p50_ms": statistics.median(wall),
+            "statements": len(statements) / requests,
+        }
+    close_trust(app, folder)
+    return {"scale": scale, "seed_seconds": seed_seconds, "pages": pages}
+
+
+def seeded_copy(scale: str, keep: Path | None) -> Path | None:
+    """The kept database of `scale` (seeded into DIR the first time), or None to seed afresh."""
+    if keep is None:
+        return None
+    kept = keep / f"{scale}.db"
+    if not kept.exists():
+        keep.mkdir(parents=True, exist_ok=True)
+        app, folder, seconds = open_trust(scale)
+        close_trust(app, folder, keep_as=kept)  # once closed: SQLite has folded its WAL into the file
+        print(f"{scale} trust seeded in {seconds:.1f} s, kept in {kept}", file=sys.stderr)
+    return kept
+
+
+def open_trust(scale: str, seeded: Path | None = None):
+    """The app with production settings on a fresh SQLite database in a temporary folder: a copy of
+    `seeded` (migrated to head) when given, else the demo trust of `scale` seeded into it.
+    Returns (app, folder, seconds the seeding took)."""
+    from walkabout import create_app, migrate
 
     folder = Path(tempfile.mkdtemp(prefix="walkabout-bench-cpu-"))
     os.environ["WALKABOUT_INSTANCE_PATH"] = str(folder)
+    if seeded is not None:
+        shutil.copyfile(seeded, folder / "bench.db")
     app = create_app(
         {
             "ENV": "production",
             "SECRET_KEY": secrets.token_hex(32),
             "HTTPS": False,
             "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+            "BASE_URL": BASE_URL,
+            "BASE_URL_SET": True,
+            "MAIL_FROM": MAIL_FROM,
         }
     )
     migrate.upgrade(app)
+    if seeded is not None:
+        return app, folder, 0.0
     started = time.perf_counter()
     seed = ["seed-demo", "--scale", scale, "--password", PASSWORD, "--force"]  # a throwaway bench trust
-    seeded = app.test_cli_runner().invoke(args=seed)
-    if seeded.exit_code:
-        raise RuntimeError(seeded.output)
-    seed_seconds = time.perf_counter() - started
+    result = app.test_cli_runner().invoke(args=seed)
+    if result.exit_code:
+        raise RuntimeError(result.output)
+    return app, folder, time.perf_counter() - started
+
+
+def set_up(app):
+    """As bench/throughput.py: the executive starts today's walkabout and logs five concerns, the
+    manager signs in. Returns (executive's client, manager's client, the walkabout's id)."""
     executive, manager = sign_in(app, EXECUTIVE), sign_in(app, MANAGER)
     home = executive.get("/").get_data(as_text=True)
-    walkabout = int(re.search(r'action="/walkabouts/(\d+)/start"', home).group(1))
+    found = re.search(r'action="/walkabouts/(\d+)/start"', home) or re.search(
+        r'href="/walkabouts/(\d+)/capture"', home
+    )
+    walkabout = int(found.group(1))
     executive.post(f"/walkabouts/{walkabout}/start", data={"csrf_token": csrf(home)})
     token = csrf(executive.get(f"/walkabouts/{walkabout}/capture").get_data(as_text=True))
     for _ in range(5):
@@ -71,32 +135,18 @@ def measure_scale(scale: str, requests: int) -> dict:
         )
         if logged.status_code not in (200, 201):
             raise RuntimeError(f"logging a concern answered {logged.status_code}")
-    statements = []
-    event.listen(get_db(app).engine, "before_cursor_execute", lambda *a: statements.append(1))
-    pages = {}
-    for page in PAGES:
-        client = manager if page.user == MANAGER else executive
-        url = page.url(walkabout)
-        for _ in range(3):
-            _get(client, url)
-        gc.collect()
-        statements.clear()
-        wall = []
-        cpu_started = time.process_time()
-        for _ in range(requests):
-            began = time.perf_counter()
-            _get(client, url)
-            wall.append((time.perf_counter() - began) * 1000)
-        cpu = (time.process_time() - cpu_started) * 1000 / requests
-        pages[page.key] = {
-            "cpu_ms": cpu,
-            "wall_p50_ms": statistics.median(wall),
-            "statements": len(statements) / requests,
-        }
+    return executive, manager, walkabout
+
+
+def close_trust(app, folder: Path, keep_as: Path | None = None) -> None:
+    """Close the trust's database (copied to `keep_as` first, when given) and remove its folder."""
+    from walkabout.db import get_db
+
     with app.app_context():
         get_db(app).engine.dispose()
+    if keep_as is not None:
+        shutil.copyfile(folder / "bench.db", keep_as)
     shutil.rmtree(folder)
-    return {"scale": scale, "seed_seconds": seed_seconds, "pages": pages}
 
 
 def sign_in(app, email: str):
@@ -108,19 +158,20 @@ def sign_in(app, email: str):
     return client
 
 
-def _get(client, url: str) -> None:
+def get(client, url: str) -> None:
     response = client.get(url)
     if response.status_code != 200:
         raise RuntimeError(f"GET {url} answered {response.status_code} {response.location or ''}")
 
 
-def run(scales: list[str], requests: int) -> dict:
+def run(scales: list[str], requests: int, keep: Path | None = None) -> dict:
     """Each scale in a child process; returns the figures and the growth verdicts."""
     results = {"requests": requests, "scales": {}, "load": [os.getloadavg()]}
     for scale in scales:
         started = time.perf_counter()
         child = subprocess.run(
-            [str(BIN / "python"), "-m", "bench.cpu", "--one", scale, "--requests", str(requests)],
+            [str(BIN / "python"), "-m", "bench.cpu", "--one", scale, "--requests", str(requests)]
+            + (["--keep", str(keep)] if keep else []),
             cwd=ROOT,
             env=dict(os.environ, WALKABOUT_ENV="production"),
             capture_output=True,
@@ -184,11 +235,16 @@ def main() -> None:
     parser.add_argument("--scales", nargs="+", default=list(SCALES), choices=SCALES)
     parser.add_argument("--one", choices=SCALES, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each seeded trust as DIR/<scale>.db; later runs start from a copy of it",
+    )
     options = parser.parse_args()
     if options.one:
-        print(json.dumps(measure_scale(options.one, options.requests)))
+        print(json.dumps(measure_scale(options.one, options.requests, options.keep)))
         return
-    results = run(options.scales, options.requests)
+    results = run(options.scales, options.requests, options.keep)
     if options.json:
         options.json.write_text(json.dumps(results, indent=1))
     print_table(results)

@@ -107,6 +107,7 @@ def test_home_page_queries_do_not_grow_with_rows(app, client, factory, count_que
             factory.action(factory.concern(walkabout), executive)
 
     add_rows(1)
+    client.get("/")  # fills the process's choice cache (services/choice_cache): both counts are warm
     with count_queries() as few:
         assert client.get("/").status_code == 200
     add_rows(6)

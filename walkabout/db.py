@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from .services.choice_cache import INFO_KEY, ChoiceCache
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -30,9 +32,12 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.write_engine = self.engine.execution_options(begin_mode="IMMEDIATE")
+        self.choices = ChoiceCache()  # this process's ward and people choice lists (services/choice_cache)
 
     def session(self, write: bool = False) -> Session:
-        return Session(self.write_engine if write else self.engine, expire_on_commit=False)
+        return Session(
+            self.write_engine if write else self.engine, expire_on_commit=False, info={INFO_KEY: self.choices}
+        )
 
     def analyze(self) -> None:
         """Refresh the planner's statistics (after migrations and bulk loads): without them

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .db import WRITE_METHODS, get_db, get_session
 from .db_types import utcnow
 from .models import User, UserSession
-from .services import accounts, sessions
+from .services import accounts, branding, sessions
 
 DEVICE_SALT = "walkabout-known-device"
 MAX_KNOWN_ACCOUNTS = 5  # a shared ward computer remembers up to five people
@@ -49,9 +49,9 @@ def load_user(secret: str) -> User | None:
     why). "Last seen" is written at most every SESSION_TOUCH_SECONDS.
     """
     found = sessions.find(get_session(), secret)
-    if found is None or not found[0].user.active:
+    if found is None or not found.record.user.active:
         return None
-    record, unread = found
+    record = found.record
     now = utcnow()
     if not sessions.is_live(record, now, idle_limit()):
         g.session_timed_out = True
@@ -59,7 +59,8 @@ def load_user(secret: str) -> User | None:
     if (now - record.last_seen_at).total_seconds() >= current_app.config["SESSION_TOUCH_SECONDS"]:
         _touch(record, now)
     g.session_record = record
-    g.unread_messages = unread  # the badge in the header, counted in the same query
+    g.unread_messages = found.unread  # the badge in the header, counted in the same query
+    g.brand = branding.from_row(found.brand, current_app.config["TRUST_NAME"])  # read in it too
     sessions.bind(record.user, secret)
     return record.user
 

@@ -64,20 +64,18 @@ def _concerns_raised(period: Period):
 
 def feedback_within(session: Session, period: Period, days: int = FEEDBACK_DAYS) -> dict:
     """Concerns of the period fed back within `days` (share %) and median days to feedback."""
+    # The first delivery on the concern's walkabout since it was raised: one probe of the
+    # walkabout's deliveries per concern (an index), not a join and grouping over all of them.
     first = (
-        select(FeedbackDelivery.walkabout_id, FeedbackDelivery.delivered_at)
-        .where(col(FeedbackDelivery.walkabout_id).is_not(None))
-        .subquery()
-    )
-    rows = session.exec(
-        select(Concern.id, Concern.created_at, sa.func.min(first.c.delivered_at))
-        .outerjoin(
-            first,
-            sa.and_(first.c.walkabout_id == Concern.walkabout_id, first.c.delivered_at >= Concern.created_at),
+        select(sa.func.min(FeedbackDelivery.delivered_at))
+        .where(
+            FeedbackDelivery.walkabout_id == Concern.walkabout_id,
+            FeedbackDelivery.delivered_at >= Concern.created_at,
         )
-        .where(*_concerns_raised(period))
-        .group_by(Concern.id, Concern.created_at)
-    ).all()
+        .correlate(Concern)
+        .scalar_subquery()
+    )
+    rows = session.exec(select(Concern.id, Concern.created_at, first).where(*_concerns_raised(period))).all()
     waits = [
         (_aware(delivered) - _aware(raised)).total_seconds() / 86400
         for _id, raised, delivered in rows

@@ -24,7 +24,7 @@ from ..models import (
     Ward,
 )
 from ..urls import ascii_int
-from . import NotFound
+from . import NotFound, choice_cache
 from .access import managed_ward_ids, sees_all_wards
 from .actions import OPEN_STATUSES, OWNER_ROLES
 
@@ -281,30 +281,38 @@ class Choice:
 
 
 def filter_choices(session: Session, user: User) -> tuple[list[Choice], list[Choice], list[Choice]]:
-    """Wards, sites and owners for the filter form (only wards the user sees), as light rows."""
-    wards_query = (
-        select(Ward.id, Ward.name, Site.id, Site.name)
-        .join(Site, Site.id == Ward.site_id)
-        .where(Ward.active)
-        .order_by(Ward.name, Site.name)
-    )
+    """Wards, sites and owners for the filter form (only wards the user sees), as light rows; the
+    trust's lists come from the choice cache (services/choice_cache)."""
+    wards = choice_cache.cached(session, "action_filter_wards", lambda: _active_wards(session))
     if not sees_all_wards(user):
-        wards_query = wards_query.where(col(Ward.id).in_(managed_ward_ids(session, user)))
-    wards = [Choice(*row) for row in session.exec(wards_query).all()]
+        mine = managed_ward_ids(session, user)
+        wards = [ward for ward in wards if ward.id in mine]
     sites = sorted(
         {ward.site_id: Choice(ward.site_id, ward.site_name) for ward in wards}.values(),
         key=lambda site: site.name,
     )
-    owner_ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
-    owners = [
-        Choice(row.id, row.name, job_title=row.job_title)
-        for row in session.exec(
-            select(User.id, User.name, User.job_title)
-            .where(User.active, col(User.id).in_(owner_ids))
-            .order_by(User.name, User.id)
-        ).all()
-    ]
+    owners = choice_cache.cached(session, "action_filter_owners", lambda: _owners(session))
     return wards, sites, owners
+
+
+def _active_wards(session: Session) -> list[Choice]:
+    rows = session.exec(
+        select(Ward.id, Ward.name, Site.id, Site.name)
+        .join(Site, Site.id == Ward.site_id)
+        .where(Ward.active)
+        .order_by(Ward.name, Site.name)
+    ).all()
+    return [Choice(*row) for row in rows]
+
+
+def _owners(session: Session) -> list[Choice]:
+    owner_ids = select(UserRole.user_id).where(col(UserRole.role).in_(OWNER_ROLES))
+    rows = session.exec(
+        select(User.id, User.name, User.job_title)
+        .where(User.active, col(User.id).in_(owner_ids))
+        .order_by(User.name, User.id)
+    ).all()
+    return [Choice(row.id, row.name, job_title=row.job_title) for row in rows]
 
 
 def possible_owners(session: Session) -> list[User]:

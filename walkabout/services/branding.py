@@ -58,6 +58,11 @@ def brand(session: Session, default_name: str) -> Brand:
             TrustBranding.id == 1
         )
     ).first()
+    return from_row(row, default_name)
+
+
+def from_row(row: tuple | None, default_name: str) -> Brand:
+    """The Brand of a (name, logo type, version) row of trust_branding (None: no row yet)."""
     if row is None:
         return Brand(default_name, False, 0)
     name, logo_type, version = row

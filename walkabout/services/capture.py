@@ -33,6 +33,7 @@ from . import (
     ServiceError,
     audit,
     check_version,
+    choice_cache,
     feedback,
     flush_or_conflict,
     follow_up,
@@ -233,15 +234,20 @@ def active_categories(session: Session) -> list[Category]:
 
 
 def adhoc_wards(session: Session) -> list:
-    """Active wards as light (id, name, site_name) rows: Home lists every one for executives."""
-    return list(
-        session.exec(
-            select(Ward.id, Ward.name, Site.name.label("site_name"))
-            .join(Site, Site.id == Ward.site_id)
-            .where(Ward.active)
-            .order_by(Ward.name, Site.name)
+    """Active wards as light (id, full_name) rows: Home lists every one for executives (from the
+    choice cache, services/choice_cache; starting the walkabout checks the ward again)."""
+
+    def build() -> list:
+        return list(
+            session.exec(
+                select(Ward.id, (Ward.name + ", " + Site.name).label("full_name"))
+                .join(Site, Site.id == Ward.site_id)
+                .where(Ward.active)
+                .order_by(Ward.name, Site.name)
+            )
         )
-    )
+
+    return choice_cache.cached(session, "adhoc_wards", build)
 
 
 def staff_roles(session: Session, with_retired: bool = False) -> list[StaffRole]:

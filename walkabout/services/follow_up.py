@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlmodel import Session, col, or_, select
 
 from .. import rules
@@ -227,53 +227,92 @@ def _with_walkabout(query):
     return query.options(selectinload(Concern.walkabout).selectinload(Walkabout.ward).selectinload(Ward.site))
 
 
-def without_action(session: Session, user_id: int, completed_before: datetime | None = None) -> list[Concern]:
-    """Open concerns of `user_id`'s completed walkabouts with no action yet, oldest visit first."""
+def _without_action_query(user_id: int):
     has_action = sa.exists().where(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None))
-    query = _live_concerns().where(
+    return _live_concerns().where(
         _team_walkabouts(user_id), Concern.status == ConcernStatus.OPEN, ~has_action
     )
+
+
+WITHOUT_ACTION_ORDER = (Walkabout.completed_at, Concern.created_at, Concern.id)
+FEEDBACK_OVERDUE_ORDER = (Concern.feedback_due_on, Concern.id)
+
+
+def without_action(session: Session, user_id: int, completed_before: datetime | None = None) -> list[Concern]:
+    """Open concerns of `user_id`'s completed walkabouts with no action yet, oldest visit first."""
+    query = _without_action_query(user_id)
     if completed_before is not None:
         query = query.where(col(Walkabout.completed_at) < completed_before)
-    return list(
-        session.exec(
-            _with_walkabout(query).order_by(Walkabout.completed_at, Concern.created_at, Concern.id)
-        ).all()
-    )
+    return list(session.exec(_with_walkabout(query).order_by(*WITHOUT_ACTION_ORDER)).all())
 
 
 def _no_feedback():
     return ~sa.exists().where(FeedbackUpdate.concern_id == Concern.id)
 
 
+def _feedback_overdue_query(today: date):
+    return _live_concerns().where(col(Concern.feedback_due_on) < today, _no_feedback())
+
+
 def feedback_overdue(
     session: Session, today: date, *, user_id: int | None = None, ward_id: int | None = None
 ) -> list[Concern]:
     """Concerns past their feedback due date with no "you said, we did" yet, most overdue first."""
-    query = _live_concerns().where(col(Concern.feedback_due_on) < today, _no_feedback())
+    query = _feedback_overdue_query(today)
     if user_id is not None:
         query = query.where(_team_walkabouts(user_id))
     if ward_id is not None:
         query = query.where(Walkabout.ward_id == ward_id)
-    return list(session.exec(_with_walkabout(query).order_by(Concern.feedback_due_on, Concern.id)).all())
+    return list(session.exec(_with_walkabout(query).order_by(*FEEDBACK_OVERDUE_ORDER)).all())
+
+
+HOME_SHOWN = 10  # the first ten of each list; the rest are counted
 
 
 @dataclass
 class HomeFollowUp:
-    """What an executive's Home shows of their walkabouts' follow-up."""
+    """What an executive's Home shows of their walkabouts' follow-up: the first HOME_SHOWN of
+    each list and how many there are in all."""
 
     without_action: list[Concern]  # oldest visit first
+    without_action_count: int
     feedback_overdue: list[Concern]  # most overdue first
+    feedback_overdue_count: int
+
+
+def _first_and_count(session: Session, query, order, limit: int) -> tuple[list[Concern], int]:
+    """The first `limit` concerns of `query` with their walkabout and ward (one joined query, the
+    total counted beside each row), not every concern of a long backlog."""
+    total = sa.func.count().over().label("total")
+    rows = session.execute(
+        query.add_columns(total)
+        .join(Ward, Ward.id == Walkabout.ward_id)
+        .options(
+            contains_eager(Concern.walkabout)
+            .load_only(Walkabout.id, Walkabout.ward_id, Walkabout.scheduled_start, Walkabout.completed_at)
+            .contains_eager(Walkabout.ward)
+            .load_only(Ward.id, Ward.name)
+        )
+        .order_by(*order)
+        .limit(limit)
+    ).all()
+    return [row[0] for row in rows], (rows[0][1] if rows else 0)
 
 
 def home_follow_up(session: Session, user: User, today: date) -> HomeFollowUp | None:
     """Executives only: their walkabouts' concerns with no action yet, and feedback overdue."""
     if not user.has_role(Role.EXECUTIVE):
         return None
-    return HomeFollowUp(
-        without_action=without_action(session, user.id),
-        feedback_overdue=feedback_overdue(session, today, user_id=user.id),
+    waiting, waiting_count = _first_and_count(
+        session, _without_action_query(user.id), WITHOUT_ACTION_ORDER, HOME_SHOWN
     )
+    late, late_count = _first_and_count(
+        session,
+        _feedback_overdue_query(today).where(_team_walkabouts(user.id)),
+        FEEDBACK_OVERDUE_ORDER,
+        HOME_SHOWN,
+    )
+    return HomeFollowUp(waiting, waiting_count, late, late_count)
 
 
 def working_days_cutoff(today: date, zone, working_days: int = DIGEST_AFTER_WORKING_DAYS) -> datetime:

@@ -30,10 +30,10 @@ def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
         .where(Walkabout.scheduled_start >= day_start)
         .where(Walkabout.scheduled_start < day_start + timedelta(days=1))
         .where(Walkabout.status != WalkaboutStatus.CANCELLED)
-        .options(
-            selectinload(Walkabout.ward).selectinload(Ward.site),
-            selectinload(Walkabout.lead),
-            selectinload(Walkabout.attendees),
+        .options(  # what the list shows: names, not whole rows with password hashes
+            selectinload(Walkabout.ward).load_only(Ward.id, Ward.name, Ward.site_id).selectinload(Ward.site),
+            selectinload(Walkabout.lead).load_only(User.id, User.name),
+            selectinload(Walkabout.attendees).load_only(User.id),
         )
         .order_by(Walkabout.scheduled_start)
     )

@@ -7,15 +7,17 @@ copied session or remember-me cookie stops working at once.
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
+import sqlalchemy as sa
 from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, select
 
 from ..db_types import utcnow
-from ..models import User, UserSession
+from ..models import TrustBranding, User, UserSession
 from . import NotFound, audit
 from .notifications import unread_count_query
 
@@ -84,25 +86,43 @@ def bind(user: User, secret: str) -> None:
     user.__dict__["session_secret"] = secret
 
 
-def find(session: Session, secret: str) -> tuple[UserSession, int] | None:
-    """The record of `secret` with its user, roles and unread message count (on every page),
-    in one query; not the password hash, which few requests need and loads when asked for."""
+@dataclass(frozen=True)
+class Found:
+    """A session record as every signed-in request reads it, with what the page header shows."""
+
+    record: UserSession
+    unread: int
+    brand: tuple[str | None, str | None, int] | None  # trust_branding's name, logo type, version
+
+
+@cache
+def _find_statement():
+    """Built once: the record of a secret's digest with its user (no password hash), roles, unread
+    message count and the trust's name and logo flag, in one query. Building and compiling the
+    statement afresh cost more than running it."""
+    unread = unread_count_query(UserSession.user_id).scalar_subquery()
+    return (
+        select(UserSession, unread, TrustBranding.name, TrustBranding.logo_type, TrustBranding.version)
+        .outerjoin(TrustBranding, TrustBranding.id == sa.literal(1))
+        .where(UserSession.secret_hash == sa.bindparam("digest"))
+        .options(
+            joinedload(UserSession.user).defer(User.password_hash),
+            joinedload(UserSession.user).joinedload(User.role_rows),
+        )
+    )
+
+
+def find(session: Session, secret: str) -> Found | None:
+    """The record of `secret` with its user, roles, unread message count and the trust's branding
+    (on every page), in one query; not the password hash, which few requests need and loads when
+    asked for."""
     if not secret or len(secret) > 200:
         return None
-    unread = unread_count_query(UserSession.user_id).scalar_subquery()
-    row = (
-        session.exec(
-            select(UserSession, unread)
-            .where(UserSession.secret_hash == _digest(secret))
-            .options(
-                joinedload(UserSession.user).defer(User.password_hash),
-                joinedload(UserSession.user).joinedload(User.role_rows),
-            )
-        )
-        .unique()
-        .first()
-    )
-    return (row[0], row[1]) if row else None
+    row = session.exec(_find_statement(), params={"digest": _digest(secret)}).unique().first()
+    if row is None:
+        return None
+    record, unread, *brand = row
+    return Found(record, unread, tuple(brand) if brand[2] is not None else None)
 
 
 def is_live(record: UserSession, now: datetime, idle: timedelta) -> bool:

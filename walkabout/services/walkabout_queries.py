@@ -23,7 +23,7 @@ from ..models import (
     Ward,
 )
 from ..timeutil import trust_zone
-from . import NotFound
+from . import NotFound, choice_cache
 from .access import visible_ward_ids
 
 TABS = ("today", "upcoming", "past")
@@ -105,10 +105,13 @@ def list_walkabouts(
     total = session.exec(select(func.count()).select_from(chosen.subquery())).one()
     order = col(Walkabout.scheduled_start).desc() if filters.tab == "past" else col(Walkabout.scheduled_start)
     rows = session.exec(
-        chosen.options(
-            joinedload(Walkabout.ward).joinedload(Ward.site),  # many-to-one: one joined query
-            joinedload(Walkabout.lead),
-            selectinload(Walkabout.attendees),
+        chosen.options(  # what a row shows, and no more (no password hashes, no calendar tokens)
+            joinedload(Walkabout.ward)  # many-to-one: one joined query
+            .load_only(Ward.id, Ward.name, Ward.site_id)
+            .joinedload(Ward.site)
+            .load_only(Site.id, Site.name),
+            joinedload(Walkabout.lead).load_only(User.id, User.name),
+            selectinload(Walkabout.attendees).load_only(User.id),
         )
         .order_by(order, Walkabout.id)
         .offset((filters.page - 1) * per_page)
@@ -120,26 +123,31 @@ def list_walkabouts(
 def filter_choices(session: Session, user: User) -> dict:
     """Wards, sites and executives for the filter form (only wards the user may see), as light
     rows: a large trust lists hundreds of wards, so no ORM objects."""
-    wards_query = (
+    trust = choice_cache.cached(session, "walkabout_filters", lambda: _trust_choices(session))
+    wards, sites = trust["wards"], trust["sites"]
+    ward_ids = visible_ward_ids(session, user)
+    if ward_ids is not None:
+        wards = [ward for ward in wards if ward.id in ward_ids]
+        site_ids = {ward.site_id for ward in wards}
+        sites = [site for site in sites if site.id in site_ids]
+    return {"wards": wards, "sites": sites, "executives": trust["executives"]}
+
+
+def _trust_choices(session: Session) -> dict:
+    """Every ward, site and active executive, for the choice cache (services/choice_cache)."""
+    wards = session.exec(
         select(Ward.id, Ward.site_id, (Ward.name + ", " + Site.name).label("full_name"))
         .join(Site, Site.id == Ward.site_id)
         .order_by(Ward.name, Site.name)
-    )
-    ward_ids = visible_ward_ids(session, user)
-    if ward_ids is not None:
-        wards_query = wards_query.where(col(Ward.id).in_(ward_ids))
-    wards = list(session.exec(wards_query).all())
-    sites = list(session.exec(select(Site.id, Site.name).order_by(Site.name)).all())
-    if ward_ids is not None:
-        site_ids = {ward.site_id for ward in wards}
-        sites = [site for site in sites if site.id in site_ids]
+    ).all()
+    sites = session.exec(select(Site.id, Site.name).order_by(Site.name)).all()
     leads = session.exec(
         select(User.id, User.name, User.job_title)
         .join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.EXECUTIVE, User.active)
         .order_by(User.name)
     ).all()
-    return {"wards": wards, "sites": sites, "executives": list(leads)}
+    return {"wards": list(wards), "sites": list(sites), "executives": list(leads)}
 
 
 def load_walkabout(session: Session, user: User, walkabout_id: int) -> Walkabout:
