@@ -431,7 +431,8 @@ def test_the_staff_voice_figures_are_recomputed_from_the_csv_alone(app, factory,
     assert cedar["staff_responses"] == cedar["leader_sets"] == "fewer than 5"
     assert not [r for r in rows if r["record_type"] == "pulse" and r["ward"] == "Cedar Ward"]
     beech = next(r for r in rows if r["record_type"] == "ward_quarter" and r["ward"] == "Beech Ward")
-    assert (beech["staff_responses"], beech["leader_sets"], beech["walkabouts_held"]) == ("5", "5", "1")
+    # Beech Ward's walkabouts held that quarter: the month's held visit and its revisit.
+    assert (beech["staff_responses"], beech["leader_sets"], beech["walkabouts_held"]) == ("5", "5", "2")
     # The administrators' statement text is neutralised as a formula, kept as text.
     statement_cells = {r["text"] for r in rows if r["record_type"] == "pulse"}
     assert "'" + HOSTILE_STATEMENT in statement_cells and HOSTILE_STATEMENT not in statement_cells
