@@ -218,11 +218,18 @@ def test_the_board_pack_has_the_staff_voice_figures_and_their_definitions(app, f
     assert sv["fixes"] == {"answers": 4, "yes": 3, "not_yet": 1, "share": 75}
     latest = sv["pulse"][-1]
     beech, cedar = latest["wards"]
-    assert beech["staff"] == {"shown": True, "responses": 5, "agree_percent": 80, "statements": [60, 100]}
+    assert beech["staff"] == {
+        "shown": True,
+        "responses": 5,
+        "answered": True,
+        "agree_percent": 80,
+        "statements": [60, 100],
+    }
     assert beech["leaders"]["statements"] == [100, 100] and beech["walkabouts_held"] == 1
     assert cedar["staff"] == {
         "shown": False,
         "responses": None,
+        "answered": True,
         "agree_percent": None,
         "statements": [None, None],
     }
@@ -232,6 +239,9 @@ def test_the_board_pack_has_the_staff_voice_figures_and_their_definitions(app, f
     assert "3 Yes and 1 Not yet" in text
     assert "Beech Ward, Riverside General Hospital 80% (5) 100% (5)" in text
     assert "Cedar Ward, Riverside General Hospital fewer than 5 fewer than 5" in text
+    earlier = sv["pulse"][0]  # a quarter nobody answered says so, rather than "fewer than 5"
+    assert earlier["trust"]["staff"]["answered"] is False
+    assert f"{earlier['label']} no answers no answers" in text
     assert "<script>alert(1)</script> leaders act 60% 100% +40" in text  # text, never markup
     definitions = text[text.index("How these figures are counted") :]
     for term in (

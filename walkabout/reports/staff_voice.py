@@ -330,6 +330,7 @@ def _plain_side(side: Side, statements: list[tuple[int, str]]) -> dict:
     return {
         "shown": side.shown,
         "responses": side.responses if side.shown else None,  # never a count below the minimum
+        "answered": side.responses > 0,  # "no answers" says nothing about anyone
         "agree_percent": side.agree_percent,
         "statements": [side.percent(ident) for ident, _text in statements],
     }
