@@ -103,7 +103,9 @@ def recompute(rows: list[dict], month_key: str, working_hours=(8, 18), coverage_
     waiting = [
         c
         for c in concerns
-        if c["concern_status"] == "open" and utc(c["created_at_utc"]) < end - timedelta(days=7)
+        if (c["status_at_month_end"] if c["status_at_month_end"] != "not known" else c["concern_status"])
+        == "open"
+        and utc(c["created_at_utc"]) < end - timedelta(days=7)
     ]
     no_action = [
         c

@@ -390,3 +390,32 @@ def test_the_revisit_figure_is_printed_with_its_definition(app, factory):
     assert "those whose brief was ticked" in definitions
     pages = render_pages(pack.pdf, "pack-revisits")
     assert len(pages) == len(texts)
+
+
+def test_no_action_after_7_days_counts_a_concern_closed_after_the_month_as_open_then(
+    app, factory, time_machine
+):
+    """A concern left without an action all month is counted in that month's pack, even when it
+    was closed ("no action needed") in the month after: the figure is as it stood at month end."""
+    from walkabout.models import Concern, User
+    from walkabout.services import actions as action_service
+
+    month = seed_month(factory)
+    past = add_months(month.first_day, -2)
+    time_machine.move_to(local(past.replace(day=3), 10), tick=False)
+    visit = factory.walkabout(
+        month.ward, month.executive, start=local(past.replace(day=3), 9), status=WalkaboutStatus.COMPLETED
+    )
+    waiting = factory.categorised_concern(visit, "Staffing", "Night shift short of a nurse again", 3, 3)
+    time_machine.move_to(local(add_months(past, 1).replace(day=4), 10), tick=False)
+    with app.test_request_context(), session_scope(app) as session:
+        concern = session.get(Concern, waiting.id)
+        executive = session.get(User, month.executive.id)
+        action_service.mark_no_action_needed(
+            session, executive, concern, "Rota fixed by the matron", concern.version
+        )
+    time_machine.move_to(local(month.first_day.replace(day=2), 10), tick=False)
+    with app.app_context(), session_scope(app, write=False) as session:
+        period = parse_month(past.strftime("%Y-%m"), trust_today(app), ZONE)
+        assert fidelity.no_action_after(session, period) == {"counted": 1, "without_action": 1}
+        assert session.get(Concern, waiting.id).status != "open"  # closed now

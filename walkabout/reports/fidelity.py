@@ -4,7 +4,7 @@ Definitions (also printed in the board pack):
 - feedback within 14 days: of the concerns raised in the period, the share whose
   walkabout has a "you said, we did" delivery (FeedbackDelivery) within 14 days of
   the concern being raised; median days to the first delivery, over those fed back.
-- no action after 7 days: concerns raised in the period, still open, with no
+- no action after 7 days: concerns raised in the period, still open at its end, with no
   action created within 7 days of being raised (concerns less than 7 days old are
   not counted yet).
 - reschedules: walkabouts of the period moved at least once; held within 14
@@ -40,6 +40,7 @@ from ..models import (
     WalkaboutStatus,
 )
 from ..periods import Period
+from ..services import status_history
 from .figures import cutoff
 
 FEEDBACK_DAYS = 14
@@ -92,20 +93,41 @@ def feedback_within(session: Session, period: Period, days: int = FEEDBACK_DAYS)
 
 
 def no_action_after(session: Session, period: Period, days: int = NO_ACTION_DAYS) -> dict:
-    """Open concerns of the period with no action within `days` of being raised."""
-    limit = cutoff(period) - timedelta(days=days)
+    """Concerns of the period still open at its end with no action within `days` of being raised.
+
+    While the period runs its end is now, so a concern's status is its status then; for a
+    past period the status history says what it was (a concern closed later still counts)."""
+    moment = cutoff(period)
+    in_progress = moment < period.end_utc
     rows = session.exec(
-        select(Concern.id, Concern.created_at, sa.func.min(Action.created_at))
+        select(
+            Concern.id, Concern.status, Concern.created_at, Concern.updated_at, sa.func.min(Action.created_at)
+        )
         .outerjoin(Action, sa.and_(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None)))
-        .where(*_concerns_raised(period), Concern.status == ConcernStatus.OPEN, Concern.created_at < limit)
-        .group_by(Concern.id, Concern.created_at)
+        .where(
+            *_concerns_raised(period),
+            Concern.created_at < moment - timedelta(days=days),
+            *([Concern.status == ConcernStatus.OPEN] if in_progress else []),
+        )
+        .group_by(Concern.id, Concern.status, Concern.created_at, Concern.updated_at)
     ).all()
+    at_end = {}
+    if not in_progress:
+        records = [
+            (ident, ConcernStatus(status).value, made, updated) for ident, status, made, updated, _ in rows
+        ]
+        at_end = status_history.statuses_at(session, status_history.CONCERN, records, moment)
+    open_then = [
+        (raised, first_action)
+        for ident, status, raised, _updated, first_action in rows
+        if (at_end.get(ident) or ConcernStatus(status).value) == ConcernStatus.OPEN.value
+    ]
     waiting = [
-        concern_id
-        for concern_id, raised, first_action in rows
+        raised
+        for raised, first_action in open_then
         if first_action is None or _aware(first_action) - _aware(raised) > timedelta(days=days)
     ]
-    return {"counted": len(rows), "without_action": len(waiting)}
+    return {"counted": len(open_then), "without_action": len(waiting)}
 
 
 def reschedules(session: Session, period: Period, days: int = RESCHEDULE_HELD_DAYS) -> dict:
