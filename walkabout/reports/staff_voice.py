@@ -92,9 +92,15 @@ def fix_answer_rows(session: Session, period: Period) -> list[tuple]:
 
 def confirmed_fixes(session: Session, period: Period) -> dict:
     """Staff's "Did this fix it?" answers of the period: Yes, Not yet, and the Yes share."""
-    rows = fix_answer_rows(session, period)
-    yes = sum(int(row[4]) for row in rows)
-    answers = sum(int(row[5]) for row in rows)
+    yes_count = sa.func.coalesce(sa.func.sum(sa.case((col(FixAnswer.fixed).is_(True), 1), else_=0)), 0)
+    answers, yes = (
+        int(value)
+        for value in session.exec(
+            select(sa.func.count(FixAnswer.id), yes_count).where(
+                FixAnswer.answered_at >= period.start_utc, FixAnswer.answered_at < period.end_utc
+            )
+        ).one()
+    )
     return {"answers": answers, "yes": yes, "not_yet": answers - yes, "share": _share(yes, answers)}
 
 
