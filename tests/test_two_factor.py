@@ -299,6 +299,15 @@ def test_a_user_turns_an_optional_second_factor_off_with_a_current_code(app, cli
     )
     assert done.status_code == 303 and done.headers["Location"] == "/account/two-factor"
     assert "Second factor turned off" in text_of(client.get("/account/two-factor"))
+    again = post_form(  # the same form sent twice (Back, or a double tap): nothing left to turn off
+        client,
+        "/account/two-factor/turn-off",
+        {"off-code": next_step_code(secret)},
+        token_from="/account/password",
+    )
+    assert again.status_code == 303 and "no second factor to turn off" in text_of(
+        client.get("/account/two-factor")
+    )
     with session_scope(app) as session:
         user = session.get(User, executive.id)
         assert user.totp_secret is None and not session.exec(select(RecoveryCode)).all()
