@@ -259,20 +259,19 @@ def list_actions(
         "newest": [col(Action.created_at).desc(), col(Action.id).desc()],
         "ward": [Ward.name, *closed_last, Action.due_date, Action.id],
     }[filters.sort]
-    pages = max(1, -(-total // per_page))
-    filters.page = min(filters.page, pages)
+    page = min(filters.page, max(1, -(-total // per_page)))  # past the end: the last page
     rows = session.exec(
         _joined(select(*ROW_COLUMNS))
         .join(User, User.id == Action.owner_id)
         .where(*where)
         .order_by(*order)
-        .offset((filters.page - 1) * per_page)
+        .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
     return ActionPage(
         actions=[ActionRow(*row) for row in rows],
         total=total,
-        page=filters.page,
+        page=page,
         per_page=per_page,
         summary=summary,
     )
