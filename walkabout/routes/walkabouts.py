@@ -91,7 +91,7 @@ def _results(session, user, filters, today, per_page: int) -> Markup:
             )
         )
 
-    key = ("walkabout_results", user.id, astuple(filters), today, per_page)
+    key = ("walkabout_results", request.script_root, user.id, astuple(filters), today, per_page)
     return versioned_cache.remember(session, key, build)
 
 

@@ -61,7 +61,7 @@ def _results(session, user, filters: action_queries.ActionFilters, today, per_pa
         )
 
     own = filters.mine or not sees_all_wards(user)  # else the same list for everyone who sees every ward
-    key = ("action_results", user.id if own else None, astuple(filters), today, per_page)
+    key = ("action_results", request.script_root, user.id if own else None, astuple(filters), today, per_page)
     return versioned_cache.remember(session, key, build)
 
 
