@@ -8,7 +8,7 @@ import pytest
 
 from walkabout.models import ActionStatus, Role
 
-from .conftest import login
+from .conftest import login, post_form
 
 
 @pytest.fixture
@@ -150,18 +150,61 @@ def test_overdue_is_computed_in_the_trusts_time_zone(app, client, factory, world
 
 def test_list_queries_do_not_grow_with_rows(app, client, factory, world, count_queries):
     login(client, world["manager"].email)
+    larch = factory.ward(name="Larch", managers=(world["manager"],))
+    extra = factory.concern(factory.walkabout(larch, world["executive"]))
     client.get("/actions?status=all")
+
+    def a_change(n: int) -> None:  # the list is built again at the next request
+        factory.action(extra, world["manager"], description=f"Change {n}")
+
+    a_change(1)
     with count_queries() as few:
         assert client.get("/actions?status=all").status_code == 200
     for i in range(12):
         ward = factory.ward(name=f"Extra {i}", managers=(world["manager"],))
         concern = factory.concern(factory.walkabout(ward, world["executive"]))
         factory.action(concern, factory.user(Role.WARD_MANAGER), description=f"Extra action {i}")
-    assert "Extra 11" in client.get("/actions?status=all").get_data(as_text=True)  # new wards: cache refilled
+    assert "Extra 11" in client.get("/actions?status=all").get_data(as_text=True)  # new wards: lists refilled
+    a_change(2)
     with count_queries() as many:
         page = client.get("/actions?status=all").get_data(as_text=True)
     assert many() == few()
-    assert page.count('class="what" href="/actions/') == 16
+    assert page.count('class="what" href="/actions/') == 18
+    a_change(3)
     with count_queries() as fragment:
         client.get("/actions?status=all", headers={"HX-Request": "true"})
-    assert fragment() < many()
+    assert fragment() == many()  # the filters' choice lists are kept until they change
+    with count_queries() as unchanged:
+        assert "Change 3" in client.get("/actions?status=all").get_data(as_text=True)
+    assert unchanged() == 1  # nothing changed: the session record alone
+
+
+def test_lists_show_at_once_what_another_client_changed_and_only_what_each_user_may_see(
+    app, client, factory, world
+):
+    # Lists are kept at the data version (routes/actions/views.py): shared by everyone who sees every
+    # ward, kept apart for a ward manager, and built again after any change, whoever made it.
+    login(client, world["executive"].email)
+    manager = app.test_client()
+    login(manager, world["manager"].email)
+    colleague = app.test_client()
+    login(colleague, factory.user(Role.EXECUTIVE, name="Olu Colleague").email)
+    assert listed(client, "") == listed(colleague, "") == ["A overdue", "B due soon", "C later"]
+    assert listed(manager, "") == ["A overdue", "B due soon"]  # Beech only: Cedar is not theirs
+    assert listed(client, "?overdue=1&sort=priority") == ["A overdue"]
+    path = f"/actions/{world['rows']['overdue'].id}"
+    version = re.search(
+        r'name="complete-version" type="hidden" value="(\d+)"', manager.get(path).get_data(as_text=True)
+    )
+    completed = post_form(
+        manager,
+        f"{path}/complete",
+        {"complete-closure_note": "Fixed", "complete-version": version.group(1)},
+        path,
+    )
+    assert completed.status_code == 303
+    assert listed(client, "?overdue=1&sort=priority") == []
+    assert listed(colleague, "") == ["B due soon", "C later"]
+    page = client.get("/actions").get_data(as_text=True)
+    assert re.search(r"<strong>0</strong> overdue", page) and re.search(r"<strong>2</strong> awaiting", page)
+    assert listed(manager, "?status=completed") == ["D completed", "A overdue"]  # soonest due first

@@ -10,10 +10,12 @@ from sqlmodel import func, select
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
 from walkabout.models import (
+    Category,
     Concern,
     FeedbackDelivery,
     IdempotencyKey,
     Photo,
+    PromptQuestion,
     Role,
     StaffRole,
     Walkabout,
@@ -100,6 +102,7 @@ def test_capture_page_shows_team_script_form_and_items_newest_first(client, fact
 
 def test_capture_page_queries_do_not_grow_with_items(client, factory, lead, walkabout, count_queries):
     login(client, lead.email)
+    client.get(capture_path(walkabout))  # the form's fields and the script are kept from here on
     factory.concern(walkabout)
     with count_queries() as few:
         assert client.get(capture_path(walkabout)).status_code == 200
@@ -107,7 +110,35 @@ def test_capture_page_queries_do_not_grow_with_items(client, factory, lead, walk
         factory.concern(walkabout, text=f"Item {i}")
     with count_queries() as many:
         assert client.get(capture_path(walkabout)).status_code == 200
-    assert many() == few()
+    with count_queries() as unchanged:  # nothing changed since: the session record alone
+        assert client.get(capture_path(walkabout)).status_code == 200
+    assert many() == few() == 5 and unchanged() == 1
+
+
+def test_capture_page_shows_at_once_what_another_client_changed(app, client, factory, lead, walkabout):
+    # The page is kept at the data version (services/versioned_cache): any change is seen at once.
+    attendee = factory.user(Role.EXECUTIVE, name="Tom Attendee")
+    factory.attend(walkabout, attendee)
+    login(client, lead.email)
+    other = app.test_client()
+    login(other, attendee.email)
+    assert "Nothing logged yet" in client.get(capture_path(walkabout)).get_data(as_text=True)
+    assert log(other, walkabout, text="Bed rails sticking").status_code == 303
+    page = client.get(capture_path(walkabout)).get_data(as_text=True)
+    assert "Bed rails sticking" in page and re.search(r"data-count>1<", page)
+    concern_id = int(re.search(r'id="concern-(\d+)"', page).group(1))
+    deleted = post_form(
+        other, f"/walkabouts/{walkabout.id}/concerns/{concern_id}/delete", {}, capture_path(walkabout)
+    )
+    assert deleted.status_code == 303
+    assert "Bed rails sticking" not in client.get(capture_path(walkabout)).get_data(as_text=True)
+    with session_scope(app) as session:  # the admin adds a category, a staff role and a question
+        session.add(Category(name="Falls prevention", sort_order=99))
+        session.add(StaffRole(name="Play specialist", sort_order=99))
+        session.add(PromptQuestion(text="What would make today safer?", sort_order=99))
+    page = client.get(capture_path(walkabout)).get_data(as_text=True)
+    assert "Falls prevention" in page and 'value="Play specialist"' in page
+    assert "What would make today safer?" in page
 
 
 def test_plain_post_logs_and_redirects(app, client, lead, walkabout, factory):

@@ -177,6 +177,29 @@ def test_list_queries_do_not_grow_with_rows_and_pages(app, client, factory, setu
     assert second.count('class="list-item') == 6
 
 
+def test_list_shows_at_once_what_another_client_changed_and_you_only_for_you(app, client, factory, setup):
+    # The list is kept at the data version, per user (routes/walkabouts.py): any change shows at once.
+    executive, ward = setup
+    colleague = factory.user(Role.EXECUTIVE, name="Olu Colleague")
+    walkabout = factory.walkabout(ward, executive, start=utcnow() + timedelta(days=3))
+    login(client, executive.email)
+    other = app.test_client()
+    login(other, colleague.email)
+    mine = client.get("/walkabouts?mine=0").get_data(as_text=True)
+    theirs = other.get("/walkabouts?mine=0").get_data(as_text=True)
+    assert "Led by Erin Exec (you)" in mine and "Led by Erin Exec (you)" not in theirs
+    assert "Led by Erin Exec" in theirs and "1 walkabout<" in theirs
+    url = f"/walkabouts/{walkabout.id}/cancel"
+    assert (
+        post_form(other, url, {"version": "1", "reason": "Major incident"}, token_from=url).status_code == 303
+    )
+    mine = client.get("/walkabouts?mine=0").get_data(as_text=True)
+    assert 'class="list-item is-cancelled"' in mine and "cancelled</span>" in mine
+    factory.walkabout(factory.ward(name="Rowan Ward"), colleague, start=utcnow() + timedelta(days=4))
+    mine = client.get("/walkabouts?mine=0").get_data(as_text=True)
+    assert "2 walkabouts" in mine and "Rowan Ward" in mine
+
+
 # --- scheduling -----------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 from functools import cache
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -25,6 +25,7 @@ bp = Blueprint("offline", __name__)
 
 OFFLINE_HEADER = "X-Walkabout-Offline"
 WALKABOUT_PAGES = ("capture.capture_page", "capture.readback", "walkabouts.show")
+SHOWN_WALKABOUT = "offline_walkabout"  # in `g`: the walkabout a page showed (status, lead, attendees)
 THEME_COLOUR = "#005eb8"  # NHS blue, as the header
 # Kept by the worker when it installs: what the capture page and the offline page need.
 PRECACHED_STATIC = (
@@ -129,7 +130,10 @@ def mark_offline_pages(response: Response) -> Response:
         if offline.offline_capable(user):
             response.headers[OFFLINE_HEADER] = str(user.id)
     elif request.endpoint in WALKABOUT_PAGES:
-        walkabout = get_session().get(Walkabout, (request.view_args or {}).get("walkabout_id"))
+        walkabout_id = (request.view_args or {}).get("walkabout_id")
+        shown = g.get(SHOWN_WALKABOUT)  # the page's own (plain) copy, when it kept one
+        walkabout = shown if shown is not None and shown.id == walkabout_id else None
+        walkabout = walkabout or get_session().get(Walkabout, walkabout_id)
         if walkabout is not None and offline.keeps_offline(walkabout, user, local_today()):
             response.headers[OFFLINE_HEADER] = str(user.id)
     return response

@@ -1,5 +1,6 @@
 """Walkabouts: the list, schedule (one or a series), view, edit, cancel, download as .ics."""
 
+from dataclasses import astuple
 from datetime import timedelta
 
 from flask import (
@@ -13,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 
 from ..auth import executives, executives_and_admins, signed_in, signed_in_user
 from ..db import get_session
@@ -27,6 +29,7 @@ from ..services import (
     calendar,
     feedback,
     follow_up,
+    versioned_cache,
     walkabout_queries,
 )
 from ..services.series import Recurrence, create_series
@@ -63,20 +66,33 @@ def _load(walkabout_id: int) -> Walkabout:
 @signed_in
 def index():
     session, user = get_session(), signed_in_user()
-    filters = list_filters(user)
-    page = walkabout_queries.list_walkabouts(
-        session, user, filters, local_today(), current_app.config["WALKABOUTS_PER_PAGE"]
+    results = _results(
+        session, user, list_filters(user), local_today(), current_app.config["WALKABOUTS_PER_PAGE"]
     )
-    choices = walkabout_queries.filter_choices(session, user)
-    template = "walkabouts/_results.html" if wants_fragment() else "walkabouts/index.html"
+    if wants_fragment():
+        return results
     return render_template(
-        template,
-        page=page,
-        filters=filters,
-        choices=choices,
-        statuses=list(WalkaboutStatus),
-        can_schedule=walkabout_queries.can_schedule(user),
+        "walkabouts/index.html", results=results, can_schedule=walkabout_queries.can_schedule(user)
     )
+
+
+def _results(session, user, filters, today, per_page: int) -> Markup:
+    """The tabs, filters and one page of walkabouts, rendered once per change to the data, per
+    user (their wards, "mine", "(you)"), filters and day."""
+
+    def build() -> Markup:
+        return Markup(
+            render_template(
+                "walkabouts/_results.html",
+                page=walkabout_queries.list_walkabouts(session, user, filters, today, per_page),
+                filters=filters,
+                choices=walkabout_queries.filter_choices(session, user),
+                statuses=list(WalkaboutStatus),
+            )
+        )
+
+    key = ("walkabout_results", request.script_root, user.id, astuple(filters), today, per_page)
+    return versioned_cache.remember(session, key, build)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -3,10 +3,10 @@ one action with its timeline, and the people who may own an action.
 Each loads in a fixed number of queries."""
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, select
 
 from ..models import (
@@ -108,9 +108,29 @@ class ActionSummary:
     awaiting_verification: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ActionRow:
+    """What a line of an action list shows, as plain data (no ORM objects to build per row)."""
+
+    id: int
+    description: str
+    status: ActionStatus
+    priority: RiskBand
+    due_date: date
+    owner_id: int
+    owner_name: str
+    concern_text: str
+    ward_name: str
+    walkabout_start: datetime
+
+    def is_overdue(self, today: date) -> bool:
+        """Open past its due date (as Action.is_overdue); `today` is the trust-local date."""
+        return self.status in OPEN_STATUSES and self.due_date < today
+
+
 @dataclass
 class ActionPage:
-    actions: list[Action]
+    actions: list[ActionRow]
     total: int
     page: int
     per_page: int
@@ -196,16 +216,17 @@ def _status_conditions(filters: ActionFilters, today: date) -> list:
 
 
 # What a row of the list shows, and no more (no concern history, no password hashes).
-ROW_OPTIONS = (
-    contains_eager(Action.owner).load_only(User.id, User.name),
-    contains_eager(Action.concern).load_only(Concern.id, Concern.text, Concern.walkabout_id),
-    contains_eager(Action.concern)
-    .contains_eager(Concern.walkabout)
-    .load_only(Walkabout.id, Walkabout.ward_id, Walkabout.scheduled_start),
-    contains_eager(Action.concern)
-    .contains_eager(Concern.walkabout)
-    .contains_eager(Walkabout.ward)
-    .load_only(Ward.id, Ward.name, Ward.site_id),
+ROW_COLUMNS = (
+    Action.id,
+    Action.description,
+    Action.status,
+    Action.priority,
+    Action.due_date,
+    Action.owner_id,
+    User.name,
+    Concern.text,
+    Ward.name,
+    Walkabout.scheduled_start,
 )
 
 
@@ -238,21 +259,19 @@ def list_actions(
         "newest": [col(Action.created_at).desc(), col(Action.id).desc()],
         "ward": [Ward.name, *closed_last, Action.due_date, Action.id],
     }[filters.sort]
-    pages = max(1, -(-total // per_page))
-    filters.page = min(filters.page, pages)
-    actions = session.exec(
-        _joined(select(Action))
+    page = min(filters.page, max(1, -(-total // per_page)))  # past the end: the last page
+    rows = session.exec(
+        _joined(select(*ROW_COLUMNS))
         .join(User, User.id == Action.owner_id)
         .where(*where)
         .order_by(*order)
-        .offset((filters.page - 1) * per_page)
+        .offset((page - 1) * per_page)
         .limit(per_page)
-        .options(*ROW_OPTIONS)
     ).all()
     return ActionPage(
-        actions=list(actions),
+        actions=[ActionRow(*row) for row in rows],
         total=total,
-        page=filters.page,
+        page=page,
         per_page=per_page,
         summary=summary,
     )

@@ -34,11 +34,13 @@ from . import (
     audit,
     check_version,
     choice_cache,
+    data_version,
     feedback,
     flush_or_conflict,
     follow_up,
     idempotency,
     lock_latest,
+    versioned_cache,
 )
 
 STALE_WALKABOUT = "This walkabout was changed by someone else. Check the read-back and try again."
@@ -52,12 +54,12 @@ CLOSED_MESSAGES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class PromptScript:
-    opening: list[str]
-    questions: list[str]
-    closing: list[str]
-    readback: list[str]
+    opening: tuple[str, ...]
+    questions: tuple[str, ...]
+    closing: tuple[str, ...]
+    readback: tuple[str, ...]
 
 
 def load_walkabout(session: Session, walkabout_id: int) -> Walkabout:
@@ -213,18 +215,23 @@ def add_late_note(session: Session, user: User, walkabout: Walkabout, text: str)
 
 
 def prompt_script(session: Session) -> PromptScript:
-    rows = session.exec(
-        select(PromptQuestion)
-        .where(PromptQuestion.active)
-        .order_by(PromptQuestion.sort_order, PromptQuestion.id)
-    ).all()
-    by_kind = {kind: [row.text for row in rows if row.kind == kind] for kind in PromptKind}
-    return PromptScript(
-        by_kind[PromptKind.OPENING],
-        by_kind[PromptKind.QUESTION],
-        by_kind[PromptKind.CLOSING],
-        by_kind[PromptKind.READBACK],
-    )
+    """The conversation script's active lines by kind, built again when the admin lists change."""
+
+    def build() -> PromptScript:
+        rows = session.exec(
+            select(PromptQuestion.kind, PromptQuestion.text)
+            .where(PromptQuestion.active)
+            .order_by(PromptQuestion.sort_order, PromptQuestion.id)
+        ).all()
+        by_kind = {kind: tuple(text for row_kind, text in rows if row_kind == kind) for kind in PromptKind}
+        return PromptScript(
+            by_kind[PromptKind.OPENING],
+            by_kind[PromptKind.QUESTION],
+            by_kind[PromptKind.CLOSING],
+            by_kind[PromptKind.READBACK],
+        )
+
+    return versioned_cache.remember(session, ("prompt_script",), build, scope=data_version.CHOICES)
 
 
 def active_categories(session: Session) -> list[Category]:

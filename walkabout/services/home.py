@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from ..models import Action, Role, User, Walkabout, WalkaboutStatus, Ward
+from ..models import Role, User, Walkabout, WalkaboutStatus, Ward
 from . import action_queries, capture
 from .access import visible_ward_ids
 
@@ -16,7 +16,7 @@ MY_ACTIONS_SHOWN = 10  # the rest are a tap away in "All my actions"
 @dataclass
 class HomeOverview:
     today_walkabouts: list[Walkabout]
-    my_actions: list[Action]  # the first MY_ACTIONS_SHOWN, soonest due first
+    my_actions: list[action_queries.ActionRow]  # the first MY_ACTIONS_SHOWN, soonest due first
     my_open_count: int
     my_overdue_count: int
     adhoc_wards: list | None = None  # executives: wards an ad-hoc walkabout can start on

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, func, or_, select
 
 from ..models import (
@@ -56,9 +56,24 @@ class ListFilters:
         return {key: value for key, value in args.items() if value not in (None, "")}
 
 
+@dataclass(frozen=True, slots=True)
+class WalkaboutRow:
+    """What a line of the walkabout list shows, as plain data (no ORM objects per row)."""
+
+    id: int
+    scheduled_start: datetime
+    status: WalkaboutStatus
+    focus: str | None
+    lead_id: int
+    lead_name: str
+    ward_name: str
+    site_name: str
+    attendee_count: int
+
+
 @dataclass
 class ListPage:
-    walkabouts: list[Walkabout]
+    walkabouts: list[WalkaboutRow]
     total: int
     page: int
     per_page: int
@@ -77,47 +92,61 @@ def _day_bounds(today: date) -> tuple[datetime, datetime]:
 def list_walkabouts(
     session: Session, user: User, filters: ListFilters, today: date, per_page: int
 ) -> ListPage:
-    """One page of walkabouts the user may see, in a fixed number of queries."""
-    query = select(Walkabout)
+    """One page of walkabouts the user may see: a count and one query of the columns shown."""
+    conditions = []
     ward_ids = visible_ward_ids(session, user)
     if ward_ids is not None:
-        query = query.where(col(Walkabout.ward_id).in_(ward_ids))
+        conditions.append(col(Walkabout.ward_id).in_(ward_ids))
     if filters.ward_id:
-        query = query.where(Walkabout.ward_id == filters.ward_id)
+        conditions.append(Walkabout.ward_id == filters.ward_id)
     if filters.site_id:
-        query = query.where(
-            col(Walkabout.ward_id).in_(select(Ward.id).where(Ward.site_id == filters.site_id))
-        )
+        conditions.append(col(Walkabout.ward_id).in_(select(Ward.id).where(Ward.site_id == filters.site_id)))
     if filters.lead_id:
-        query = query.where(Walkabout.lead_id == filters.lead_id)
+        conditions.append(Walkabout.lead_id == filters.lead_id)
     if filters.status:
-        query = query.where(Walkabout.status == filters.status)
+        conditions.append(Walkabout.status == filters.status)
     if filters.mine:
         attending = select(WalkaboutAttendee.walkabout_id).where(WalkaboutAttendee.user_id == user.id)
-        query = query.where(or_(Walkabout.lead_id == user.id, col(Walkabout.id).in_(attending)))
+        conditions.append(or_(Walkabout.lead_id == user.id, col(Walkabout.id).in_(attending)))
     day_start, day_end = _day_bounds(today)
-    by_tab = {
-        "today": query.where(Walkabout.scheduled_start >= day_start, Walkabout.scheduled_start < day_end),
-        "upcoming": query.where(Walkabout.scheduled_start >= day_end),
-        "past": query.where(Walkabout.scheduled_start < day_start),
-    }
-    chosen = by_tab[filters.tab]
-    total = session.exec(select(func.count()).select_from(chosen.subquery())).one()
+    conditions += {
+        "today": [Walkabout.scheduled_start >= day_start, Walkabout.scheduled_start < day_end],
+        "upcoming": [Walkabout.scheduled_start >= day_end],
+        "past": [Walkabout.scheduled_start < day_start],
+    }[filters.tab]
+    total = session.exec(select(func.count(Walkabout.id)).where(*conditions)).one()
     order = col(Walkabout.scheduled_start).desc() if filters.tab == "past" else col(Walkabout.scheduled_start)
+    attendees = (
+        select(func.count(WalkaboutAttendee.user_id))
+        .where(WalkaboutAttendee.walkabout_id == Walkabout.id)
+        .scalar_subquery()
+    )
     rows = session.exec(
-        chosen.options(  # what a row shows, and no more (no password hashes, no calendar tokens)
-            joinedload(Walkabout.ward)  # many-to-one: one joined query
-            .load_only(Ward.id, Ward.name, Ward.site_id)
-            .joinedload(Ward.site)
-            .load_only(Site.id, Site.name),
-            joinedload(Walkabout.lead).load_only(User.id, User.name),
-            selectinload(Walkabout.attendees).load_only(User.id),
-        )
+        select(*ROW_COLUMNS, attendees)
+        .join(Ward, Ward.id == Walkabout.ward_id)
+        .join(Site, Site.id == Ward.site_id)
+        .join(User, User.id == Walkabout.lead_id)
+        .where(*conditions)
         .order_by(order, Walkabout.id)
         .offset((filters.page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return ListPage(walkabouts=list(rows), total=total, page=filters.page, per_page=per_page)
+    return ListPage(
+        walkabouts=[WalkaboutRow(*row) for row in rows], total=total, page=filters.page, per_page=per_page
+    )
+
+
+# What a row of the list shows, and no more (no password hashes, no calendar tokens).
+ROW_COLUMNS = (
+    Walkabout.id,
+    Walkabout.scheduled_start,
+    Walkabout.status,
+    Walkabout.focus,
+    Walkabout.lead_id,
+    User.name,
+    Ward.name,
+    Site.name,
+)
 
 
 def filter_choices(session: Session, user: User) -> dict:

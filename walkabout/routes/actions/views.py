@@ -1,12 +1,25 @@
 """The action list and page, and the changes on an action (progress, due date,
 complete, verify, reopen): routes of the `actions` blueprint."""
 
+from dataclasses import astuple
+
 from flask import current_app, render_template, request, url_for
+from markupsafe import Markup
 
 from ...auth import any_role, executives, executives_and_managers, signed_in_user
 from ...db import get_session
-from ...services import Conflict, Forbidden, ServiceError, action_queries, actions
+from ...services import (
+    Conflict,
+    Forbidden,
+    ServiceError,
+    action_queries,
+    actions,
+    data_version,
+    versioned_cache,
+)
+from ...services.access import sees_all_wards
 from ...services.photos import process_upload
+from ...templating import options
 from ...timeutil import local_today
 from ...urls import wants_fragment
 from ..helpers import commit_and_redirect, refuse
@@ -18,22 +31,56 @@ from . import FORMS, bp, load_visible, render_action
 def index():
     session, user, today = get_session(), signed_in_user(), local_today()
     filters = action_queries.ActionFilters.from_args(request.args)
-    result = action_queries.list_actions(
-        session, user, filters, today, per_page=current_app.config["ACTIONS_PER_PAGE"]
-    )
-    context = {"result": result, "filters": filters, "today": today, "status_labels": actions.STATUS_LABELS}
+    results = _results(session, user, filters, today, current_app.config["ACTIONS_PER_PAGE"])
     if wants_fragment():
-        return render_template("actions/_results.html", **context)
-    wards, sites, owners = action_queries.filter_choices(session, user)
+        return results
     return render_template(
         "actions/index.html",
-        wards=wards,
-        sites=sites,
-        owners=owners,
+        results=results,
+        filters=filters,
+        choices=_filter_options(session, user, filters),
         sorts=action_queries.SORTS,
         status_filters=action_queries.STATUS_FILTERS,
-        **context,
     )
+
+
+def _results(session, user, filters: action_queries.ActionFilters, today, per_page: int) -> Markup:
+    """The count summary, one page of actions and the pager, rendered once per change to the data,
+    per filters, day and (for "mine", or a user who does not see every ward) user."""
+
+    def build() -> Markup:
+        result = action_queries.list_actions(session, user, filters, today, per_page)
+        return Markup(
+            render_template(
+                "actions/_results.html",
+                result=result,
+                filters=filters,
+                today=today,
+                status_labels=actions.STATUS_LABELS,
+            )
+        )
+
+    own = filters.mine or not sees_all_wards(user)  # else the same list for everyone who sees every ward
+    key = ("action_results", request.script_root, user.id if own else None, astuple(filters), today, per_page)
+    return versioned_cache.remember(session, key, build)
+
+
+def _filter_options(session, user, filters: action_queries.ActionFilters) -> dict:
+    """The filter form's ward, site and owner `<option>`s (hundreds on a large trust), rendered
+    once per change to the trust's lists (the "choices" data version) and chosen values."""
+
+    def build() -> dict:
+        wards, sites, owners = action_queries.filter_choices(session, user)
+        return {
+            "wards": options(wards, filters.ward, "full_name"),
+            "sites": options(sites, filters.site),
+            "owners": options(owners, filters.owner),
+            "several_sites": len(sites) > 1,
+        }
+
+    own = None if sees_all_wards(user) else user.id  # a ward manager's own wards only
+    key = ("action_filter_options", own, filters.ward, filters.site, filters.owner)
+    return versioned_cache.remember(session, key, build, scope=data_version.CHOICES)
 
 
 @bp.get("/actions/<int:action_id>")

@@ -8,16 +8,28 @@ and the typed text kept. The blueprint and the helpers its views share live here
 
 import json
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
+from markupsafe import Markup
 
 from ... import rules
 from ...auth import signed_in_user
 from ...db import get_session
 from ...forms.capture import ConcernForm
 from ...models import ConcernKind, Walkabout, WalkaboutStatus
-from ...services import NotFound, branding, capture, concerns, idempotency, offline
+from ...services import (
+    NotFound,
+    branding,
+    capture,
+    capture_view,
+    concerns,
+    data_version,
+    idempotency,
+    offline,
+    versioned_cache,
+)
 from ...timeutil import local_today
 from ...urls import arg_int, wants_fragment
+from ..offline import SHOWN_WALKABOUT
 
 bp = Blueprint("capture", __name__, url_prefix="/walkabouts")
 
@@ -86,23 +98,36 @@ def uploaded_photo(form: ConcernForm) -> bytes | None:
 
 
 def render_capture(
-    walkabout: Walkabout, form: ConcernForm, status: int = 200, form_message: str | None = None
+    walkabout_id: int, form: ConcernForm | None = None, status: int = 200, form_message: str | None = None
 ):
-    """The whole capture page, or only the form when an htmx submission failed."""
+    """The whole capture page, or only the form when an htmx submission failed. With no `form`
+    (a fresh page), the form's fields are the blank ones rendered once per change to the trust's
+    lists (blank_concern_fields) and its hidden inputs are written in the template."""
     user = signed_in_user()
+    session = get_session()
     if is_fragment_post():
         return render_template(
-            "capture/_form.html", walkabout=walkabout, form=form, form_message=form_message, show_form=True
+            "capture/_form.html",
+            walkabout_id=walkabout_id,
+            form=form,
+            form_message=form_message,
+            show_form=True,
         ), status
-    session = get_session()
-    items = concerns.live_concerns(session, walkabout.id)
-    editable = walkabout.status == WalkaboutStatus.IN_PROGRESS and capture.can_capture(walkabout, user)
+    try:
+        walkabout = capture_view.view(session, walkabout_id)
+    except NotFound:
+        abort(404)
+    g.setdefault(SHOWN_WALKABOUT, walkabout)  # the offline hook reads the team from it, no query
+    can_capture = capture.can_capture(walkabout, user)
+    editable = walkabout.status == WalkaboutStatus.IN_PROGRESS and can_capture
     undo = _recently_deleted(walkabout) if editable else None
     return render_template(
         "capture/capture.html",
         walkabout=walkabout,
+        walkabout_id=walkabout_id,
         form=form,
-        items=items,
+        blank_fields=blank_concern_fields() if form is None else None,
+        items=walkabout.concerns,
         editable=editable,
         show_form=editable or status != 200,
         # planned for today: the form is there, hidden, for a start made with no signal (offline.js)
@@ -112,11 +137,23 @@ def render_capture(
         undo=undo,
         script=capture.prompt_script(session),
         team=capture.team(walkabout),
-        can_capture=capture.can_capture(walkabout, user),
+        can_capture=can_capture,
     ), status
 
 
-def _recently_deleted(walkabout: Walkabout):
+def blank_concern_fields() -> Markup:
+    """The fields of an empty concern form, rendered through WTForms once per change to the
+    categories, risk words or staff roles (the "choices" data version): no token, no user input."""
+    session = get_session()
+    return versioned_cache.remember(
+        session,
+        ("blank_concern_fields",),
+        lambda: Markup(render_template("capture/_blank_fields.html", form=concern_form(formdata=None))),
+        scope=data_version.CHOICES,
+    )
+
+
+def _recently_deleted(walkabout):
     concern_id = arg_int("undo")
     if concern_id is None:
         return None

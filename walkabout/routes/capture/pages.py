@@ -65,8 +65,7 @@ def start_adhoc():
 @bp.get("/<int:walkabout_id>/capture")
 @executives
 def capture_page(walkabout_id: int):
-    walkabout = load(walkabout_id)
-    return render_capture(walkabout, concern_form(formdata=None, idempotency_key=idempotency.new_key()))
+    return render_capture(walkabout_id)
 
 
 @bp.post("/<int:walkabout_id>/concerns")
@@ -75,7 +74,7 @@ def log_concern(walkabout_id: int):
     walkabout = load(walkabout_id)
     form = concern_form()
     if not form.validate_on_submit():
-        return render_capture(walkabout, form, 400)
+        return render_capture(walkabout.id, form, 400)
     session = get_session()
     try:
         concern, created = concerns.log_concern(
@@ -90,12 +89,12 @@ def log_concern(walkabout_id: int):
         session.rollback()
         if isinstance(error, concerns.ConcernInvalid):
             getattr(form, error.field).errors.append(str(error))
-            return render_capture(walkabout, form, 400)
+            return render_capture(walkabout.id, form, 400)
         if isinstance(error, PhotoRejected):
             form.photo.errors.append(str(error))
-            return render_capture(walkabout, form, 400)
+            return render_capture(walkabout.id, form, 400)
         status = 403 if isinstance(error, Forbidden) else 409 if isinstance(error, Conflict) else 400
-        return render_capture(walkabout, form, status, str(error))
+        return render_capture(walkabout.id, form, status, str(error))
     session.commit()
     if is_fragment_post():
         concern = concerns.get_concern(session, walkabout, concern.id)
