@@ -202,27 +202,43 @@ def quarters(period: Period, count: int | None = None) -> list[tuple[str, date, 
     return out[-MAX_QUARTERS:]
 
 
-def _side_rows(session: Session, model, unit: tuple, keys: list[str], end_utc) -> list[tuple]:
-    """(quarter, ward, statement, answers, agreeing) per quarter, ward and statement, and
-    (quarter, ward, None, responses, None) per quarter and ward, a response being one
-    distinct `unit`, for answers given before `end_utc`."""
-    answered = (col(model.quarter).in_(keys), model.answered_at < end_utc)
-    units = select(model.quarter, model.ward_id, *unit).where(*answered).distinct().subquery()
-    agreeing = sa.func.coalesce(sa.func.sum(sa.case((model.score >= rules.PULSE_AGREE_FROM, 1), else_=0)), 0)
-    return list(
-        session.exec(
-            select(model.quarter, model.ward_id, model.statement_id, sa.func.count(model.id), agreeing)
-            .where(*answered)
-            .group_by(model.quarter, model.ward_id, model.statement_id)
-        ).all()
-    ) + [
-        (quarter, ward_id, None, responses, None)
-        for quarter, ward_id, responses in session.exec(
-            select(units.c.quarter, units.c.ward_id, sa.func.count()).group_by(
-                units.c.quarter, units.c.ward_id
-            )
-        ).all()
+def _side_selects(model, side: str, unit: tuple, keys: list[str], end_utc) -> list:
+    """For one side (answers before `end_utc` in the quarters `keys`): (side, quarter, ward,
+    statement, answers, agreeing) per quarter, ward and statement, and (side, quarter, ward,
+    None, responses, None) per quarter and ward, a response being one distinct `unit`. One
+    read of the answers (a CTE) serves both."""
+    answered = (
+        select(model.quarter, model.ward_id, model.statement_id, model.score, *unit)
+        .where(col(model.quarter).in_(keys), model.answered_at < end_utc)
+        .cte(f"{side}_answers")
+    )
+    name = sa.literal(side, sa.String)
+    nothing = sa.cast(sa.null(), sa.Integer)
+    agreeing = sa.func.coalesce(
+        sa.func.sum(sa.case((answered.c.score >= rules.PULSE_AGREE_FROM, 1), else_=0)), 0
+    )
+    where = (answered.c.quarter, answered.c.ward_id)
+    units = select(*where, *[answered.c[column.key] for column in unit]).distinct().subquery()
+    return [
+        select(name, *where, answered.c.statement_id, sa.func.count(), agreeing).group_by(
+            *where, answered.c.statement_id
+        ),
+        select(name, units.c.quarter, units.c.ward_id, nothing, sa.func.count(), nothing).group_by(
+            units.c.quarter, units.c.ward_id
+        ),
     ]
+
+
+def _answer_rows(session: Session, keys: list[str], end_utc) -> dict[str, list[tuple]]:
+    """Staff's and leaders' (quarter, ward, statement, number, agreeing) rows (_side_selects), in
+    one statement: {STAFF: [...], LEADERS: [...]}."""
+    parts = _side_selects(PulseResponse, STAFF, (PulseResponse.device,), keys, end_utc) + _side_selects(
+        LeaderPulseAnswer, LEADERS, (LeaderPulseAnswer.walkabout_id, LeaderPulseAnswer.user_id), keys, end_utc
+    )
+    out: dict[str, list[tuple]] = {STAFF: [], LEADERS: []}
+    for side, *row in session.exec(sa.union_all(*parts)).all():
+        out[side].append(tuple(row))
+    return out
 
 
 def _fill(side_of, rows: list[tuple], texts: dict[int, str]) -> None:
@@ -234,19 +250,34 @@ def _fill(side_of, rows: list[tuple], texts: dict[int, str]) -> None:
             side.statements[statement_id] = StatementFigure(texts[statement_id], int(number), int(agreeing))
 
 
-def _by_quarter(session: Session, moment, ward, bounds: list[tuple[str, object, object]], *where) -> dict:
-    """{(quarter, ward id): count} of rows whose `moment` falls in one of `bounds`."""
-    bucket = sa.case(*[(sa.and_(moment >= lo, moment < hi), key) for key, lo, hi in bounds], else_=None)
-    # Grouped outside a subquery: PostgreSQL cannot match a CASE with bound parameters in GROUP BY.
-    inner = (
-        select(bucket.label("quarter"), ward.label("ward_id"))
-        .where(*where, moment >= bounds[0][1], moment < bounds[-1][2])
-        .subquery()
+def _exposure(session: Session, bounds: list[tuple[str, object, object]]) -> dict[str, dict]:
+    """{"held": {(quarter, ward id): walkabouts held}, "delivered": {...: feedback deliveries}}
+    whose moment falls in one of `bounds`, in one statement."""
+
+    def counted(name: str, moment, ward, *where):
+        bucket = sa.case(*[(sa.and_(moment >= lo, moment < hi), key) for key, lo, hi in bounds], else_=None)
+        # Grouped outside a subquery: PostgreSQL cannot match a CASE with bound parameters in GROUP BY.
+        inner = (
+            select(bucket.label("quarter"), ward.label("ward_id"))
+            .where(*where, moment >= bounds[0][1], moment < bounds[-1][2])
+            .subquery()
+        )
+        return select(
+            sa.literal(name, sa.String), inner.c.quarter, inner.c.ward_id, sa.func.count()
+        ).group_by(inner.c.quarter, inner.c.ward_id)
+
+    held = counted(
+        "held",
+        col(Walkabout.scheduled_start),
+        Walkabout.ward_id,
+        Walkabout.status == WalkaboutStatus.COMPLETED,
     )
-    rows = session.exec(
-        select(inner.c.quarter, inner.c.ward_id, sa.func.count()).group_by(inner.c.quarter, inner.c.ward_id)
-    ).all()
-    return {(key, ward_id): int(number) for key, ward_id, number in rows if key is not None}
+    delivered = counted("delivered", col(FeedbackDelivery.delivered_at), FeedbackDelivery.ward_id)
+    out: dict[str, dict] = {"held": {}, "delivered": {}}
+    for name, key, ward_id, number in session.exec(sa.union_all(held, delivered)).all():
+        if key is not None:
+            out[name][key, ward_id] = int(number)
+    return out
 
 
 def _pooled(parts: list[Side]) -> Side:
@@ -290,25 +321,11 @@ def pulse_quarters(session: Session, period: Period, count: int | None = None) -
             by_ward[quarter, ward_id] = WardQuarter(*names[ward_id])
         return by_ward[quarter, ward_id]
 
-    end_utc = period.end_utc
-    staff_unit = (PulseResponse.device,)
-    _fill(
-        lambda q, w: ward_of(q, w).staff, _side_rows(session, PulseResponse, staff_unit, keys, end_utc), texts
-    )
-    leader_set = (LeaderPulseAnswer.walkabout_id, LeaderPulseAnswer.user_id)
-    _fill(
-        lambda q, w: ward_of(q, w).leaders,
-        _side_rows(session, LeaderPulseAnswer, leader_set, keys, end_utc),
-        texts,
-    )
-    held = _by_quarter(
-        session,
-        col(Walkabout.scheduled_start),
-        Walkabout.ward_id,
-        bounds,
-        Walkabout.status == WalkaboutStatus.COMPLETED,
-    )
-    delivered = _by_quarter(session, col(FeedbackDelivery.delivered_at), FeedbackDelivery.ward_id, bounds)
+    rows = _answer_rows(session, keys, period.end_utc)
+    _fill(lambda q, w: ward_of(q, w).staff, rows[STAFF], texts)
+    _fill(lambda q, w: ward_of(q, w).leaders, rows[LEADERS], texts)
+    exposure = _exposure(session, bounds)
+    held, delivered = exposure["held"], exposure["delivered"]
     out = []
     for key, start, end in spans:
         wards = []
