@@ -349,17 +349,19 @@ def pulse_quarters(session: Session, period: Period, count: int | None = None) -
     return out
 
 
-def _plain_side(side: Side, statements: list[tuple[int, str]]) -> dict:
-    return {
+def _plain_side(side: Side, statements: list[tuple[int, str]] | None) -> dict:
+    out = {
         "shown": side.shown,
         "responses": side.responses if side.shown else None,  # never a count below the minimum
         "answered": side.responses > 0,  # "no answers" says nothing about anyone
         "agree_percent": side.agree_percent,
-        "statements": [side.percent(ident) for ident, _text in statements],
     }
+    if statements is not None:
+        out["statements"] = [side.percent(ident) for ident, _text in statements]
+    return out
 
 
-def _plain_ward(entry: WardQuarter, statements: list[tuple[int, str]]) -> dict:
+def _plain_ward(entry: WardQuarter, statements: list[tuple[int, str]] | None) -> dict:
     return {
         "ward": entry.ward,
         "site": entry.site,
@@ -370,24 +372,26 @@ def _plain_ward(entry: WardQuarter, statements: list[tuple[int, str]]) -> dict:
     }
 
 
-def plain(quarter: Quarter) -> dict:
-    """A quarter as plain data (kept with the pack's figures, read by the templates)."""
+def plain(quarter: Quarter, by_statement: bool = True) -> dict:
+    """A quarter as plain data (kept with the pack's figures, read by the templates); without
+    `by_statement`, the sides have no "statements" (the dashboard shows each ward's pooled share)."""
+    statements = quarter.statements if by_statement else None
     return {
         "key": quarter.key,
         "label": quarter.label,
         "statements": [text for _ident, text in quarter.statements],
-        "wards": [_plain_ward(entry, quarter.statements) for entry in quarter.wards],
-        "trust": _plain_ward(quarter.trust, quarter.statements),
+        "wards": [_plain_ward(entry, statements) for entry in quarter.wards],
+        "trust": _plain_ward(quarter.trust, statements),
         "gap": quarter.gap(),
     }
 
 
-def figures(session: Session, period: Period, count: int | None = None) -> dict:
+def figures(session: Session, period: Period, count: int | None = None, by_statement: bool = True) -> dict:
     """Every staff-voice figure of `period`, as plain data (for the dashboard and the pack)."""
     return {
         "priorities": priorities_fixed(session, period),
         "fixes": confirmed_fixes(session, period),
-        "pulse": [plain(quarter) for quarter in pulse_quarters(session, period, count)],
+        "pulse": [plain(quarter, by_statement) for quarter in pulse_quarters(session, period, count)],
         "min_responses": rules.PULSE_MIN_RESPONSES,
     }
 
