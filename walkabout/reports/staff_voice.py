@@ -202,14 +202,17 @@ def quarters(period: Period, count: int | None = None) -> list[tuple[str, date, 
     return out[-MAX_QUARTERS:]
 
 
-def _side_selects(model, side: str, unit: tuple, keys: list[str], end_utc) -> list:
-    """For one side (answers before `end_utc` in the quarters `keys`): (side, quarter, ward,
+def _side_selects(model, side: str, unit: tuple) -> list:
+    """For one side (answers before :end in the quarters :keys): (side, quarter, ward,
     statement, answers, agreeing) per quarter, ward and statement, and (side, quarter, ward,
     None, responses, None) per quarter and ward, a response being one distinct `unit`. One
     read of the answers (a CTE) serves both."""
     answered = (
         select(model.quarter, model.ward_id, model.statement_id, model.score, *unit)
-        .where(col(model.quarter).in_(keys), model.answered_at < end_utc)
+        .where(
+            col(model.quarter).in_(sa.bindparam("keys", expanding=True)),
+            model.answered_at < sa.bindparam("end"),
+        )
         .cte(f"{side}_answers")
     )
     name = sa.literal(side, sa.String)
@@ -229,14 +232,18 @@ def _side_selects(model, side: str, unit: tuple, keys: list[str], end_utc) -> li
     ]
 
 
+# Built once (it is the same whatever the quarters): only its parameters change.
+_ANSWERS = sa.union_all(
+    *_side_selects(PulseResponse, STAFF, (PulseResponse.device,)),
+    *_side_selects(LeaderPulseAnswer, LEADERS, (LeaderPulseAnswer.walkabout_id, LeaderPulseAnswer.user_id)),
+)
+
+
 def _answer_rows(session: Session, keys: list[str], end_utc) -> dict[str, list[tuple]]:
     """Staff's and leaders' (quarter, ward, statement, number, agreeing) rows (_side_selects), in
     one statement: {STAFF: [...], LEADERS: [...]}."""
-    parts = _side_selects(PulseResponse, STAFF, (PulseResponse.device,), keys, end_utc) + _side_selects(
-        LeaderPulseAnswer, LEADERS, (LeaderPulseAnswer.walkabout_id, LeaderPulseAnswer.user_id), keys, end_utc
-    )
     out: dict[str, list[tuple]] = {STAFF: [], LEADERS: []}
-    for side, *row in session.exec(sa.union_all(*parts)).all():
+    for side, *row in session.exec(_ANSWERS, params={"keys": keys, "end": end_utc}).all():
         out[side].append(tuple(row))
     return out
 
