@@ -18,6 +18,7 @@ Definitions (also printed in the board pack):
   feedback deliveries to its staff in the quarter, both up to the period's end.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -257,16 +258,26 @@ def _fill(side_of, rows: list[tuple], texts: dict[int, str]) -> None:
             side.statements[statement_id] = StatementFigure(texts[statement_id], int(number), int(agreeing))
 
 
-def _exposure(session: Session, bounds: list[tuple[str, object, object]]) -> dict[str, dict]:
-    """{"held": {(quarter, ward id): walkabouts held}, "delivered": {...: feedback deliveries}}
-    whose moment falls in one of `bounds`, in one statement."""
+@functools.cache
+def _exposure_statement(quarters: int):
+    """Walkabouts held and feedback deliveries per quarter and ward, for `quarters` quarters whose
+    keys and bounds are the parameters key<i>, lo<i> and hi<i>: built once per number of quarters."""
 
     def counted(name: str, moment, ward, *where):
-        bucket = sa.case(*[(sa.and_(moment >= lo, moment < hi), key) for key, lo, hi in bounds], else_=None)
+        bucket = sa.case(
+            *[
+                (
+                    sa.and_(moment >= sa.bindparam(f"lo{i}"), moment < sa.bindparam(f"hi{i}")),
+                    sa.bindparam(f"key{i}", type_=sa.String),
+                )
+                for i in range(quarters)
+            ],
+            else_=None,
+        )
         # Grouped outside a subquery: PostgreSQL cannot match a CASE with bound parameters in GROUP BY.
         inner = (
             select(bucket.label("quarter"), ward.label("ward_id"))
-            .where(*where, moment >= bounds[0][1], moment < bounds[-1][2])
+            .where(*where, moment >= sa.bindparam("lo0"), moment < sa.bindparam(f"hi{quarters - 1}"))
             .subquery()
         )
         return select(
@@ -279,9 +290,19 @@ def _exposure(session: Session, bounds: list[tuple[str, object, object]]) -> dic
         Walkabout.ward_id,
         Walkabout.status == WalkaboutStatus.COMPLETED,
     )
-    delivered = counted("delivered", col(FeedbackDelivery.delivered_at), FeedbackDelivery.ward_id)
+    return sa.union_all(
+        held, counted("delivered", col(FeedbackDelivery.delivered_at), FeedbackDelivery.ward_id)
+    )
+
+
+def _exposure(session: Session, bounds: list[tuple[str, object, object]]) -> dict[str, dict]:
+    """{"held": {(quarter, ward id): walkabouts held}, "delivered": {...: feedback deliveries}}
+    whose moment falls in one of `bounds`, in one statement."""
+    params = {}
+    for i, (key, lo, hi) in enumerate(bounds):
+        params |= {f"key{i}": key, f"lo{i}": lo, f"hi{i}": hi}
     out: dict[str, dict] = {"held": {}, "delivered": {}}
-    for name, key, ward_id, number in session.exec(sa.union_all(held, delivered)).all():
+    for name, key, ward_id, number in session.exec(_exposure_statement(len(bounds)), params=params).all():
         if key is not None:
             out[name][key, ward_id] = int(number)
     return out
