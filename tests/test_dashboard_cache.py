@@ -3,12 +3,12 @@ client changes shows on the next dashboard at once, and so does what time alone 
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from sqlmodel import select
 
-from walkabout.db import session_scope
+from walkabout.db import get_db, session_scope
 from walkabout.db_types import utcnow
 from walkabout.models import PulseStatement, Role, WalkaboutStatus, Ward
 
@@ -16,6 +16,7 @@ from .conftest import csrf_from, csrf_token, login
 from .test_leader_pulse import ward_rows
 
 TOKEN = "d" * 32
+NOON = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # noon in London
 
 
 def figure(page: str, label: str) -> str:
@@ -83,15 +84,17 @@ def test_a_change_made_by_another_client_shows_on_the_dashboard_at_once(app, fac
 
 
 def test_time_alone_brings_a_concern_into_no_action_after_seven_days(app, factory):
-    executive = factory.user(Role.EXECUTIVE)
-    walkabout = factory.walkabout(
-        factory.ward(name="Beech Ward"), executive, status=WalkaboutStatus.COMPLETED
-    )
-    raised = utcnow() - timedelta(days=7) + timedelta(minutes=30)
-    factory.concern(walkabout, "Sluice door sticks", created_at=raised, updated_at=raised)
-    client = app.test_client()
-    login(client, executive.email)
-    label = "concerns with no action after 7 days"
-    assert figure(dashboard(client), label) == "0"
-    with time_machine.travel(utcnow() + timedelta(hours=1), tick=False):  # no data changed
+    with time_machine.travel(NOON, tick=False):  # an hour later is the same trust day
+        executive = factory.user(Role.EXECUTIVE)
+        ward = factory.ward(name="Beech Ward")
+        walkabout = factory.walkabout(ward, executive, status=WalkaboutStatus.COMPLETED)
+        raised = utcnow() - timedelta(days=7) + timedelta(minutes=30)
+        factory.concern(walkabout, "Sluice door sticks", created_at=raised, updated_at=raised)
+        client = app.test_client()
+        login(client, executive.email)
+        label = "concerns with no action after 7 days"
+        assert figure(dashboard(client), label) == "0"
+        kept = len(get_db(app).cache)
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):  # no data changed
         assert figure(dashboard(client), label) == "1"
+    assert len(get_db(app).cache) == kept  # made afresh in place, not kept beside the old copy

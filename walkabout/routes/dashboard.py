@@ -37,9 +37,9 @@ def _range() -> tuple[DashboardRangeForm, Period | None]:
 
 
 def _figures_html(session, period: Period) -> Markup:
-    """The figures fragment of `period`, rendered once per range and data version in this process
-    (it holds nothing of the user or the request: reports/dashboard.key)."""
-    key = dashboard.key(session, period)
+    """The figures fragment of `period`, kept by this process like the figures (reports/dashboard.kept):
+    it holds nothing of the user or the request but the range."""
+    horizon = dashboard.horizon(session, period)
 
     def render() -> Markup:
         return Markup(
@@ -48,11 +48,11 @@ def _figures_html(session, period: Period) -> Markup:
                 period=period,
                 query={"date_from": period.start.isoformat(), "date_to": period.last_day.isoformat()},
                 legends={name: charts.legend(name) for name in (*CHARTS, "categories")},
-                **dashboard.dashboard_figures(session, period, key),
+                **dashboard.dashboard_figures(session, period, horizon),
             )
         )
 
-    return versioned_cache.remember(session, ("dashboard html", *key), render)
+    return dashboard.kept(session, period, "html", render, horizon)
 
 
 @bp.get("/dashboard")
