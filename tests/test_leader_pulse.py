@@ -31,6 +31,16 @@ def text_of(page: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
+def ward_rows(page: str) -> dict[str, list[str]]:
+    """The dashboard's table of wards: {"ward, site": [staff, leaders, gap]}."""
+    table = page[page.index('class="nhsuk-table ward-pulse"') :]
+    table = table[: table.index("</table>")]
+    rows = {}
+    for name, cells in re.findall(r'<th scope="row">(.*?)<span.*?</th>(.*?)</tr>', table, re.S):
+        rows[text_of(name).strip()] = [text_of(cell).strip() for cell in re.findall(r"<td>(.*?)</td>", cells)]
+    return rows
+
+
 def pdf_text(data: bytes) -> str:
     return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages))
 
@@ -201,10 +211,13 @@ def test_the_dashboard_shows_leaders_beside_staff_suppressed_below_five(app, fac
     assert "Staff voice" in text
     assert "1 of 2 staff's priorities fixed (50%)" in text
     assert "75% say Yes" in text and "3 Yes, 1 Not yet" in text
-    # Beech: staff 3 of 5 agree with the hostile statement, 5 of 5 with the plain one (80% pooled);
-    # its five leaders all agree (100%). Cedar: both sides fewer than 5.
-    assert "Beech Ward, Riverside General Hospital: staff 80% (5), leaders 100% (5)" in text
-    assert "Cedar Ward, Riverside General Hospital: staff fewer than 5, leaders fewer than 5" in text
+    # One row per ward: staff, leaders, the gap. Beech: staff 3 of 5 agree with the hostile
+    # statement, 5 of 5 with the plain one (80% pooled); its five leaders all agree (100%).
+    # Cedar: both sides fewer than 5, so no gap.
+    wards = ward_rows(body)
+    assert wards["Beech Ward, Riverside General Hospital"] == ["80% (5)", "100% (5)", "+20"]
+    assert wards["Cedar Ward, Riverside General Hospital"] == ["fewer than 5", "fewer than 5", "n/a"]
+    assert "Beech Ward, Riverside General Hospital 1 walkabout held" in text
     assert f"{HOSTILE_STATEMENT} 60% 100% +40" in text
     assert f"Leaders and staff, {voice.quarter}" in text
 

@@ -281,10 +281,11 @@ def test_a_pack_whose_process_died_stops_polling_and_can_be_regenerated(app, cli
 def test_dashboard_query_count_does_not_grow(client, factory, count_queries):
     month = seed_month(factory)
     login(client, month.executive.email)
-    client.get("/dashboard")
-    with count_queries() as counted:
+    with count_queries() as cold:
         client.get("/dashboard")
-    before = counted()
+    with count_queries() as warm:  # nothing changed: the figures the process kept
+        client.get("/dashboard")
+    before = (cold(), warm())
     for _ in range(4):
         held = factory.walkabout(
             month.other_ward,
@@ -293,6 +294,8 @@ def test_dashboard_query_count_does_not_grow(client, factory, count_queries):
             status=WalkaboutStatus.COMPLETED,
         )
         factory.concern(held, "More to report", 4, 4, created_at=month.held.scheduled_start)
-    with count_queries() as counted:
+    with count_queries() as cold:
         client.get("/dashboard")
-    assert counted() == before
+    with count_queries() as warm:
+        client.get("/dashboard")
+    assert (cold(), warm()) == before and warm() < cold()

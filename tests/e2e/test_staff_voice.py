@@ -102,7 +102,7 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
             expect(phone.get_by_text("this device has answered this quarter's pulse")).to_be_visible()
             if number == 4:
                 page.goto(f"{live_server}/dashboard")
-                expect(beech_on_dashboard(page)).to_contain_text("staff fewer than 5")
+                expect(beech_on_dashboard(page).locator("td").first).to_have_text("fewer than 5")
             if number < 5:
                 expect(phone.locator(".pulse-results")).to_have_count(0)
             else:
@@ -126,11 +126,12 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
 
     # The dashboard: the executive's own answers beside staff's, once both sides have five.
     page.goto(f"{live_server}/dashboard")
-    summary = beech_on_dashboard(page)
-    expect(summary).to_contain_text("staff 100% (5)")
-    expect(summary).to_contain_text("leaders 87% (5)")  # 5 + 4 + 4 of 15 agree
-    summary.click()
-    rows = page.locator("details.ward-gap[open] table.pulse-gap tbody tr")
+    beech = beech_on_dashboard(page).locator("td")
+    expect(beech.nth(0)).to_have_text("100% (5)")  # staff
+    expect(beech.nth(1)).to_have_text("87% (5)")  # leaders: 5 + 4 + 4 of 15 agree
+    expect(beech.nth(2)).to_have_text("-13")  # the gap in points
+    # Each statement, over all wards shown (Beech alone here).
+    rows = page.locator("table.pulse-gap tbody tr")
     expect(rows).to_have_count(3)
     for number, leaders in enumerate(("100%", "80%", "80%")):  # the executive alone disagreed
         cells = rows.nth(number).locator("td")
@@ -142,7 +143,7 @@ def test_priorities_fix_answers_and_the_pulse_on_a_phone(live_server, live_app, 
 
 
 def beech_on_dashboard(page):
-    return page.locator("details.ward-gap summary", has_text="Beech Ward")
+    return page.locator("table.ward-pulse tbody tr", has_text="Beech Ward")
 
 
 def seed_other_leaders(live_app, factory, ward) -> None:

@@ -130,6 +130,28 @@ def no_action_after(session: Session, period: Period, days: int = NO_ACTION_DAYS
     return {"counted": len(open_then), "without_action": len(waiting)}
 
 
+# Built once: the dashboard asks on every request, so its statement is not rebuilt each time.
+_NEWEST_RAISED = (
+    select(Concern.created_at)
+    .where(
+        Concern.kind == ConcernKind.CONCERN,
+        col(Concern.deleted_at).is_(None),
+        Concern.created_at >= sa.bindparam("start"),
+        Concern.created_at < sa.bindparam("before"),
+    )
+    .order_by(col(Concern.created_at).desc())  # from the range's end back to the first match
+    .limit(1)
+)
+
+
+def no_action_horizon(session: Session, period: Period, days: int = NO_ACTION_DAYS):
+    """When the newest of the period's concerns old enough for no_action_after was raised:
+    with the data unchanged, that figure moves only when time brings another concern past
+    `days`, which moves this (one index probe; a cache key's part)."""
+    before = cutoff(period) - timedelta(days=days)  # before the period's end, too
+    return session.exec(_NEWEST_RAISED, params={"start": period.start_utc, "before": before}).first()
+
+
 def reschedules(session: Session, period: Period, days: int = RESCHEDULE_HELD_DAYS) -> dict:
     """Walkabouts of the period moved at least once, and those held within `days` of the original date."""
     original = (

@@ -18,6 +18,7 @@ Definitions (also printed in the board pack):
   feedback deliveries to its staff in the quarter, both up to the period's end.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -202,27 +203,50 @@ def quarters(period: Period, count: int | None = None) -> list[tuple[str, date, 
     return out[-MAX_QUARTERS:]
 
 
-def _side_rows(session: Session, model, unit: tuple, keys: list[str], end_utc) -> list[tuple]:
-    """(quarter, ward, statement, answers, agreeing) per quarter, ward and statement, and
-    (quarter, ward, None, responses, None) per quarter and ward, a response being one
-    distinct `unit`, for answers given before `end_utc`."""
-    answered = (col(model.quarter).in_(keys), model.answered_at < end_utc)
-    units = select(model.quarter, model.ward_id, *unit).where(*answered).distinct().subquery()
-    agreeing = sa.func.coalesce(sa.func.sum(sa.case((model.score >= rules.PULSE_AGREE_FROM, 1), else_=0)), 0)
-    return list(
-        session.exec(
-            select(model.quarter, model.ward_id, model.statement_id, sa.func.count(model.id), agreeing)
-            .where(*answered)
-            .group_by(model.quarter, model.ward_id, model.statement_id)
-        ).all()
-    ) + [
-        (quarter, ward_id, None, responses, None)
-        for quarter, ward_id, responses in session.exec(
-            select(units.c.quarter, units.c.ward_id, sa.func.count()).group_by(
-                units.c.quarter, units.c.ward_id
-            )
-        ).all()
+def _side_selects(model, side: str, unit: tuple) -> list:
+    """For one side (answers before :end in the quarters :keys): (side, quarter, ward,
+    statement, answers, agreeing) per quarter, ward and statement, and (side, quarter, ward,
+    None, responses, None) per quarter and ward, a response being one distinct `unit`. One
+    read of the answers (a CTE) serves both."""
+    answered = (
+        select(model.quarter, model.ward_id, model.statement_id, model.score, *unit)
+        .where(
+            col(model.quarter).in_(sa.bindparam("keys", expanding=True)),
+            model.answered_at < sa.bindparam("end"),
+        )
+        .cte(f"{side}_answers")
+    )
+    name = sa.literal(side, sa.String)
+    nothing = sa.cast(sa.null(), sa.Integer)
+    agreeing = sa.func.coalesce(
+        sa.func.sum(sa.case((answered.c.score >= rules.PULSE_AGREE_FROM, 1), else_=0)), 0
+    )
+    where = (answered.c.quarter, answered.c.ward_id)
+    units = select(*where, *[answered.c[column.key] for column in unit]).distinct().subquery()
+    return [
+        select(name, *where, answered.c.statement_id, sa.func.count(), agreeing).group_by(
+            *where, answered.c.statement_id
+        ),
+        select(name, units.c.quarter, units.c.ward_id, nothing, sa.func.count(), nothing).group_by(
+            units.c.quarter, units.c.ward_id
+        ),
     ]
+
+
+# Built once (it is the same whatever the quarters): only its parameters change.
+_ANSWERS = sa.union_all(
+    *_side_selects(PulseResponse, STAFF, (PulseResponse.device,)),
+    *_side_selects(LeaderPulseAnswer, LEADERS, (LeaderPulseAnswer.walkabout_id, LeaderPulseAnswer.user_id)),
+)
+
+
+def _answer_rows(session: Session, keys: list[str], end_utc) -> dict[str, list[tuple]]:
+    """Staff's and leaders' (quarter, ward, statement, number, agreeing) rows (_side_selects), in
+    one statement: {STAFF: [...], LEADERS: [...]}."""
+    out: dict[str, list[tuple]] = {STAFF: [], LEADERS: []}
+    for side, *row in session.exec(_ANSWERS, params={"keys": keys, "end": end_utc}).all():
+        out[side].append(tuple(row))
+    return out
 
 
 def _fill(side_of, rows: list[tuple], texts: dict[int, str]) -> None:
@@ -234,19 +258,54 @@ def _fill(side_of, rows: list[tuple], texts: dict[int, str]) -> None:
             side.statements[statement_id] = StatementFigure(texts[statement_id], int(number), int(agreeing))
 
 
-def _by_quarter(session: Session, moment, ward, bounds: list[tuple[str, object, object]], *where) -> dict:
-    """{(quarter, ward id): count} of rows whose `moment` falls in one of `bounds`."""
-    bucket = sa.case(*[(sa.and_(moment >= lo, moment < hi), key) for key, lo, hi in bounds], else_=None)
-    # Grouped outside a subquery: PostgreSQL cannot match a CASE with bound parameters in GROUP BY.
-    inner = (
-        select(bucket.label("quarter"), ward.label("ward_id"))
-        .where(*where, moment >= bounds[0][1], moment < bounds[-1][2])
-        .subquery()
+@functools.cache
+def _exposure_statement(quarters: int):
+    """Walkabouts held and feedback deliveries per quarter and ward, for `quarters` quarters whose
+    keys and bounds are the parameters key<i>, lo<i> and hi<i>: built once per number of quarters."""
+
+    def counted(name: str, moment, ward, *where):
+        bucket = sa.case(
+            *[
+                (
+                    sa.and_(moment >= sa.bindparam(f"lo{i}"), moment < sa.bindparam(f"hi{i}")),
+                    sa.bindparam(f"key{i}", type_=sa.String),
+                )
+                for i in range(quarters)
+            ],
+            else_=None,
+        )
+        # Grouped outside a subquery: PostgreSQL cannot match a CASE with bound parameters in GROUP BY.
+        inner = (
+            select(bucket.label("quarter"), ward.label("ward_id"))
+            .where(*where, moment >= sa.bindparam("lo0"), moment < sa.bindparam(f"hi{quarters - 1}"))
+            .subquery()
+        )
+        return select(
+            sa.literal(name, sa.String), inner.c.quarter, inner.c.ward_id, sa.func.count()
+        ).group_by(inner.c.quarter, inner.c.ward_id)
+
+    held = counted(
+        "held",
+        col(Walkabout.scheduled_start),
+        Walkabout.ward_id,
+        Walkabout.status == WalkaboutStatus.COMPLETED,
     )
-    rows = session.exec(
-        select(inner.c.quarter, inner.c.ward_id, sa.func.count()).group_by(inner.c.quarter, inner.c.ward_id)
-    ).all()
-    return {(key, ward_id): int(number) for key, ward_id, number in rows if key is not None}
+    return sa.union_all(
+        held, counted("delivered", col(FeedbackDelivery.delivered_at), FeedbackDelivery.ward_id)
+    )
+
+
+def _exposure(session: Session, bounds: list[tuple[str, object, object]]) -> dict[str, dict]:
+    """{"held": {(quarter, ward id): walkabouts held}, "delivered": {...: feedback deliveries}}
+    whose moment falls in one of `bounds`, in one statement."""
+    params = {}
+    for i, (key, lo, hi) in enumerate(bounds):
+        params |= {f"key{i}": key, f"lo{i}": lo, f"hi{i}": hi}
+    out: dict[str, dict] = {"held": {}, "delivered": {}}
+    for name, key, ward_id, number in session.exec(_exposure_statement(len(bounds)), params=params).all():
+        if key is not None:
+            out[name][key, ward_id] = int(number)
+    return out
 
 
 def _pooled(parts: list[Side]) -> Side:
@@ -290,25 +349,11 @@ def pulse_quarters(session: Session, period: Period, count: int | None = None) -
             by_ward[quarter, ward_id] = WardQuarter(*names[ward_id])
         return by_ward[quarter, ward_id]
 
-    end_utc = period.end_utc
-    staff_unit = (PulseResponse.device,)
-    _fill(
-        lambda q, w: ward_of(q, w).staff, _side_rows(session, PulseResponse, staff_unit, keys, end_utc), texts
-    )
-    leader_set = (LeaderPulseAnswer.walkabout_id, LeaderPulseAnswer.user_id)
-    _fill(
-        lambda q, w: ward_of(q, w).leaders,
-        _side_rows(session, LeaderPulseAnswer, leader_set, keys, end_utc),
-        texts,
-    )
-    held = _by_quarter(
-        session,
-        col(Walkabout.scheduled_start),
-        Walkabout.ward_id,
-        bounds,
-        Walkabout.status == WalkaboutStatus.COMPLETED,
-    )
-    delivered = _by_quarter(session, col(FeedbackDelivery.delivered_at), FeedbackDelivery.ward_id, bounds)
+    rows = _answer_rows(session, keys, period.end_utc)
+    _fill(lambda q, w: ward_of(q, w).staff, rows[STAFF], texts)
+    _fill(lambda q, w: ward_of(q, w).leaders, rows[LEADERS], texts)
+    exposure = _exposure(session, bounds)
+    held, delivered = exposure["held"], exposure["delivered"]
     out = []
     for key, start, end in spans:
         wards = []
@@ -332,17 +377,19 @@ def pulse_quarters(session: Session, period: Period, count: int | None = None) -
     return out
 
 
-def _plain_side(side: Side, statements: list[tuple[int, str]]) -> dict:
-    return {
+def _plain_side(side: Side, statements: list[tuple[int, str]] | None) -> dict:
+    out = {
         "shown": side.shown,
         "responses": side.responses if side.shown else None,  # never a count below the minimum
         "answered": side.responses > 0,  # "no answers" says nothing about anyone
         "agree_percent": side.agree_percent,
-        "statements": [side.percent(ident) for ident, _text in statements],
     }
+    if statements is not None:
+        out["statements"] = [side.percent(ident) for ident, _text in statements]
+    return out
 
 
-def _plain_ward(entry: WardQuarter, statements: list[tuple[int, str]]) -> dict:
+def _plain_ward(entry: WardQuarter, statements: list[tuple[int, str]] | None) -> dict:
     return {
         "ward": entry.ward,
         "site": entry.site,
@@ -353,24 +400,26 @@ def _plain_ward(entry: WardQuarter, statements: list[tuple[int, str]]) -> dict:
     }
 
 
-def plain(quarter: Quarter) -> dict:
-    """A quarter as plain data (kept with the pack's figures, read by the templates)."""
+def plain(quarter: Quarter, by_statement: bool = True) -> dict:
+    """A quarter as plain data (kept with the pack's figures, read by the templates); without
+    `by_statement`, the sides have no "statements" (the dashboard shows each ward's pooled share)."""
+    statements = quarter.statements if by_statement else None
     return {
         "key": quarter.key,
         "label": quarter.label,
         "statements": [text for _ident, text in quarter.statements],
-        "wards": [_plain_ward(entry, quarter.statements) for entry in quarter.wards],
-        "trust": _plain_ward(quarter.trust, quarter.statements),
+        "wards": [_plain_ward(entry, statements) for entry in quarter.wards],
+        "trust": _plain_ward(quarter.trust, statements),
         "gap": quarter.gap(),
     }
 
 
-def figures(session: Session, period: Period, count: int | None = None) -> dict:
+def figures(session: Session, period: Period, count: int | None = None, by_statement: bool = True) -> dict:
     """Every staff-voice figure of `period`, as plain data (for the dashboard and the pack)."""
     return {
         "priorities": priorities_fixed(session, period),
         "fixes": confirmed_fixes(session, period),
-        "pulse": [plain(quarter) for quarter in pulse_quarters(session, period, count)],
+        "pulse": [plain(quarter, by_statement) for quarter in pulse_quarters(session, period, count)],
         "min_responses": rules.PULSE_MIN_RESPONSES,
     }
 

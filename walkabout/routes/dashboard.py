@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 from flask import Blueprint, make_response, render_template, request
+from markupsafe import Markup
 
 from ..auth import executives_and_secretaries
 from ..db import get_session
 from ..forms.reports import DashboardRangeForm
 from ..periods import Period, add_months, range_buckets
-from ..reports import charts, figures, pack_summary, staff_voice, trends
+from ..reports import charts, dashboard, trends
+from ..services import versioned_cache
 from ..timeutil import local_today, trust_zone
 
 bp = Blueprint("dashboard", __name__)
@@ -34,26 +36,45 @@ def _range() -> tuple[DashboardRangeForm, Period | None]:
     return form, Period(start, end + timedelta(days=1), trust_zone())
 
 
+def _figures_html(session, period: Period) -> Markup:
+    """The figures fragment of `period`, kept by this process like the figures (reports/dashboard.kept):
+    it holds nothing of the user or the request but the range."""
+    horizon = dashboard.horizon(session, period)
+
+    def render() -> Markup:
+        return Markup(
+            render_template(
+                "reports/_dashboard_figures.html",
+                period=period,
+                query={"date_from": period.start.isoformat(), "date_to": period.last_day.isoformat()},
+                legends={name: charts.legend(name) for name in (*CHARTS, "categories")},
+                **dashboard.dashboard_figures(session, period, horizon),
+            )
+        )
+
+    return dashboard.kept(session, period, "html", render, horizon)
+
+
 @bp.get("/dashboard")
 @executives_and_secretaries
 def index():
     form, period = _range()
     if period is None:
         return render_template("reports/dashboard.html", form=form, period=None), 400
-    session = get_session()
-    headline = figures.headline(session, period)
-    fidelity = pack_summary.loop_figures(session, period)
-    query = {"date_from": period.start.isoformat(), "date_to": period.last_day.isoformat()}
-    legends = {name: charts.legend(name) for name in (*CHARTS, "categories")}
     return render_template(
-        "reports/dashboard.html",
-        form=form,
-        period=period,
-        f=headline,
-        fidelity=fidelity,
-        query=query,
-        legends=legends,
-        staff_voice=staff_voice.figures(session, period),
+        "reports/dashboard.html", form=form, period=period, figures_html=_figures_html(get_session(), period)
+    )
+
+
+def _chart_svg(session, name: str, period: Period) -> str:
+    if name == "categories":
+        by_category = dashboard.dashboard_figures(session, period)["f"]["concerns"]["by_category"]
+        return charts.categories_chart(by_category, width=480)
+    # The trend's last bucket is taken now: as the dashboard's figures, it moves with the data and the date.
+    return versioned_cache.remember(
+        session,
+        ("dashboard chart", name, period.start, period.end, local_today()),
+        lambda: CHARTS[name](trends.series(session, range_buckets(period)), **PHONE_SIZE),
     )
 
 
@@ -65,12 +86,7 @@ def chart(name: str):
         return make_response("Unknown chart", 404)
     if period is None:
         return make_response("Bad date range", 400)
-    session = get_session()
-    if name == "categories":
-        svg = charts.categories_chart(figures.headline(session, period)["concerns"]["by_category"], width=480)
-    else:
-        svg = CHARTS[name](trends.series(session, range_buckets(period)), **PHONE_SIZE)
-    response = make_response(svg)
+    response = make_response(_chart_svg(get_session(), name, period))
     response.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     response.headers["Cache-Control"] = "private, max-age=300"
