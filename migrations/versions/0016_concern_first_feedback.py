@@ -20,8 +20,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BACKFILL = (
-    "UPDATE concern SET first_feedback_at = "
-    "(SELECT min(feedback_update.created_at) FROM feedback_update WHERE feedback_update.concern_id = concern.id) "
+    "UPDATE concern SET first_feedback_at = (SELECT min(feedback_update.created_at) "
+    "FROM feedback_update WHERE feedback_update.concern_id = concern.id) "
     "WHERE EXISTS (SELECT 1 FROM feedback_update WHERE feedback_update.concern_id = concern.id)"
 )
 

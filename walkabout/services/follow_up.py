@@ -345,7 +345,10 @@ def home_follow_up(session: Session, user: User, today: date) -> HomeFollowUp | 
         return None
     team = col(Walkabout.id).in_(_team_walkabout_ids(user.id))
     waiting, waiting_count = _first_and_count(
-        session, [team, Concern.status == ConcernStatus.OPEN, ~_has_live_action()], WITHOUT_ACTION_ORDER, HOME_SHOWN
+        session,
+        [team, Concern.status == ConcernStatus.OPEN, ~_has_live_action()],
+        WITHOUT_ACTION_ORDER,
+        HOME_SHOWN,
     )
     late, late_count = _first_and_count(
         session,
