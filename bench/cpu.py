@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .common import BASE_URL, BIN, EXECUTIVE, MAIL_FROM, MANAGER, PASSWORD, ROOT, csrf
 from .targets import PAGES
-from .throughput import CONCERN
+from .throughput import ACCEPT_ENCODING, CONCERN
 
 SCALES = ("small", "large", "xlarge")
 
@@ -159,7 +159,7 @@ def sign_in(app, email: str):
 
 
 def get(client, url: str) -> None:
-    response = client.get(url)
+    response = client.get(url, headers={"Accept-Encoding": ACCEPT_ENCODING})  # compressed, as served
     if response.status_code != 200:
         raise RuntimeError(f"GET {url} answered {response.status_code} {response.location or ''}")
 

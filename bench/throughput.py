@@ -19,6 +19,7 @@ request log (its "ms" field).
 """
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -38,6 +39,7 @@ from .soak_data import postgres_database
 from .targets import PAGES
 
 LUA = ROOT / "bench" / "percentiles.lua"
+ACCEPT_ENCODING = "br, gzip"  # as phones' browsers send it: pages are measured compressed (issue 21)
 CONCERN = {
     "text": "Bench: hoist battery keeps failing",
     "kind": "concern",
@@ -51,7 +53,8 @@ def wrk(url: str, seconds: float, connections: int, threads: int, cookie: str | 
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s"]
-    command += ["-s", str(LUA), *(["-H", f"Cookie: {cookie}"] if cookie else []), url]
+    command += ["-s", str(LUA), "-H", f"Accept-Encoding: {ACCEPT_ENCODING}"]
+    command += [*(["-H", f"Cookie: {cookie}"] if cookie else []), url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
     if line is None:
@@ -67,13 +70,21 @@ def wrk(url: str, seconds: float, connections: int, threads: int, cookie: str | 
 
 
 def check(base: str, path: str, cookie: str | None) -> None:
-    """Fail loudly unless `path` answers 200 itself (no redirect to the sign-in page)."""
+    """Fail loudly unless `path` answers 200 itself (no redirect to the sign-in page), compressed
+    as a phone's browser gets it."""
     client = Client(int(base.rsplit(":", 1)[1]))
     client.cookie = cookie or ""
     for _ in range(4):  # warm both workers
         status, location, _ = client.request("GET", path)
         if status != 200:
             sys.exit(f"GET {path} answered {status} {location}: the benchmark would measure the wrong page")
+    connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=30)
+    connection.request("GET", path, headers={"Cookie": cookie or "", "Accept-Encoding": ACCEPT_ENCODING})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    if response.getheader("Content-Encoding") != "br":
+        sys.exit(f"GET {path} was not sent compressed: the benchmark would measure the wrong page")
 
 
 def sequential(client: Client, method: str, path: str, count: int, form=None) -> list[float]:

@@ -19,7 +19,6 @@ from walkabout.db_types import utcnow
 from walkabout.models import Action, ActionStatus, Role, WalkaboutStatus, action_risk_rank
 from walkabout.periods import Period
 from walkabout.reports import figures
-from walkabout.services import choice_cache
 from walkabout.timeutil import trust_zone
 
 from .conftest import login, make_app
@@ -304,28 +303,3 @@ def test_home_follow_up_shows_the_first_ten_of_a_long_backlog_and_counts_them_al
         page = client.get("/").get_data(as_text=True)
     assert "32 concerns from your walkabouts have no action yet" in page and "And 22 more" in page
     assert few() == many()
-
-
-def _ward_filter(client) -> list[str]:
-    page = client.get("/actions").get_data(as_text=True)
-    return re.findall(
-        r'<option value="\d+"[^>]*>([^<]+)</option>', page.split('id="f-ward"')[1].split("</select>")[0]
-    )
-
-
-def test_choice_lists_follow_this_process_at_once_and_other_processes_within_the_ttl(
-    app, client, factory, trust, database_url
-):
-    login(client, trust["executive"].email)
-    assert [name.split(",")[0] for name in _ward_filter(client)] == ["Beech", "Cedar"]
-    larch = factory.ward(name="Larch")  # committed by this process: the cache is emptied at once
-    assert [name.split(",")[0] for name in _ward_filter(client)] == ["Beech", "Cedar", "Larch"]
-    other = sa.create_engine(database_url)  # another worker renames a ward
-    with other.begin() as connection:
-        connection.execute(sa.text("UPDATE ward SET name = 'Hazel' WHERE id = :id"), {"id": larch.id})
-    other.dispose()
-    assert "Hazel" not in " ".join(_ward_filter(client))  # this process has not seen it yet ...
-    cache = get_db(app).choices
-    started = cache.clock()
-    cache.clock = lambda: started + choice_cache.TTL_SECONDS + 1
-    assert [name.split(",")[0] for name in _ward_filter(client)] == ["Beech", "Cedar", "Hazel"]  # ... now

@@ -5,7 +5,7 @@ time, so a missing build stops start-up instead of quietly using a CDN. Built
 files go out gzipped when the build left a .gz beside them.
 """
 
-from flask import Flask, has_request_context, request, send_from_directory, url_for
+from flask import Flask, has_request_context, request, send_from_directory
 
 from .config import ConfigError
 from .paths import resource_dir
@@ -32,7 +32,9 @@ def init_app(app: Flask) -> None:
     def htmx_script():
         if not has_request_context():  # emails and PDFs have no page scripts
             return {}
-        return {"htmx_src": url_for("static", filename=HTMX_LOCAL)}
+        from .templating import fixed_url  # templating reads the database: imported when serving
+
+        return {"htmx_src": fixed_url("static", filename=HTMX_LOCAL)}
 
 
 def serve_precompressed(app: Flask) -> None:

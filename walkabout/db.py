@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from .services.choice_cache import INFO_KEY, ChoiceCache
+from .services.versioned_cache import INFO_KEY, VersionedCache
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -32,11 +32,11 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.write_engine = self.engine.execution_options(begin_mode="IMMEDIATE")
-        self.choices = ChoiceCache()  # this process's ward and people choice lists (services/choice_cache)
+        self.cache = VersionedCache()  # values kept at a data version (services/versioned_cache)
 
     def session(self, write: bool = False) -> Session:
         return Session(
-            self.write_engine if write else self.engine, expire_on_commit=False, info={INFO_KEY: self.choices}
+            self.write_engine if write else self.engine, expire_on_commit=False, info={INFO_KEY: self.cache}
         )
 
     def analyze(self) -> None:

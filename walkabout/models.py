@@ -466,6 +466,15 @@ class TrustBranding(Versioned, SQLModel, table=True):
     version: int = Field(default=1)
 
 
+class DataVersion(SQLModel, table=True):
+    """A counter per scope that every commit changing that scope's tables moves on, in the same
+    transaction (services/data_version.py): what each process's caches are keyed on."""
+
+    __tablename__ = "data_version"
+    scope: str = Field(primary_key=True, max_length=20)
+    version: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
 class Concern(Versioned, SQLModel, table=True):
     __table_args__ = (
         # Home's follow-up lists seek these per walkabout of the user's team and count from the

@@ -1,6 +1,6 @@
 """Jinja filters and globals: trust-local dates, roles, navigation."""
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +22,17 @@ def current_brand() -> branding.Brand:
         except SQLAlchemyError:  # an error page while the database is down still names the trust
             g.brand = branding.Brand(current_app.config["TRUST_NAME"], False, 0)
     return g.brand
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """`url_for` of a URL that cannot change while the app runs (a page without arguments, a
+    static file), built once per script root: every page's header and footer link about a dozen."""
+    urls = current_app.extensions.setdefault("walkabout_fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint, **values)
+    return url
 
 
 def unread_messages() -> int:
@@ -121,6 +132,7 @@ def init_app(app: Flask) -> None:
         brand = current_brand()
         return {
             "navigation": navigation,
+            "fixed_url": fixed_url,
             "hidden_fields": hidden_fields,
             "options": options,
             "split_navigation": split_navigation,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from ..db_types import utcnow
 from ..models import TrustBranding, User, UserSession
-from . import NotFound, audit
+from . import NotFound, audit, data_version
 from .notifications import unread_count_query
 
 UNKNOWN_DEVICE = "Unknown browser"
@@ -98,11 +98,18 @@ class Found:
 @cache
 def _find_statement():
     """Built once: the record of a secret's digest with its user (no password hash), roles, unread
-    message count and the trust's name and logo flag, in one query. Building and compiling the
-    statement afresh cost more than running it."""
+    message count, the trust's name and logo flag and the data versions, in one query. Building
+    and compiling the statement afresh cost more than running it."""
     unread = unread_count_query(UserSession.user_id).scalar_subquery()
     return (
-        select(UserSession, unread, TrustBranding.name, TrustBranding.logo_type, TrustBranding.version)
+        select(
+            UserSession,
+            unread,
+            TrustBranding.name,
+            TrustBranding.logo_type,
+            TrustBranding.version,
+            *data_version.versions_statement(),
+        )
         .outerjoin(TrustBranding, TrustBranding.id == sa.literal(1))
         .where(UserSession.secret_hash == sa.bindparam("digest"))
         .options(
@@ -121,7 +128,9 @@ def find(session: Session, secret: str) -> Found | None:
     row = session.exec(_find_statement(), params={"digest": _digest(secret)}).unique().first()
     if row is None:
         return None
-    record, unread, *brand = row
+    record, unread, *rest = row
+    brand, versions = rest[:3], rest[3:]
+    data_version.note_read(session, versions)
     return Found(record, unread, tuple(brand) if brand[2] is not None else None)
 
 
