@@ -3,7 +3,7 @@ concern, so "feedback overdue" need not look for updates concern by concern, and
 serve "no action yet" and "feedback overdue" per walkabout.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01 17:40:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from walkabout.db_types import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
