@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ..models import Site, User, Walkabout, WalkaboutAttendee, WalkaboutStatus, Ward
-from . import action_queries
+from . import action_queries, follow_up, versioned_cache
 from .access import visible_ward_ids
 
 MY_ACTIONS_SHOWN = 10  # the rest are a tap away in "All my actions"
@@ -43,6 +43,32 @@ class HomeOverview:
     my_actions: tuple[MyAction, ...]  # the first MY_ACTIONS_SHOWN, soonest due first
     my_open_count: int
     my_overdue_count: int
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """Everything Home shows from the database (the rest is the signed-in user and the forms)."""
+
+    overview: HomeOverview
+    follow_up: follow_up.HomeFollowUp | None  # executives only
+
+
+def home_data(session: Session, user: User, today: date, zone) -> HomeData:
+    """Home's data for `user` on the trust-local day `today`, kept in this process until anything
+    in the trust's records changes (services/versioned_cache): the user's wards and roles are
+    records too, the roles are in the key only to make that plain."""
+    return versioned_cache.remember(
+        session,
+        ("home", *data_key(user, today)),
+        lambda: HomeData(
+            overview(session, user, today, zone), follow_up.home_follow_up(session, user, today)
+        ),
+    )
+
+
+def data_key(user: User, today: date) -> tuple:
+    """What Home's data depends on besides the trust's records."""
+    return (user.id, tuple(sorted(user.roles)), today)
 
 
 def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
