@@ -73,25 +73,12 @@ def data_key(user: User, today: date) -> tuple:
 
 def overview(session: Session, user: User, today: date, zone) -> HomeOverview:
     """Load the home page in a fixed number of queries."""
-    mine = action_queries.list_actions(
-        session, user, action_queries.ActionFilters(mine=True), today, per_page=MY_ACTIONS_SHOWN
-    )
+    mine, open_count, overdue_count = action_queries.first_of_mine(session, user, today, MY_ACTIONS_SHOWN)
     return HomeOverview(
         today_walkabouts=today_walkabouts(session, user, today, zone),
-        my_actions=tuple(
-            MyAction(
-                action.id,
-                action.description,
-                action.concern.walkabout.ward.name,
-                action.owner_id,
-                action.owner.name,
-                action.due_date,
-                action.is_overdue(today),
-            )
-            for action in mine.actions
-        ),
-        my_open_count=mine.summary.open,
-        my_overdue_count=mine.summary.overdue,
+        my_actions=tuple(MyAction(*row, overdue=row.due_date < today) for row in mine),  # all open
+        my_open_count=open_count,
+        my_overdue_count=overdue_count,
     )
 
 
