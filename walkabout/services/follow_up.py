@@ -296,41 +296,38 @@ class HomeFollowUp:
     feedback_overdue_count: int
 
 
-def _team_walkabout_ids(user_id: int) -> sa.CompoundSelect:
-    """The walkabouts `user_id` leads UNION those they attend: each arm one index seek (an OR
-    across the two tables would be served by neither)."""
-    return sa.union(
-        select(Walkabout.id).where(Walkabout.lead_id == user_id),
-        select(WalkaboutAttendee.walkabout_id).where(WalkaboutAttendee.user_id == user_id),
+def _completed_team_walkabouts(session: Session, user_id: int) -> list[int]:
+    """The completed walkabouts `user_id` led or attended, each arm of the UNION one index seek
+    (an OR across the two tables is served by neither). The lists below then seek each one's
+    concerns in an index, whatever the trust's size, on SQLite and PostgreSQL alike."""
+    completed = Walkabout.status == WalkaboutStatus.COMPLETED
+    led = select(Walkabout.id).where(Walkabout.lead_id == user_id, completed)
+    attended = (
+        select(WalkaboutAttendee.walkabout_id)
+        .join(Walkabout, Walkabout.id == WalkaboutAttendee.walkabout_id)
+        .where(WalkaboutAttendee.user_id == user_id, completed)
     )
+    return list(session.exec(sa.union(led, attended)).scalars())
 
 
 def _first_and_count(session: Session, conditions: list, order, limit: int) -> tuple[tuple, int]:
-    """The first `limit` live concerns of the completed walkabouts meeting `conditions`, as plain
-    rows, and how many there are (a count over the same index range, in the same statement)."""
-
-    def over(query):
-        return query.join(Walkabout, Walkabout.id == Concern.walkabout_id).where(
-            Walkabout.status == WalkaboutStatus.COMPLETED,
-            Concern.kind == ConcernKind.CONCERN,
-            col(Concern.deleted_at).is_(None),
-            *conditions,
-        )
-
-    total = over(select(sa.func.count()).select_from(Concern)).correlate(None).scalar_subquery()
+    """The first `limit` live concerns meeting `conditions`, as plain rows, and how many there are
+    (counted from the index alone, in the same statement)."""
+    live = [Concern.kind == ConcernKind.CONCERN, col(Concern.deleted_at).is_(None), *conditions]
+    total = select(sa.func.count()).select_from(Concern).where(*live).correlate(None).scalar_subquery()
     rows = session.exec(
-        over(
-            select(
-                Concern.id,
-                Concern.walkabout_id,
-                Concern.text,
-                Ward.name,
-                Walkabout.scheduled_start,
-                Concern.feedback_due_on,
-                total,
-            )
+        select(
+            Concern.id,
+            Concern.walkabout_id,
+            Concern.text,
+            Ward.name,
+            Walkabout.scheduled_start,
+            Concern.feedback_due_on,
+            total,
         )
+        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
         .join(Ward, Ward.id == Walkabout.ward_id)
+        .where(*live)
         .order_by(*order)
         .limit(limit)
     ).all()
@@ -338,12 +335,12 @@ def _first_and_count(session: Session, conditions: list, order, limit: int) -> t
 
 
 def home_follow_up(session: Session, user: User, today: date) -> HomeFollowUp | None:
-    """Executives only: their walkabouts' concerns with no action yet, and feedback overdue, each
-    read per walkabout of their team from an index of its own (ix_concern_walkabout_status,
-    ix_concern_walkabout_feedback)."""
+    """Executives only: their completed walkabouts' concerns with no action yet, and feedback
+    overdue, read per walkabout from indexes of their own (ix_concern_walkabout_status,
+    ix_concern_walkabout_feedback), in three queries."""
     if not user.has_role(Role.EXECUTIVE):
         return None
-    team = col(Walkabout.id).in_(_team_walkabout_ids(user.id))
+    team = col(Concern.walkabout_id).in_(_completed_team_walkabouts(session, user.id))
     waiting, waiting_count = _first_and_count(
         session,
         [team, Concern.status == ConcernStatus.OPEN, ~_has_live_action()],
