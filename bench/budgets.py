@@ -166,7 +166,8 @@ def print_table(r: dict, elapsed: float) -> None:
             g = cpu["growth"][page.key]
             figures = {name: scale["pages"][page.key] for name, scale in scales.items()}
             measured = ", ".join(
-                f"{name} {f['cpu_ms']:.1f} ms ({f['statements']:.0f} SQL)" for name, f in figures.items()
+                f"{name} {f['cpu_ms']:.1f} ms ({f['statements']:.0f} SQL; cold {f['cold_cpu_ms']:.1f} ms)"
+                for name, f in figures.items()
             )
             rows.append(
                 (

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlmodel import func, select
 
 from walkabout import migrate
 from walkabout.db import get_db, session_scope
-from walkabout.models import User, UserSession
+from walkabout.models import DataVersion, User, UserSession
 from walkabout.services import ServiceError
 from walkabout.services.accounts import check_password_rules
 
@@ -150,6 +151,10 @@ def test_backup_and_restore_round_trip(app, runner, tmp_path, factory):
     assert result.exit_code == 0, result.output
     with session_scope(migrate_app) as session:
         assert session.exec(select(func.count()).select_from(User)).one() == users_before
+        versions = dict(session.exec(select(DataVersion.scope, DataVersion.version)).all())
+    with sqlite3.connect(target) as backup_file:  # a worker's caches from before the restore are out of date
+        backed_up = dict(backup_file.execute("SELECT scope, version FROM data_version").fetchall())
+    assert versions == {scope: backed_up.get(scope, 0) + 1 for scope in ("records", "choices")}
 
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)

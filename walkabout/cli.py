@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from . import migrate
 from .db import get_db, session_scope
 from .models import Role
-from .services import ServiceError, accounts
+from .services import ServiceError, accounts, data_version
 
 
 def register_commands(app: Flask) -> None:
@@ -150,4 +150,6 @@ def restore_command(path: Path, yes: bool) -> None:
         restore(current_app.config["DATABASE_URL"], path)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
+    with session_scope() as session:  # a worker left running must not serve what it kept from before
+        data_version.move_on_everything(session)
     click.echo(f"Restored from {path}. Run db-upgrade if the backup is from an older version.")

@@ -244,6 +244,8 @@ class User(SQLModel, table=True):
 
     @property
     def roles(self) -> frozenset[Role]:
+        if "role_rows" not in self.__dict__ and "signed_in_roles" in self.__dict__:
+            return self.__dict__["signed_in_roles"]  # read with the session record (services/sessions)
         return frozenset(Role(row.role) for row in self.role_rows)
 
     def has_role(self, *roles: Role) -> bool:

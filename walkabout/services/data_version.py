@@ -77,6 +77,11 @@ def note_read(session: Session, versions) -> None:
     session.info.setdefault(KNOWN, {}).update(zip(SCOPES, (v or 0 for v in versions), strict=True))
 
 
+def move_on_everything(session: Session) -> None:
+    """Mark every scope changed (after a restore or a change made outside the app)."""
+    _mark(session, SCOPES)
+
+
 def has_uncommitted_changes(session: Session) -> bool:
     """This session has written (or is about to write) something not yet committed."""
     return bool(session.info.get(_CHANGED) or session.new or session.dirty or session.deleted)

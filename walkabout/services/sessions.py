@@ -13,11 +13,12 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy import delete, or_, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from ..db_types import utcnow
-from ..models import TrustBranding, User, UserSession
+from ..models import Role, TrustBranding, User, UserRole, UserSession
 from . import NotFound, audit, data_version
 from .notifications import unread_count_query
 
@@ -97,25 +98,31 @@ class Found:
 
 @cache
 def _find_statement():
-    """Built once: the record of a secret's digest with its user (no password hash), roles, unread
-    message count, the trust's name and logo flag and the data versions, in one query. Building
-    and compiling the statement afresh cost more than running it."""
+    """Built once: the record of a secret's digest with its user (no password hash), their roles,
+    unread message count, the trust's name and logo flag and the data versions, in one query.
+    Building and compiling the statement afresh cost more than running it; the roles come as one
+    string rather than as rows the ORM would load and sort out."""
     unread = unread_count_query(UserSession.user_id).scalar_subquery()
+    roles = (
+        select(sa.func.aggregate_strings(UserRole.role, ","))
+        .where(UserRole.user_id == UserSession.user_id)
+        .scalar_subquery()
+    )
     return (
         select(
             UserSession,
+            User,
+            roles,
             unread,
             TrustBranding.name,
             TrustBranding.logo_type,
             TrustBranding.version,
             *data_version.versions_statement(),
         )
+        .join(User, User.id == UserSession.user_id)
         .outerjoin(TrustBranding, TrustBranding.id == sa.literal(1))
         .where(UserSession.secret_hash == sa.bindparam("digest"))
-        .options(
-            joinedload(UserSession.user).defer(User.password_hash),
-            joinedload(UserSession.user).joinedload(User.role_rows),
-        )
+        .options(defer(User.password_hash))
     )
 
 
@@ -125,10 +132,13 @@ def find(session: Session, secret: str) -> Found | None:
     asked for."""
     if not secret or len(secret) > 200:
         return None
-    row = session.exec(_find_statement(), params={"digest": _digest(secret)}).unique().first()
+    row = session.exec(_find_statement(), params={"digest": _digest(secret)}).first()
     if row is None:
         return None
-    record, unread, *rest = row
+    record, user, roles, unread, *rest = row
+    set_committed_value(record, "user", user)  # the identity map holds rows weakly: keep the user
+    if "role_rows" not in user.__dict__:
+        user.__dict__["signed_in_roles"] = frozenset(Role(name) for name in (roles or "").split(",") if name)
     brand, versions = rest[:3], rest[3:]
     data_version.note_read(session, versions)
     return Found(record, unread, tuple(brand) if brand[2] is not None else None)
