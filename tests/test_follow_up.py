@@ -369,6 +369,45 @@ def test_home_counts_concerns_without_action_oldest_first_and_feedback_overdue(a
     assert "Feedback to staff is overdue on 4 concerns" in home
 
 
+def test_home_shows_what_other_people_just_did_at_once(app, factory, trust):
+    """Home's lists change on the next request after another user's change, in another session."""
+    hoist, sluice, _ = trust["concerns"]
+    with time_machine.travel(at(FRIDAY + timedelta(days=15)), tick=False):
+        lead, colleague = signed_in(app, trust["lead"]), signed_in(app, trust["colleague"])
+        manager = signed_in(app, trust["manager"])
+
+        def home(client) -> str:
+            return text_of(client.get("/").get_data(as_text=True))
+
+        for _ in range(2):  # the second request as the first: nothing changed in between
+            shown = home(lead)
+            assert "3 concerns from your walkabouts have no action yet" in shown
+            assert "Feedback to staff is overdue on 3 concerns" in shown
+        assert "You have no open actions." in home(manager)
+
+        # The colleague gives feedback: it stops the lead's clock on that concern.
+        path = f"/concerns/{hoist.id}/feedback"
+        assert post_form(colleague, path, {"kind": "interim", "text": "Batteries ordered"}).status_code == 303
+        with session_scope(app) as session:
+            assert session.get(Concern, hoist.id).first_feedback_at is not None
+            assert session.get(Concern, sluice.id).first_feedback_at is None
+        shown = home(lead)
+        assert "Feedback to staff is overdue on 2 concerns" in shown
+        assert "Hoist battery fails at night" in shown  # still without an action
+
+        # The colleague makes it the ward's fix: an action for the manager, gone from "no action yet".
+        fixed = post_form(
+            colleague,
+            f"/concerns/{sluice.id}/actions/ward-fix",
+            {"version": "1", "back": "walkabout"},
+            token_from=f"/walkabouts/{trust['walkabout'].id}",
+        )
+        assert fixed.status_code == 303
+        assert "2 concerns from your walkabouts have no action yet" in home(lead)
+        shown = home(manager)
+        assert "Fix on the ward: Sluice door sticks" in shown and "1 open" in shown
+
+
 def test_the_digest_lists_concerns_without_action_after_two_working_days_and_late_feedback(
     app, tmp_path, trust
 ):

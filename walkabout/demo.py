@@ -748,6 +748,7 @@ class _Seeder:
                     created_at=min(delivered + timedelta(days=1), self.now),
                 )
             )
+            concern["first_feedback_at"] = said[-1]["created_at"]  # bulk inserts skip the ORM's stamp
 
     def _findings(self, walkabout: dict, owner: int, concerns: list, actions: list, updates: list) -> None:
         low, high = self.scale["concerns"]

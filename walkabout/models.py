@@ -478,6 +478,20 @@ class DataVersion(SQLModel, table=True):
 
 
 class Concern(Versioned, SQLModel, table=True):
+    __table_args__ = (
+        # Home's follow-up lists seek these per walkabout of the user's team and count from the
+        # index alone: open concerns (then "has no live action"), and feedback not yet given.
+        sa.Index("ix_concern_walkabout_status", "walkabout_id", "status", "kind", "deleted_at"),
+        sa.Index(
+            "ix_concern_walkabout_feedback",
+            "walkabout_id",
+            "first_feedback_at",
+            "feedback_due_on",
+            "kind",
+            "deleted_at",
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     walkabout_id: int = _fk("walkabout.id")
     category_id: int | None = _fk("category.id", nullable=True)
@@ -495,6 +509,9 @@ class Concern(Versioned, SQLModel, table=True):
     no_action_reason: str | None = Field(default=None, max_length=1000)
     # Staff hear back by this trust-local date (set when the walkabout is completed).
     feedback_due_on: date | None = Field(default=None, index=True)
+    # When the first "you said, we did" update was published (it stops the feedback clock):
+    # stamped by _stamp_first_feedback, so "feedback overdue" reads an index, not every update.
+    first_feedback_at: datetime | None = _when()
     created_by_id: int | None = _fk("user.id", nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = _created_at()
@@ -540,6 +557,7 @@ class Action(Versioned, SQLModel, table=True):
         sa.Index("ix_action_status_due", "status", "due_date", "deleted_at", "concern_id"),
         sa.Index("ix_action_owner_status_due", "owner_id", "status", "due_date"),
         sa.Index("ix_action_risk_rank_due", "risk_rank", "due_date", "id"),
+        sa.Index("ix_action_concern_live", "concern_id", "deleted_at"),  # "has a live action"
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -625,6 +643,18 @@ class FeedbackUpdate(SQLModel, table=True):
     created_at: datetime = _created_at()
 
     concern: Concern = Relationship(back_populates="feedback_updates")
+
+
+@sa.event.listens_for(FeedbackUpdate, "after_insert")
+def _stamp_first_feedback(_mapper, connection, update: FeedbackUpdate) -> None:
+    """The concern's first_feedback_at, in the same transaction: a plain UPDATE, so the concern's
+    version (someone may be editing it) and its updated_at stay as they are."""
+    concerns = Concern.__table__
+    connection.execute(
+        sa.update(concerns)
+        .where(concerns.c.id == update.concern_id, concerns.c.first_feedback_at.is_(None))
+        .values(first_feedback_at=update.created_at)
+    )
 
 
 class ReplacedLink(SQLModel, table=True):

@@ -286,6 +286,25 @@ def _total_from_summary(filters: ActionFilters, summary: ActionSummary) -> int |
     return summary.open if filters.status == "active" else summary.awaiting_verification
 
 
+def first_of_mine(session: Session, user: User, today: date, limit: int) -> tuple[list, int, int]:
+    """Home's "my actions": the first `limit` open actions of "my actions" (soonest due first) as
+    plain rows (id, description, ward name, owner id, owner name, due date), and how many are open
+    and overdue; the scope of list_actions(mine=True), without loading ORM rows (two queries after
+    the user's wards)."""
+    where = _scope(session, user, ActionFilters(mine=True)).where([col(Action.status).in_(OPEN_STATUSES)])
+    open_count, overdue_count = session.exec(
+        select(func.count(Action.id), func.count(Action.id).filter(Action.due_date < today)).where(*where)
+    ).one()
+    rows = session.exec(
+        _joined(select(Action.id, Action.description, Ward.name, Action.owner_id, User.name, Action.due_date))
+        .join(User, User.id == Action.owner_id)
+        .where(*where)
+        .order_by(Action.due_date, Action.id)
+        .limit(limit)
+    ).all()
+    return list(rows), open_count, overdue_count
+
+
 @dataclass
 class Choice:
     id: int

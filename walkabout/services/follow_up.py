@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, or_, select
 
 from .. import rules
@@ -227,10 +227,13 @@ def _with_walkabout(query):
     return query.options(selectinload(Concern.walkabout).selectinload(Walkabout.ward).selectinload(Ward.site))
 
 
+def _has_live_action():
+    return sa.exists().where(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None))
+
+
 def _without_action_query(user_id: int):
-    has_action = sa.exists().where(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None))
     return _live_concerns().where(
-        _team_walkabouts(user_id), Concern.status == ConcernStatus.OPEN, ~has_action
+        _team_walkabouts(user_id), Concern.status == ConcernStatus.OPEN, ~_has_live_action()
     )
 
 
@@ -247,7 +250,8 @@ def without_action(session: Session, user_id: int, completed_before: datetime | 
 
 
 def _no_feedback():
-    return ~sa.exists().where(FeedbackUpdate.concern_id == Concern.id)
+    """No "you said, we did" update yet (the stored stamp, models._stamp_first_feedback)."""
+    return col(Concern.first_feedback_at).is_(None)
 
 
 def _feedback_overdue_query(today: date):
@@ -269,46 +273,83 @@ def feedback_overdue(
 HOME_SHOWN = 10  # the first ten of each list; the rest are counted
 
 
-@dataclass
+@dataclass(frozen=True)
+class FollowUpItem:
+    """A concern as Home's follow-up lists show it (plain data)."""
+
+    concern_id: int
+    walkabout_id: int
+    text: str
+    ward_name: str
+    visited: datetime  # the walkabout's scheduled start
+    feedback_due_on: date | None
+
+
+@dataclass(frozen=True)
 class HomeFollowUp:
     """What an executive's Home shows of their walkabouts' follow-up: the first HOME_SHOWN of
     each list and how many there are in all."""
 
-    without_action: list[Concern]  # oldest visit first
+    without_action: tuple[FollowUpItem, ...]  # oldest visit first
     without_action_count: int
-    feedback_overdue: list[Concern]  # most overdue first
+    feedback_overdue: tuple[FollowUpItem, ...]  # most overdue first
     feedback_overdue_count: int
 
 
-def _first_and_count(session: Session, query, order, limit: int) -> tuple[list[Concern], int]:
-    """The first `limit` concerns of `query` with their walkabout and ward (one joined query, the
-    total counted beside each row), not every concern of a long backlog."""
-    total = sa.func.count().over().label("total")
-    rows = session.execute(
-        query.add_columns(total)
-        .join(Ward, Ward.id == Walkabout.ward_id)
-        .options(
-            contains_eager(Concern.walkabout)
-            .load_only(Walkabout.id, Walkabout.ward_id, Walkabout.scheduled_start, Walkabout.completed_at)
-            .contains_eager(Walkabout.ward)
-            .load_only(Ward.id, Ward.name)
+def _completed_team_walkabouts(session: Session, user_id: int) -> list[int]:
+    """The completed walkabouts `user_id` led or attended, each arm of the UNION one index seek
+    (an OR across the two tables is served by neither). The lists below then seek each one's
+    concerns in an index, whatever the trust's size, on SQLite and PostgreSQL alike."""
+    completed = Walkabout.status == WalkaboutStatus.COMPLETED
+    led = select(Walkabout.id).where(Walkabout.lead_id == user_id, completed)
+    attended = (
+        select(WalkaboutAttendee.walkabout_id)
+        .join(Walkabout, Walkabout.id == WalkaboutAttendee.walkabout_id)
+        .where(WalkaboutAttendee.user_id == user_id, completed)
+    )
+    return list(session.exec(sa.union(led, attended)).scalars())
+
+
+def _first_and_count(session: Session, conditions: list, order, limit: int) -> tuple[tuple, int]:
+    """The first `limit` live concerns meeting `conditions`, as plain rows, and how many there are
+    (counted from the index alone, in the same statement)."""
+    live = [Concern.kind == ConcernKind.CONCERN, col(Concern.deleted_at).is_(None), *conditions]
+    total = select(sa.func.count()).select_from(Concern).where(*live).correlate(None).scalar_subquery()
+    rows = session.exec(
+        select(
+            Concern.id,
+            Concern.walkabout_id,
+            Concern.text,
+            Ward.name,
+            Walkabout.scheduled_start,
+            Concern.feedback_due_on,
+            total,
         )
+        .join(Walkabout, Walkabout.id == Concern.walkabout_id)
+        .join(Ward, Ward.id == Walkabout.ward_id)
+        .where(*live)
         .order_by(*order)
         .limit(limit)
     ).all()
-    return [row[0] for row in rows], (rows[0][1] if rows else 0)
+    return tuple(FollowUpItem(*row[:6]) for row in rows), (rows[0][6] if rows else 0)
 
 
 def home_follow_up(session: Session, user: User, today: date) -> HomeFollowUp | None:
-    """Executives only: their walkabouts' concerns with no action yet, and feedback overdue."""
+    """Executives only: their completed walkabouts' concerns with no action yet, and feedback
+    overdue, read per walkabout from indexes of their own (ix_concern_walkabout_status,
+    ix_concern_walkabout_feedback), in three queries."""
     if not user.has_role(Role.EXECUTIVE):
         return None
+    team = col(Concern.walkabout_id).in_(_completed_team_walkabouts(session, user.id))
     waiting, waiting_count = _first_and_count(
-        session, _without_action_query(user.id), WITHOUT_ACTION_ORDER, HOME_SHOWN
+        session,
+        [team, Concern.status == ConcernStatus.OPEN, ~_has_live_action()],
+        WITHOUT_ACTION_ORDER,
+        HOME_SHOWN,
     )
     late, late_count = _first_and_count(
         session,
-        _feedback_overdue_query(today).where(_team_walkabouts(user.id)),
+        [team, _no_feedback(), col(Concern.feedback_due_on) < today],
         FEEDBACK_OVERDUE_ORDER,
         HOME_SHOWN,
     )
@@ -328,7 +369,6 @@ def working_days_cutoff(today: date, zone, working_days: int = DIGEST_AFTER_WORK
 
 def digest_recipients(session: Session, today: date, zone) -> set[int]:
     """Executives whose digest today lists concerns without an action, or overdue feedback."""
-    has_action = sa.exists().where(Action.concern_id == Concern.id, col(Action.deleted_at).is_(None))
     base = (
         select(Walkabout.lead_id, WalkaboutAttendee.user_id)
         .join(Concern, Concern.walkabout_id == Walkabout.id)
@@ -341,7 +381,7 @@ def digest_recipients(session: Session, today: date, zone) -> set[int]:
     )
     waiting = base.where(
         Concern.status == ConcernStatus.OPEN,
-        ~has_action,
+        ~_has_live_action(),
         col(Walkabout.completed_at) < working_days_cutoff(today, zone),
     )
     late = base.where(col(Concern.feedback_due_on) < today, _no_feedback())
