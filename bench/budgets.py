@@ -1,6 +1,6 @@
 """`make bench`: run the bench scripts and print every budget of DESIGN.md section 7 in one table.
 
-    .venv/bin/python -m bench.budgets [--full] [--skip NAME ...]
+    .venv/bin/python -m bench.budgets [--full] [--postgres] [--keep DIR] [--skip NAME ...] [--only NAME ...]
 
 Quick by default (aimed at under ten minutes on a quiet 2-core machine); --full uses the long settings
 (15 s per wrk run, 100 requests a page in process, the 60-second soaks). Each script's own output
@@ -84,6 +84,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the long settings (15 s wrk runs, 60 s soaks)")
     parser.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="leave these parts out")
     parser.add_argument("--only", nargs="*", default=[], choices=PARTS, help="run only these parts")
+    parser.add_argument("--postgres", action="store_true", help="throughput on PostgreSQL too (--full does)")
+    parser.add_argument("--keep", type=Path, help="cpu: keep the seeded trusts in DIR and reuse them")
     options = parser.parse_args()
     parts = [part for part in (options.only or PARTS) if part not in options.skip]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -92,7 +94,7 @@ def main() -> None:
     results: dict = {}
 
     # PostgreSQL beside SQLite with --full only, to keep the quick run short.
-    for db in ("sqlite", "postgres") if options.full else ("sqlite",):
+    for db in ("sqlite", "postgres") if options.full or options.postgres else ("sqlite",):
         if "throughput" not in parts:
             break
         name = "throughput" if db == "sqlite" else f"throughput-{db}"
@@ -105,7 +107,8 @@ def main() -> None:
         path = ARTIFACTS / "cpu.json"
         path.unlink(missing_ok=True)
         requests = "100" if options.full else "20"
-        script("cpu", "-m", "bench.cpu", "--requests", requests, "--json", str(path))
+        keep = ["--keep", str(options.keep)] if options.keep else []
+        script("cpu", "-m", "bench.cpu", "--requests", requests, "--json", str(path), *keep)
         results["cpu"] = load_json(path)
     if "page" in parts:
         results["page"] = parse_page(script("page", "-m", "bench.page"))
