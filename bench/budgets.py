@@ -195,20 +195,20 @@ def print_table(r: dict, elapsed: float) -> None:
         )
     reports = r.get("reports")
     if reports and reports["summary"][0] is not None:
-        wall, cpu, times = reports["summary"]
+        wall, cpu_s, times = reports["summary"]
         rows.append(
             (
                 "follow-up summary PDF < 0.5 s",
-                f"{wall:.3f} s wall, {cpu:.3f} s CPU",
+                f"{wall:.3f} s wall, {cpu_s:.3f} s CPU",
                 f"{times:.0f}x trivial PDF",
                 verdict(wall < 0.5),
             )
         )
-        wall, cpu, times = reports["pack"]
+        wall, cpu_s, times = reports["pack"]
         rows.append(
             (
                 "board pack, large trust: < 2 s, < 300 MB, off the web worker",
-                f"{wall:.2f} s wall, {cpu:.2f} s CPU, {reports['peak_mb']} MB peak",
+                f"{wall:.2f} s wall, {cpu_s:.2f} s CPU, {reports['peak_mb']} MB peak",
                 f"{times:.0f}x trivial PDF",
                 verdict(wall < 2 and reports["peak_mb"] < 300),
             )
