@@ -125,3 +125,17 @@ def test_choice_lists_follow_a_change_from_any_process_at_once(app, client, fact
         session.get(Ward, larch.id).name = "Hazel"
     get_db(other_worker).engine.dispose()
     assert _ward_filter(client) == ["Beech", "Hazel"]  # the next request here sees it
+
+
+def test_a_kept_page_links_under_the_script_root_it_is_served_from(app, client, factory):
+    """Behind a proxy the app may be reached under a path prefix too: kept fragments are kept per root."""
+    executive = factory.user()
+    ward = factory.ward(name="Rowan")
+    concern = factory.concern(factory.walkabout(ward, executive))
+    factory.action(concern, executive, due=factory.today())
+    login(client, executive.email)
+    for path in ("/actions", "/"):
+        plain = client.get(path).get_data(as_text=True)
+        prefixed = client.get(path, base_url="http://localhost/trust").get_data(as_text=True)
+        assert 'href="/actions/' in plain and 'href="/trust/actions/' not in plain
+        assert 'href="/trust/actions/' in prefixed

@@ -2,7 +2,7 @@
 once per range and data version in each process (services/versioned_cache), so a dashboard
 read again while nothing changed costs a lookup, not some twenty aggregates."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,7 +37,7 @@ def horizon(session: Session, period: Period):
     return fidelity.no_action_horizon(session, period)
 
 
-def kept(session: Session, period: Period, name: str, make: Callable[[], T], now_horizon=UNKNOWN) -> T:
+def kept(session: Session, period: Period, name: Hashable, make: Callable[[], T], now_horizon=UNKNOWN) -> T:
     """`make()` (the figures of `period`, or something made from them only), or what it gave in
     this process at the current data version for the same range and trust date (what is overdue,
     whether the range is over). The same for every user who may see the dashboard: it shows the

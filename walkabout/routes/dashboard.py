@@ -52,7 +52,7 @@ def _figures_html(session, period: Period) -> Markup:
             )
         )
 
-    return dashboard.kept(session, period, "html", render, horizon)
+    return dashboard.kept(session, period, ("html", request.script_root), render, horizon)  # its links
 
 
 @bp.get("/dashboard")

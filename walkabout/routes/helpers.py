@@ -2,13 +2,15 @@
 (call the service, commit or roll back, flash, redirect 303)."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import abort, flash, make_response, redirect
+from flask import abort, flash, make_response, redirect, request
 
 from ..db import get_session
 from ..errors import render_error
-from ..services import ServiceError
+from ..services import ServiceError, data_version, versioned_cache
+
+T = TypeVar("T")
 
 
 def refuse(status: int, message: str):
@@ -41,3 +43,10 @@ def commit_and_redirect(
     if done is not None:
         flash(done(result) if callable(done) else done, "success")
     return redirect(to(result) if callable(to) else to, code=303)
+
+
+def kept_fragment(key: tuple, render: Callable[[], T], scope: str = data_version.RECORDS) -> T:
+    """`render()` (a fragment with no CSRF token and no raw query-string text), or what it gave
+    in this process at the current data version of `scope` (services/versioned_cache). Its links
+    were built under this request's script root, so the root is part of the key."""
+    return versioned_cache.remember(get_session(), ("fragment", request.script_root, *key), render, scope)

@@ -7,9 +7,10 @@ from markupsafe import Markup
 from ..auth import signed_in, signed_in_user
 from ..db import get_session
 from ..models import Role
-from ..services import capture, data_version, home, versioned_cache
+from ..services import capture, data_version, home
 from ..templating import options
 from ..timeutil import local_today, trust_zone
+from .helpers import kept_fragment
 
 bp = Blueprint("home", __name__)
 
@@ -34,8 +35,7 @@ def index():
 def adhoc_options(session) -> Markup:
     """The ad-hoc walkabout's ward <option>s (every active ward), rendered once until the wards
     change: a large trust has hundreds, and the list was a tenth of an executive's Home."""
-    return versioned_cache.remember(
-        session,
+    return kept_fragment(
         ("home_adhoc_options",),
         lambda: options(capture.adhoc_wards(session), None, "full_name"),
         scope=data_version.CHOICES,
@@ -57,4 +57,4 @@ def sections(session, user, today: date, data: home.HomeData) -> Sections:
         )
         return Sections(follow_up, Markup(render_template("home/_my_actions.html", overview=data.overview)))
 
-    return versioned_cache.remember(session, ("home_sections", *home.data_key(user, today)), build)
+    return kept_fragment(("home_sections", *home.data_key(user, today)), build)

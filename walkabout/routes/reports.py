@@ -31,9 +31,17 @@ def _period(month: str) -> Period:
     return parse_month(month, local_today(), trust_zone())
 
 
-def _month_error(error: BadMonth):
-    status = 404 if "has not started" in str(error) else 400
+def _month_error(error: BadMonth | NotFound):
+    """A month that cannot be read (400), has not started or has nothing to report (404)."""
+    status = 404 if isinstance(error, NotFound) or "has not started" in str(error) else 400
     return render_error(status, str(error))
+
+
+def _reportable_period(month: str) -> Period:
+    """The month's period, with something to report; BadMonth or NotFound (for _month_error)."""
+    period = _period(month)
+    service.check_reportable(get_session(), period)
+    return period
 
 
 def _pdf_response(data: bytes, filename: str):
@@ -99,12 +107,9 @@ def monthly_pdf(month: str):
 def _month_download(month: str, build, content_type: str, extension: str):
     """The month's data as a download (CSV or workbook), or a clear message for a month it cannot cover."""
     try:
-        period = _period(month)
-        service.check_reportable(get_session(), period)
-    except BadMonth as error:
+        period = _reportable_period(month)
+    except (BadMonth, NotFound) as error:
         return _month_error(error)
-    except NotFound as error:
-        return render_error(404, str(error))
     response = make_response(build(get_session(), period))
     response.headers["Content-Type"] = content_type
     response.headers["Content-Disposition"] = (
@@ -148,12 +153,9 @@ def _confirm_page(period: Period, status: int = 200):
 def confirm_provisional(month: str):
     """Ask before generating a pack for a month that is not over (a finished month needs no asking)."""
     try:
-        period = _period(month)
-        service.check_reportable(get_session(), period)
-    except BadMonth as error:
+        period = _reportable_period(month)
+    except (BadMonth, NotFound) as error:
         return _month_error(error)
-    except NotFound as error:
-        return render_error(404, str(error))
     if not service.is_provisional(period):
         return redirect(url_for("reports.index"), 303)
     return _confirm_page(period)

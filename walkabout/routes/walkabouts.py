@@ -29,7 +29,6 @@ from ..services import (
     calendar,
     feedback,
     follow_up,
-    versioned_cache,
     walkabout_queries,
 )
 from ..services.series import Recurrence, create_series
@@ -43,7 +42,7 @@ from ..services.walkabouts import (
 )
 from ..timeutil import local_today, to_local
 from ..urls import arg_int, wants_fragment
-from .helpers import commit_and_redirect
+from .helpers import commit_and_redirect, kept_fragment
 from .walkabout_input import (
     details_from,
     fill_walkabout_choices,
@@ -91,8 +90,7 @@ def _results(session, user, filters, today, per_page: int) -> Markup:
             )
         )
 
-    key = ("walkabout_results", request.script_root, user.id, astuple(filters), today, per_page)
-    return versioned_cache.remember(session, key, build)
+    return kept_fragment(("walkabout_results", user.id, astuple(filters), today, per_page), build)
 
 
 @bp.route("/new", methods=["GET", "POST"])

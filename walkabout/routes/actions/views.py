@@ -15,14 +15,13 @@ from ...services import (
     action_queries,
     actions,
     data_version,
-    versioned_cache,
 )
 from ...services.access import sees_all_wards
 from ...services.photos import process_upload
 from ...templating import options
 from ...timeutil import local_today
 from ...urls import wants_fragment
-from ..helpers import commit_and_redirect, refuse
+from ..helpers import commit_and_redirect, kept_fragment, refuse
 from . import FORMS, bp, load_visible, render_action
 
 
@@ -61,8 +60,8 @@ def _results(session, user, filters: action_queries.ActionFilters, today, per_pa
         )
 
     own = filters.mine or not sees_all_wards(user)  # else the same list for everyone who sees every ward
-    key = ("action_results", request.script_root, user.id if own else None, astuple(filters), today, per_page)
-    return versioned_cache.remember(session, key, build)
+    key = ("action_results", user.id if own else None, astuple(filters), today, per_page)
+    return kept_fragment(key, build)
 
 
 def _filter_options(session, user, filters: action_queries.ActionFilters) -> dict:
@@ -80,7 +79,7 @@ def _filter_options(session, user, filters: action_queries.ActionFilters) -> dic
 
     own = None if sees_all_wards(user) else user.id  # a ward manager's own wards only
     key = ("action_filter_options", own, filters.ward, filters.site, filters.owner)
-    return versioned_cache.remember(session, key, build, scope=data_version.CHOICES)
+    return kept_fragment(key, build, scope=data_version.CHOICES)
 
 
 @bp.get("/actions/<int:action_id>")

@@ -25,10 +25,10 @@ from ...services import (
     data_version,
     idempotency,
     offline,
-    versioned_cache,
 )
 from ...timeutil import local_today
 from ...urls import arg_int, wants_fragment
+from ..helpers import kept_fragment
 from ..offline import SHOWN_WALKABOUT
 
 bp = Blueprint("capture", __name__, url_prefix="/walkabouts")
@@ -144,9 +144,7 @@ def render_capture(
 def blank_concern_fields() -> Markup:
     """The fields of an empty concern form, rendered through WTForms once per change to the
     categories, risk words or staff roles (the "choices" data version): no token, no user input."""
-    session = get_session()
-    return versioned_cache.remember(
-        session,
+    return kept_fragment(
         ("blank_concern_fields",),
         lambda: Markup(render_template("capture/_blank_fields.html", form=concern_form(formdata=None))),
         scope=data_version.CHOICES,
