@@ -80,9 +80,38 @@ def test_the_served_photo_and_thumbnail_carry_no_comment_and_are_not_cached(app,
 
 # --- what an upload may cost -----------------------------------------------------------
 
-MEASURE = textwrap.dedent(
-    """
-    import json, re, sys, time
+# The budget is CPU time on the reference machine (the 2-core machine `bench/README.md` was
+# measured on), where REFERENCE_JOB's cheapest warm run takes REFERENCE_SECONDS. The job is
+# plain Pillow work of the same kind (decode a PNG, resize, encode a JPEG), never the code under
+# test, so a slower `process_upload` still shows; timing both in the same process, interleaved,
+# cancels out a busier or slower host (a CI run once saw every Pillow call 45% slower).
+REFERENCE_SECONDS = 0.092
+REFERENCE_JOB = """
+REFERENCE = open(sys.argv[1], "rb").read()
+
+def reference():
+    started = time.process_time()
+    img = Image.open(io.BytesIO(REFERENCE))
+    img.load()
+    small = img.resize((1000, 1000), Image.Resampling.BILINEAR)
+    small.save(io.BytesIO(), "JPEG", quality=82, progressive=True)
+    return time.process_time() - started
+"""
+
+
+@pytest.fixture(scope="module")
+def reference_png(tmp_path_factory) -> str:
+    """The reference job's input: a 1500x1500 picture-like PNG, built once."""
+    path = tmp_path_factory.mktemp("reference") / "reference.png"
+    picture(1500, 1500, "RGB").save(path, "PNG")
+    return str(path)
+
+
+MEASURE = (
+    textwrap.dedent(
+        """
+    import io, json, re, sys, time
+    from PIL import Image
     raw = sys.stdin.buffer.read()
     from walkabout.services.photos import PhotoRejected, process_upload
 
@@ -90,34 +119,59 @@ MEASURE = textwrap.dedent(
         text = open("/proc/self/status").read()
         return int(re.search(field + r":\\s+(\\d+) kB", text).group(1))
 
+    def process():
+        started = time.process_time()
+        try:
+            process_upload(raw)
+            outcome = "accepted"
+        except PhotoRejected as error:
+            outcome = str(error)
+        return outcome, time.process_time() - started
+    """
+    )
+    + REFERENCE_JOB
+    + textwrap.dedent(
+        """
     before = status_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as reset:
         reset.write("5")  # restart the peak (VmHWM) from the current size
-    started = time.process_time()
-    try:
-        process_upload(raw)
-        outcome = "accepted"
-    except PhotoRejected as error:
-        outcome = str(error)
-    seconds = time.process_time() - started
+    outcome, first = process()
     grown_kb = status_kb("VmHWM") - before
-    print(json.dumps({"outcome": outcome, "seconds": seconds, "mb": grown_kb / 1024}))
+    # A worker has decoded images before: the first call's one-off plugin imports are not an
+    # upload's cost, so CPU is the cheapest of the warm calls that follow.
+    reference()
+    seconds, reference_seconds = [], []
+    for _ in range(3):
+        reference_seconds.append(reference())
+        seconds.append(process()[1])
+    print(json.dumps({
+        "outcome": outcome, "seconds": min(seconds), "reference": min(reference_seconds),
+        "mb": grown_kb / 1024,
+    }))
     """
+    )
 )
 
 
-def cost_of(raw: bytes, tries: int = 3) -> dict:
-    """Process `raw` in a fresh interpreter: its CPU time and how far its peak resident memory grew
-    (Pillow allocates in C, out of tracemalloc's sight, so the kernel's high-water mark is read).
-    The cheapest of `tries` runs is kept: a busy machine (the other test workers) inflates CPU time
-    through shared caches, never deflates it."""
+def cost_of(raw: bytes, reference_png: str, tries: int = 2) -> dict:
+    """Process `raw` in a fresh interpreter: how far its peak resident memory grew on the first
+    call (Pillow allocates in C, out of tracemalloc's sight, so the kernel's high-water mark is
+    read) and the CPU time of a warm call, as it would be on the reference machine. The cheapest
+    of `tries` runs is kept: a busy machine inflates CPU time, never deflates it."""
     runs = []
     for _ in range(tries):
-        done = subprocess.run(
-            [sys.executable, "-c", MEASURE], input=raw, capture_output=True, check=True, timeout=60
-        )
+        command = [sys.executable, "-c", MEASURE, reference_png]
+        done = subprocess.run(command, input=raw, capture_output=True, check=True, timeout=60)
         runs.append(json.loads(done.stdout))
-    return min(runs, key=lambda run: run["seconds"])
+    seconds = min(run["seconds"] for run in runs)
+    reference = min(run["reference"] for run in runs)
+    return {
+        "outcome": runs[0]["outcome"],
+        "seconds": seconds * REFERENCE_SECONDS / reference,
+        "measured": seconds,
+        "reference": reference,
+        "mb": max(run["mb"] for run in runs),
+    }
 
 
 def picture(width: int, height: int, mode: str) -> Image.Image:
@@ -146,10 +200,10 @@ def jpeg_bytes(width: int, height: int) -> bytes:
         ("39-megapixel JPEG", lambda: jpeg_bytes(7000, 5600)),
     ],
 )
-def test_no_upload_costs_more_than_the_budget(label, make):
+def test_no_upload_costs_more_than_the_budget(label, make, reference_png):
     raw = make()
     assert len(raw) < 10 * 1024 * 1024, label
-    cost = cost_of(raw)
+    cost = cost_of(raw, reference_png)
     assert cost["outcome"] == "accepted" or "too large" in cost["outcome"], (label, cost)
     assert cost["seconds"] < CPU_BUDGET_SECONDS, (label, cost)
     assert cost["mb"] < MEMORY_BUDGET_MB, (label, cost)
@@ -190,12 +244,12 @@ def test_heic_from_a_phone_is_read():
 HEIC_CPU_CEILING_SECONDS = 0.8  # HEVC has no reduced-size decoding: a 12 MP photo costs ~0.35 s to decode
 
 
-def test_a_12_megapixel_heic_is_accepted_within_its_own_ceiling():
+def test_a_12_megapixel_heic_is_accepted_within_its_own_ceiling(reference_png):
     """The one exception to the 0.3 s budget, kept visible: refusing 12 MP HEIC would refuse iPhone photos."""
     base = Image.effect_noise((504, 378), 64).resize((4032, 3024)).convert("RGB")
     grain = Image.effect_noise((4032, 3024), 20).convert("RGB")
     out = io.BytesIO()
     pillow_heif.from_pillow(Image.blend(base, grain, 0.1)).save(out, quality=50)
-    cost = cost_of(out.getvalue())
+    cost = cost_of(out.getvalue(), reference_png)
     assert cost["outcome"] == "accepted", cost
     assert cost["seconds"] < HEIC_CPU_CEILING_SECONDS and cost["mb"] < MEMORY_BUDGET_MB, cost
