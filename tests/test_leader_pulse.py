@@ -251,7 +251,10 @@ def test_the_board_pack_has_the_staff_voice_figures_and_their_definitions(app, f
     assert "Staff voice" in text and "Staff's priorities fixed 1 of 2" in text
     assert "3 Yes and 1 Not yet" in text
     assert "Beech Ward, Riverside General Hospital 80% (5) 100% (5)" in text
-    assert "Cedar Ward, Riverside General Hospital fewer than 5 fewer than 5" in text
+    # A ward with no result on either side gets no row, only its name under the table.
+    assert "Cedar Ward, Riverside General Hospital fewer than 5" not in text
+    assert "Fewer than 5 answers on each side, or none (1 ward" in text
+    assert "Riverside General Hospital: Cedar Ward (1)." in text
     earlier = sv["pulse"][0]  # a quarter nobody answered says so, rather than "fewer than 5"
     assert earlier["trust"]["staff"]["answered"] is False
     assert f"{earlier['label']} no answers no answers" in text
