@@ -672,7 +672,10 @@ class FixAnswer(SQLModel, table=True):
     one per device (a random cookie, no person), the last answer standing."""
 
     __tablename__ = "fix_answer"
-    __table_args__ = (sa.UniqueConstraint("concern_id", "device", name="uq_fix_answer_device"),)
+    __table_args__ = (
+        sa.UniqueConstraint("concern_id", "device", name="uq_fix_answer_device"),
+        sa.Index("ix_fix_answer_answered", "answered_at", "fixed"),  # a period's answers, counted
+    )
     id: int | None = Field(default=None, primary_key=True)
     concern_id: int = _fk("concern.id")
     device: str = Field(max_length=64)
