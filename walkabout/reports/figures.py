@@ -40,6 +40,7 @@ from ..rules import RISK_BANDS
 
 BANDS = [band for _top, band in RISK_BANDS]
 CLOSED = (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+CLOSED_VALUES = tuple(status.value for status in CLOSED)
 NOT_CLOSED = tuple(status for status in ActionStatus if status not in CLOSED)
 NOT_VISITED_DAYS = 90
 
@@ -68,10 +69,10 @@ def history_exists() -> sa.ColumnElement:
     return sa.exists().where(StatusChange.entity_type == "action", StatusChange.entity_id == Action.id)
 
 
-def status_before(moment: datetime) -> sa.ScalarSelect:
-    """The action's status just before `moment`, from its status history."""
+def _last_change_before(moment: datetime, value) -> sa.ScalarSelect:
+    """`value` (an expression of a StatusChange) of the action's last status change before `moment`."""
     return (
-        select(StatusChange.to_status)
+        select(value)
         .where(
             StatusChange.entity_type == "action",
             StatusChange.entity_id == Action.id,
@@ -83,22 +84,38 @@ def status_before(moment: datetime) -> sa.ScalarSelect:
     )
 
 
+def status_before(moment: datetime) -> sa.ScalarSelect:
+    """The action's status just before `moment`, from its status history."""
+    return _last_change_before(moment, StatusChange.to_status)
+
+
+def closed_without_history(moment: datetime) -> sa.ColumnElement:
+    """For an action without a status history: closed, and completed before `moment`."""
+    return sa.and_(
+        col(Action.status).in_(CLOSED),
+        col(Action.completed_at).is_not(None),
+        col(Action.completed_at) < moment,
+    )
+
+
+def closed_at(moment: datetime) -> sa.ColumnElement:
+    """The action was closed at `moment`: by its last status change before then (so an action
+    reopened later still counts as closed then), or, with no history, by its completion time.
+    One index probe per action; the history is only asked again when nothing came before `moment`."""
+    return sa.func.coalesce(
+        _last_change_before(moment, col(StatusChange.to_status).in_(CLOSED_VALUES)),
+        sa.and_(sa.not_(history_exists()), closed_without_history(moment)),
+    )
+
+
 def overdue_condition(moment: datetime, local_day):
     """An action overdue at `moment`: created before it, due before `local_day`, not closed by then
     (from its status history, so an action reopened later still counts as closed then)."""
-    closed_by_then = sa.case(
-        (history_exists(), sa.func.coalesce(status_before(moment).in_([s.value for s in CLOSED]), False)),
-        else_=sa.and_(
-            col(Action.status).in_(CLOSED),
-            col(Action.completed_at).is_not(None),
-            col(Action.completed_at) < moment,
-        ),
-    )
     return sa.and_(
         col(Action.deleted_at).is_(None),
         col(Action.created_at) < moment,
         col(Action.due_date) < local_day,
-        sa.not_(closed_by_then),
+        sa.not_(closed_at(moment)),
     )
 
 

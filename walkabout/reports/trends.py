@@ -1,11 +1,25 @@
-"""Series over time buckets, one SQL aggregate per table (a CASE column per bucket)."""
+"""Series over time buckets: one SQL aggregate per table (a CASE column per bucket), and for
+the actions overdue at each bucket's end a second statement, counted here (see `overdue_counts`)."""
+
+from datetime import date, datetime
+from itertools import groupby
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ..models import Action, Concern, ConcernKind, Walkabout, WalkaboutStatus
+from ..models import Action, Concern, ConcernKind, StatusChange, Walkabout, WalkaboutStatus
 from ..periods import Period, bucket_label
-from .figures import CLOSED, count_if, cutoff, fed_back, overdue_condition, overdue_day
+from .figures import (
+    CLOSED,
+    CLOSED_VALUES,
+    closed_without_history,
+    count_if,
+    cutoff,
+    fed_back,
+    history_exists,
+    overdue_day,
+)
 
 
 def _in(column, bucket: Period):
@@ -48,10 +62,14 @@ def series(session: Session, buckets: list[Period]) -> dict:
         select(
             *[count_if(_in(col(Action.created_at), b)) for b in buckets],
             *[count_if(sa.and_(closed, _in(closed_at, b))) for b in buckets],
-            *[count_if(overdue_condition(cutoff(b), overdue_day(b))) for b in buckets],
-        ).where(col(Action.deleted_at).is_(None), Action.created_at < end)
+        ).where(
+            col(Action.deleted_at).is_(None),
+            Action.created_at < end,
+            col(Action.id).in_(_made_or_closed_since(start)),
+        )
     ).one()
-    opened, closed_counts, overdue = (list(map(int, action_row[i * n : (i + 1) * n])) for i in range(3))
+    opened, closed_counts = (list(map(int, action_row[i * n : (i + 1) * n])) for i in range(2))
+    overdue = overdue_counts(session, [(cutoff(b), overdue_day(b)) for b in buckets])
     return {
         "labels": [bucket_label(b) for b in buckets],
         "planned": planned,
@@ -66,3 +84,104 @@ def series(session: Session, buckets: list[Period]) -> dict:
         "actions_closed": closed_counts,
         "actions_overdue": overdue,
     }
+
+
+def _made_or_closed_since(start: datetime) -> sa.CompoundSelect:
+    """Actions made, completed or verified since `start`: three index ranges (an OR of the three
+    reads every action made before the window's end instead)."""
+    since = aliased(Action)
+    return sa.union(
+        *(
+            select(since.id).where(column >= start)
+            for column in (since.created_at, since.completed_at, since.verified_at)
+        )
+    )
+
+
+def _rank(column, edges: list) -> sa.ColumnElement:
+    """How many of the sorted `edges` are at or before `column` (None for NULL), so that
+    column < edges[j] exactly when the rank is at most j: dates compared by the database."""
+    return sa.case(
+        (column.is_(None), None),
+        *[(column < edge, index) for index, edge in enumerate(edges)],
+        else_=len(edges),
+    )
+
+
+def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> list[int]:
+    """How many actions were overdue at each (moment, local day), by figures.overdue_condition.
+
+    One statement, whatever the number of points: an action closed just before the first moment
+    (by its last status change before the last moment, or, with no history, completed before
+    the first moment) stays closed at every point and is left out by one index probe. The rest
+    come with their status changes, every time as its rank among the moments, and are counted here.
+    """
+    if not points:
+        return []
+    moments = sorted({moment for moment, _day in points})
+    days = sorted({day for _moment, day in points})
+    first, last = moments[0], moments[-1]
+    last_change = (
+        select(
+            sa.or_(col(StatusChange.changed_at) >= first, col(StatusChange.to_status).not_in(CLOSED_VALUES))
+        )
+        .where(
+            StatusChange.entity_type == "action",
+            StatusChange.entity_id == Action.id,
+            StatusChange.changed_at < last,
+        )
+        .order_by(col(StatusChange.changed_at).desc(), col(StatusChange.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # no change before the last moment: open throughout if it has a history (all of it later)
+    may_be_open = sa.func.coalesce(
+        last_change, sa.not_(sa.and_(sa.not_(history_exists()), closed_without_history(first)))
+    )
+    moves = aliased(StatusChange)  # the changes listed; the probes above read status_change itself
+    rows = session.exec(
+        select(
+            Action.id,
+            _rank(col(Action.created_at), moments),
+            _rank(col(Action.due_date), days),
+            Action.status,
+            _rank(col(Action.completed_at), moments),
+            _rank(col(moves.changed_at), moments),
+            moves.to_status,
+            sa.case((col(moves.id).is_(None), history_exists()), else_=True),
+        )
+        .select_from(Action)
+        .outerjoin(
+            moves,
+            sa.and_(
+                moves.entity_type == "action",
+                moves.entity_id == Action.id,
+                moves.changed_at < last,
+            ),
+        )
+        .where(
+            col(Action.deleted_at).is_(None),
+            Action.created_at < last,
+            Action.due_date < days[-1],
+            may_be_open,
+        )
+        .order_by(Action.id, moves.changed_at, moves.id)
+    ).all()
+    # x < moments[j] exactly when rank(x) <= j
+    wanted = [(moments.index(moment), days.index(day)) for moment, day in points]
+    counts = [0] * len(points)
+    for _ident, group in groupby(rows, key=lambda row: row[0]):
+        group = list(group)
+        _id, made, due, status, completed, _at, _to, has_history = group[0]
+        changes = [(at, to) for _id, _m, _d, _s, _c, at, to, _h in group if at is not None]
+        for index, (j, k) in enumerate(wanted):
+            if made > j or due > k:
+                continue
+            if has_history:
+                before = [to for at, to in changes if at <= j]
+                closed = bool(before) and before[-1] in CLOSED_VALUES
+            else:
+                closed = status in CLOSED and completed is not None and completed <= j
+            if not closed:
+                counts[index] += 1
+    return counts
