@@ -129,8 +129,9 @@ def fed_back():
     return sa.exists().where(FeedbackDelivery.walkabout_id == Walkabout.id)
 
 
-def headline(session: Session, period: Period) -> dict:
-    """Every headline figure of `period` as plain JSON-able values."""
+def headline(session: Session, period: Period, overdue: int | None = None) -> dict:
+    """Every headline figure of `period` as plain JSON-able values; `overdue`, when given, is the
+    count of actions overdue at its end already counted by the caller (the board pack's trend)."""
     figures = {
         "period": {
             "start": period.start.isoformat(),
@@ -141,7 +142,7 @@ def headline(session: Session, period: Period) -> dict:
     figures["walkabouts"] = _walkabouts(session, period)
     figures["wards"] = _wards(session, period, figures["walkabouts"].pop("wards_covered"))
     figures["concerns"] = _concerns(session, period)
-    figures["actions"] = _actions(session, period)
+    figures["actions"] = _actions(session, period, overdue)
     figures["feedback_deliveries"] = session.exec(
         select(sa.func.count())
         .select_from(FeedbackDelivery)
@@ -240,7 +241,7 @@ def _concerns(session: Session, period: Period) -> dict:
     }
 
 
-def _actions(session: Session, period: Period) -> dict:
+def _actions(session: Session, period: Period, known_overdue: int | None = None) -> dict:
     """Each figure counts one index range (created, completed, verified, status and due date), so
     the cost follows the period's actions, not every action the trust ever had."""
     start, end = period.start_utc, period.end_utc
@@ -264,7 +265,9 @@ def _actions(session: Session, period: Period) -> dict:
         col(Action.due_date) < day,
         col(Action.created_at) < moment,
     ]
-    if moment < period.end_utc:  # the month is not over: nothing has changed since `moment` (now)
+    if known_overdue is not None:
+        overdue_counts = [sa.literal(known_overdue), sa.literal(0)]
+    elif moment < period.end_utc:  # the month is not over: nothing has changed since `moment` (now)
         overdue_counts = [counted(*still_open), counted(*closed_later)]
     else:  # a past month: an action reopened since counts as it stood then, from its status history
         overdue_counts = [counted(overdue_condition(moment, day)), sa.literal(0)]

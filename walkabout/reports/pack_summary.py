@@ -46,12 +46,14 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
     limits = rag.thresholds(session)
     days = current_app.config["COVERAGE_THRESHOLD_DAYS"]
     previous = Period(add_months(period.start, -1), period.start, period.zone)
-    before = figures.headline(session, previous)
+    months = month_buckets(period)
+    # A month over: the trend counted its overdue actions by the same definition (overdue_condition).
+    counted = months[-2] == previous and figures.cutoff(previous) == previous.end_utc
+    before = figures.headline(session, previous, trend["actions_overdue"][-2] if counted else None)
     before_loop = {
         "feedback": fidelity.feedback_within(session, previous),
         "coverage": fidelity.coverage_share(session, previous, days),
     }
-    months = month_buckets(period)
     w = headline["walkabouts"]
     held_share = _share(w["held"], w["planned"])
     tiles = [

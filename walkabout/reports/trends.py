@@ -1,8 +1,10 @@
 """Series over time buckets: one SQL aggregate per table (a CASE column per bucket), and for
 the actions overdue at each bucket's end a second statement, counted here (see `overdue_counts`)."""
 
+from bisect import bisect_right
 from datetime import date, datetime
 from itertools import groupby
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -114,12 +116,37 @@ def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> lis
     One statement, whatever the number of points: an action closed just before the first moment
     (by its last status change before the last moment, or, with no history, completed before
     the first moment) stays closed at every point and is left out by one index probe. The rest
-    come with their status changes, every time as its rank among the moments, and are counted here.
+    come with their status changes, each time as its rank among the moments, and are counted here.
     """
     if not points:
         return []
     moments = sorted({moment for moment, _day in points})
     days = sorted({day for _moment, day in points})
+    rows = session.exec(_candidates(moments, days)).all()
+    wanted = [(moments.index(moment), days.index(day)) for moment, day in points]
+    counts = [0] * len(points)
+    for _ident, group in groupby(rows, key=itemgetter(0)):
+        group = list(group)
+        _id, made, due, closed_rank, _rank, _closed, has_history = group[0]
+        # the ranks of its changes before the last moment, in order, and whether each closed it
+        ranks = [row[4] for row in group if row[4] is not None]
+        closed = [row[5] for row in group if row[4] is not None]
+        for index, (j, k) in enumerate(wanted):  # x < moments[j] exactly when rank(x) <= j
+            if made > j or due > k:
+                continue
+            if has_history:
+                before = bisect_right(ranks, j)  # its changes before moments[j]
+                closed_then = before > 0 and closed[before - 1]
+            else:
+                closed_then = closed_rank is not None and closed_rank <= j
+            if not closed_then:
+                counts[index] += 1
+    return counts
+
+
+def _candidates(moments: list[datetime], days: list[date]) -> sa.Select:
+    """Actions that may be overdue at one of the moments, each with its status changes before the
+    last (one row per change, in order; one row with no change)."""
     first, last = moments[0], moments[-1]
     last_change = (
         select(
@@ -134,30 +161,25 @@ def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> lis
         .limit(1)
         .scalar_subquery()
     )
-    # no change before the last moment: open throughout if it has a history (all of it later)
+    # no change before the last moment: with a history (all of it later) it is open throughout
     may_be_open = sa.func.coalesce(
         last_change, sa.not_(sa.and_(sa.not_(history_exists()), closed_without_history(first)))
     )
     moves = aliased(StatusChange)  # the changes listed; the probes above read status_change itself
-    rows = session.exec(
+    return (
         select(
             Action.id,
             _rank(col(Action.created_at), moments),
             _rank(col(Action.due_date), days),
-            Action.status,
-            _rank(col(Action.completed_at), moments),
+            sa.case((col(Action.status).in_(CLOSED), _rank(col(Action.completed_at), moments)), else_=None),
             _rank(col(moves.changed_at), moments),
-            moves.to_status,
+            col(moves.to_status).in_(CLOSED_VALUES),
             sa.case((col(moves.id).is_(None), history_exists()), else_=True),
         )
         .select_from(Action)
         .outerjoin(
             moves,
-            sa.and_(
-                moves.entity_type == "action",
-                moves.entity_id == Action.id,
-                moves.changed_at < last,
-            ),
+            sa.and_(moves.entity_type == "action", moves.entity_id == Action.id, moves.changed_at < last),
         )
         .where(
             col(Action.deleted_at).is_(None),
@@ -166,22 +188,4 @@ def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> lis
             may_be_open,
         )
         .order_by(Action.id, moves.changed_at, moves.id)
-    ).all()
-    # x < moments[j] exactly when rank(x) <= j
-    wanted = [(moments.index(moment), days.index(day)) for moment, day in points]
-    counts = [0] * len(points)
-    for _ident, group in groupby(rows, key=lambda row: row[0]):
-        group = list(group)
-        _id, made, due, status, completed, _at, _to, has_history = group[0]
-        changes = [(at, to) for _id, _m, _d, _s, _c, at, to, _h in group if at is not None]
-        for index, (j, k) in enumerate(wanted):
-            if made > j or due > k:
-                continue
-            if has_history:
-                before = [to for at, to in changes if at <= j]
-                closed = bool(before) and before[-1] in CLOSED_VALUES
-            else:
-                closed = status in CLOSED and completed is not None and completed <= j
-            if not closed:
-                counts[index] += 1
-    return counts
+    )
