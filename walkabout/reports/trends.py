@@ -3,6 +3,7 @@ the actions overdue at each bucket's end a second statement, counted here (see `
 
 from bisect import bisect_right
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 
@@ -24,52 +25,17 @@ from .figures import (
 )
 
 
-def _in(column, bucket: Period):
-    return sa.and_(column.is_not(None), column >= bucket.start_utc, column < bucket.end_utc)
-
-
 def series(session: Session, buckets: list[Period]) -> dict:
     """Labels and per-bucket counts: walkabouts, concerns by band, actions opened/closed/overdue."""
-    start, end = buckets[0].start_utc, buckets[-1].end_utc
-    held = col(Walkabout.status) == WalkaboutStatus.COMPLETED
-    walkabout_row = session.exec(
-        select(
-            *[count_if(_in(col(Walkabout.scheduled_start), b)) for b in buckets],
-            *[count_if(sa.and_(held, _in(col(Walkabout.scheduled_start), b))) for b in buckets],
-            *[count_if(sa.and_(held, fed_back(), _in(col(Walkabout.scheduled_start), b))) for b in buckets],
-        ).where(Walkabout.scheduled_start >= start, Walkabout.scheduled_start < end)
-    ).one()
     n = len(buckets)
+    bounds = {f"start_{i}": b.start_utc for i, b in enumerate(buckets)}
+    bounds |= {f"end_{i}": b.end_utc for i, b in enumerate(buckets)}
+    walkabouts, concerns, actions = _statements(n)
+    walkabout_row = session.exec(walkabouts, params=bounds).one()
     planned, held_counts, feedback = (list(map(int, walkabout_row[i * n : (i + 1) * n])) for i in range(3))
-
-    score = col(Concern.risk_score)
-    concern_columns = []
-    for low, high in ((0, 6), (7, 12), (13, 25)):
-        concern_columns += [
-            count_if(sa.and_(score >= low, score <= high, _in(col(Concern.created_at), b))) for b in buckets
-        ]
-    concern_row = session.exec(
-        select(*concern_columns).where(
-            Concern.created_at >= start,
-            Concern.created_at < end,
-            col(Concern.deleted_at).is_(None),
-            Concern.kind == ConcernKind.CONCERN,
-        )
-    ).one()
+    concern_row = session.exec(concerns, params=bounds).one()
     low_moderate, high_band, extreme = (list(map(int, concern_row[i * n : (i + 1) * n])) for i in range(3))
-
-    closed_at = sa.func.coalesce(Action.verified_at, Action.completed_at)
-    closed = sa.and_(col(Action.status).in_(CLOSED), closed_at >= sa.literal(start))
-    action_row = session.exec(
-        select(
-            *[count_if(_in(col(Action.created_at), b)) for b in buckets],
-            *[count_if(sa.and_(closed, _in(closed_at, b))) for b in buckets],
-        ).where(
-            col(Action.deleted_at).is_(None),
-            Action.created_at < end,
-            col(Action.id).in_(_made_or_closed_since(start)),
-        )
-    ).one()
+    action_row = session.exec(actions, params=bounds).one()
     opened, closed_counts = (list(map(int, action_row[i * n : (i + 1) * n])) for i in range(2))
     overdue = overdue_counts(session, [(cutoff(b), overdue_day(b)) for b in buckets])
     return {
@@ -88,7 +54,48 @@ def series(session: Session, buckets: list[Period]) -> dict:
     }
 
 
-def _made_or_closed_since(start: datetime) -> sa.CompoundSelect:
+@lru_cache(maxsize=32)
+def _statements(n: int) -> tuple[sa.Select, sa.Select, sa.Select]:
+    """The walkabout, concern and action aggregates for `n` buckets, built once per `n` (building
+    a hundred CASE columns costs more than running them); bounds are start_i and end_i."""
+    starts = [sa.bindparam(f"start_{i}") for i in range(n)]
+    ends = [sa.bindparam(f"end_{i}") for i in range(n)]
+    start, end = starts[0], ends[-1]
+
+    def within(column, i: int):
+        return sa.and_(column.is_not(None), column >= starts[i], column < ends[i])
+
+    held = col(Walkabout.status) == WalkaboutStatus.COMPLETED
+    scheduled = col(Walkabout.scheduled_start)
+    walkabouts = select(
+        *[count_if(within(scheduled, i)) for i in range(n)],
+        *[count_if(sa.and_(held, within(scheduled, i))) for i in range(n)],
+        *[count_if(sa.and_(held, fed_back(), within(scheduled, i))) for i in range(n)],
+    ).where(scheduled >= start, scheduled < end)
+
+    score, made = col(Concern.risk_score), col(Concern.created_at)
+    concerns = select(
+        *[
+            count_if(sa.and_(score >= low, score <= high, within(made, i)))
+            for low, high in ((0, 6), (7, 12), (13, 25))
+            for i in range(n)
+        ]
+    ).where(made >= start, made < end, col(Concern.deleted_at).is_(None), Concern.kind == ConcernKind.CONCERN)
+
+    closed_at = sa.func.coalesce(Action.verified_at, Action.completed_at)
+    closed = sa.and_(col(Action.status).in_(CLOSED), closed_at >= start)
+    actions = select(
+        *[count_if(within(col(Action.created_at), i)) for i in range(n)],
+        *[count_if(sa.and_(closed, within(closed_at, i))) for i in range(n)],
+    ).where(
+        col(Action.deleted_at).is_(None),
+        col(Action.created_at) < end,
+        col(Action.id).in_(_made_or_closed_since(start)),
+    )
+    return walkabouts, concerns, actions
+
+
+def _made_or_closed_since(start) -> sa.CompoundSelect:
     """Actions made, completed or verified since `start`: three index ranges (an OR of the three
     reads every action made before the window's end instead)."""
     since = aliased(Action)
@@ -122,7 +129,9 @@ def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> lis
         return []
     moments = sorted({moment for moment, _day in points})
     days = sorted({day for _moment, day in points})
-    rows = session.exec(_candidates(moments, days)).all()
+    bounds = {f"moment_{i}": moment for i, moment in enumerate(moments)}
+    bounds |= {f"day_{i}": day for i, day in enumerate(days)}
+    rows = session.exec(_candidates(len(moments), len(days)), params=bounds).all()
     wanted = [(moments.index(moment), days.index(day)) for moment, day in points]
     counts = [0] * len(points)
     for _ident, group in groupby(rows, key=itemgetter(0)):
@@ -144,9 +153,12 @@ def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> lis
     return counts
 
 
-def _candidates(moments: list[datetime], days: list[date]) -> sa.Select:
-    """Actions that may be overdue at one of the moments, each with its status changes before the
-    last (one row per change, in order; one row with no change)."""
+@lru_cache(maxsize=32)
+def _candidates(n_moments: int, n_days: int) -> sa.Select:
+    """Actions that may be overdue at one of the sorted moments moment_i (and days day_i), each
+    with its status changes before the last (a row per change, in order; one row with none)."""
+    moments = [sa.bindparam(f"moment_{i}") for i in range(n_moments)]
+    days = [sa.bindparam(f"day_{i}") for i in range(n_days)]
     first, last = moments[0], moments[-1]
     last_change = (
         select(
