@@ -84,11 +84,6 @@ def _last_change_before(moment: datetime, value) -> sa.ScalarSelect:
     )
 
 
-def status_before(moment: datetime) -> sa.ScalarSelect:
-    """The action's status just before `moment`, from its status history."""
-    return _last_change_before(moment, StatusChange.to_status)
-
-
 def closed_without_history(moment: datetime) -> sa.ColumnElement:
     """For an action without a status history: closed, and completed before `moment`."""
     return sa.and_(

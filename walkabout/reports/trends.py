@@ -136,7 +136,7 @@ def overdue_counts(session: Session, points: list[tuple[datetime, date]]) -> lis
     counts = [0] * len(points)
     for _ident, group in groupby(rows, key=itemgetter(0)):
         group = list(group)
-        _id, made, due, closed_rank, _rank, _closed, has_history = group[0]
+        _id, made, due, closed_rank, _change, _closes, has_history = group[0]
         # the ranks of its changes before the last moment, in order, and whether each closed it
         ranks = [row[4] for row in group if row[4] is not None]
         closed = [row[5] for row in group if row[4] is not None]
