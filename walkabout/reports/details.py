@@ -16,6 +16,7 @@ from ..models import (
     ConcernStatus,
     FeedbackDelivery,
     Site,
+    StatusChange,
     User,
     Walkabout,
     WalkaboutStatus,
@@ -123,6 +124,7 @@ def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int, 
             col(Concern.risk_score) >= HIGH_RISK_SCORE,
             Concern.created_at < moment,
             sa.or_(col(Concern.deleted_at).is_(None), col(Concern.deleted_at) >= moment),
+            sa.or_(Concern.status == ConcernStatus.OPEN, sa.not_(_settled_before(moment))),
         )
         .order_by(col(Concern.risk_score).desc(), col(Concern.created_at).desc())
     ).all()
@@ -139,6 +141,20 @@ def open_high_risks(session: Session, period: Period) -> tuple[list[dict], int, 
         for _id, _status, raised, _updated, text, score, band, ward, site, category in chosen[:MAX_OPEN_RISKS]
     ]
     return risks, len(chosen), available
+
+
+def _settled_before(moment) -> sa.ColumnElement:
+    """The concern's last status change came before `moment` and left it in the status it has now:
+    statuses_at then gives that status at `moment`, so a concern not open now was not open then
+    (one index probe; the history of the others is read in Python)."""
+    last = (
+        select(sa.and_(StatusChange.changed_at < moment, StatusChange.to_status == Concern.status))
+        .where(StatusChange.entity_type == status_history.CONCERN, StatusChange.entity_id == Concern.id)
+        .order_by(col(StatusChange.changed_at).desc(), col(StatusChange.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(last, False)
 
 
 def walkabout_notes(session: Session, period: Period) -> list[WalkaboutNote]:

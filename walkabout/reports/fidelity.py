@@ -19,6 +19,7 @@ Definitions (also printed in the board pack):
   "open actions from the last visit reviewed with the ward".
 """
 
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
@@ -65,6 +66,13 @@ def _concerns_raised(period: Period):
 
 def feedback_within(session: Session, period: Period, days: int = FEEDBACK_DAYS) -> dict:
     """Concerns of the period fed back within `days` (share %) and median days to feedback."""
+    return feedback_within_each(session, [period], days)[0]
+
+
+def feedback_within_each(session: Session, periods: list[Period], days: int = FEEDBACK_DAYS) -> list[dict]:
+    """feedback_within for each of `periods` (in order, not overlapping), from one statement."""
+    if not periods:
+        return []
     # The first delivery on the concern's walkabout since it was raised: one probe of the
     # walkabout's deliveries per concern (an index), not a join and grouping over all of them.
     first = (
@@ -76,18 +84,29 @@ def feedback_within(session: Session, period: Period, days: int = FEEDBACK_DAYS)
         .correlate(Concern)
         .scalar_subquery()
     )
-    rows = session.exec(select(Concern.id, Concern.created_at, first).where(*_concerns_raised(period))).all()
-    waits = [
-        (_aware(delivered) - _aware(raised)).total_seconds() / 86400
-        for _id, raised, delivered in rows
-        if delivered is not None
-    ]
+    span = Period(periods[0].start, periods[-1].end, periods[0].zone)
+    rows = session.exec(select(Concern.created_at, first).where(*_concerns_raised(span))).all()
+    starts = [period.start_utc for period in periods]
+    raised_in = [0] * len(periods)
+    waits: list[list[float]] = [[] for _ in periods]
+    for raised, delivered in rows:
+        raised = _aware(raised)
+        index = bisect_right(starts, raised) - 1
+        if index < 0 or raised >= periods[index].end_utc:
+            continue  # between two periods
+        raised_in[index] += 1
+        if delivered is not None:
+            waits[index].append((_aware(delivered) - raised).total_seconds() / 86400)
+    return [_feedback_figures(number, waited, days) for number, waited in zip(raised_in, waits, strict=True)]
+
+
+def _feedback_figures(raised: int, waits: list[float], days: int) -> dict:
     within = sum(1 for wait in waits if wait <= days)
     return {
-        "concerns": len(rows),
+        "concerns": raised,
         "within": within,
         "fed_back": len(waits),
-        "share": round(100 * within / len(rows)) if rows else None,
+        "share": round(100 * within / raised) if raised else None,
         "median_days": round(median(waits), 1) if waits else None,
     }
 
@@ -223,25 +242,35 @@ def executive_shares(session: Session, period: Period) -> dict:
 
 def coverage_share(session: Session, period: Period, days: int) -> dict:
     """Active wards with a walkabout held in the `days` before the period's end (share %)."""
+    return coverage_shares(session, [period], days)[0]
+
+
+def coverage_shares(session: Session, periods: list[Period], days: int) -> list[dict]:
+    """coverage_share for each of `periods`, from one statement (a column per period)."""
     from ..models import Ward
 
-    since = period.end_utc - timedelta(days=days)
-    visited = sa.exists().where(
-        Walkabout.ward_id == Ward.id,
-        Walkabout.status == WalkaboutStatus.COMPLETED,
-        Walkabout.scheduled_start >= since,
-        Walkabout.scheduled_start < period.end_utc,
-    )
-    active, covered = session.exec(
-        select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((visited, 1), else_=0)), 0)).where(
-            Ward.active.is_(True)
+    def visited(period: Period):
+        return sa.exists().where(
+            Walkabout.ward_id == Ward.id,
+            Walkabout.status == WalkaboutStatus.COMPLETED,
+            Walkabout.scheduled_start >= period.end_utc - timedelta(days=days),
+            Walkabout.scheduled_start < period.end_utc,
         )
+
+    active, *covered = session.exec(
+        select(
+            sa.func.count(),
+            *[sa.func.coalesce(sa.func.sum(sa.case((visited(period), 1), else_=0)), 0) for period in periods],
+        ).where(Ward.active.is_(True))
     ).one()
-    return {
-        "active": int(active),
-        "visited": int(covered),
-        "share": round(100 * int(covered) / int(active)) if active else None,
-    }
+    return [
+        {
+            "active": int(active),
+            "visited": int(number),
+            "share": round(100 * int(number) / int(active)) if active else None,
+        }
+        for number in covered
+    ]
 
 
 def _open_at_start(query):

@@ -40,6 +40,7 @@ from ..rules import RISK_BANDS
 
 BANDS = [band for _top, band in RISK_BANDS]
 CLOSED = (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
+CLOSED_VALUES = tuple(status.value for status in CLOSED)
 NOT_CLOSED = tuple(status for status in ActionStatus if status not in CLOSED)
 NOT_VISITED_DAYS = 90
 
@@ -68,10 +69,10 @@ def history_exists() -> sa.ColumnElement:
     return sa.exists().where(StatusChange.entity_type == "action", StatusChange.entity_id == Action.id)
 
 
-def status_before(moment: datetime) -> sa.ScalarSelect:
-    """The action's status just before `moment`, from its status history."""
+def _last_change_before(moment: datetime, value) -> sa.ScalarSelect:
+    """`value` (an expression of a StatusChange) of the action's last status change before `moment`."""
     return (
-        select(StatusChange.to_status)
+        select(value)
         .where(
             StatusChange.entity_type == "action",
             StatusChange.entity_id == Action.id,
@@ -83,22 +84,33 @@ def status_before(moment: datetime) -> sa.ScalarSelect:
     )
 
 
+def closed_without_history(moment: datetime) -> sa.ColumnElement:
+    """For an action without a status history: closed, and completed before `moment`."""
+    return sa.and_(
+        col(Action.status).in_(CLOSED),
+        col(Action.completed_at).is_not(None),
+        col(Action.completed_at) < moment,
+    )
+
+
+def closed_at(moment: datetime) -> sa.ColumnElement:
+    """The action was closed at `moment`: by its last status change before then (so an action
+    reopened later still counts as closed then), or, with no history, by its completion time.
+    One index probe per action; the history is only asked again when nothing came before `moment`."""
+    return sa.func.coalesce(
+        _last_change_before(moment, col(StatusChange.to_status).in_(CLOSED_VALUES)),
+        sa.and_(sa.not_(history_exists()), closed_without_history(moment)),
+    )
+
+
 def overdue_condition(moment: datetime, local_day):
     """An action overdue at `moment`: created before it, due before `local_day`, not closed by then
     (from its status history, so an action reopened later still counts as closed then)."""
-    closed_by_then = sa.case(
-        (history_exists(), sa.func.coalesce(status_before(moment).in_([s.value for s in CLOSED]), False)),
-        else_=sa.and_(
-            col(Action.status).in_(CLOSED),
-            col(Action.completed_at).is_not(None),
-            col(Action.completed_at) < moment,
-        ),
-    )
     return sa.and_(
         col(Action.deleted_at).is_(None),
         col(Action.created_at) < moment,
         col(Action.due_date) < local_day,
-        sa.not_(closed_by_then),
+        sa.not_(closed_at(moment)),
     )
 
 
@@ -112,8 +124,9 @@ def fed_back():
     return sa.exists().where(FeedbackDelivery.walkabout_id == Walkabout.id)
 
 
-def headline(session: Session, period: Period) -> dict:
-    """Every headline figure of `period` as plain JSON-able values."""
+def headline(session: Session, period: Period, overdue: int | None = None) -> dict:
+    """Every headline figure of `period` as plain JSON-able values; `overdue`, when given, is the
+    count of actions overdue at its end already counted by the caller (the board pack's trend)."""
     figures = {
         "period": {
             "start": period.start.isoformat(),
@@ -124,7 +137,7 @@ def headline(session: Session, period: Period) -> dict:
     figures["walkabouts"] = _walkabouts(session, period)
     figures["wards"] = _wards(session, period, figures["walkabouts"].pop("wards_covered"))
     figures["concerns"] = _concerns(session, period)
-    figures["actions"] = _actions(session, period)
+    figures["actions"] = _actions(session, period, overdue)
     figures["feedback_deliveries"] = session.exec(
         select(sa.func.count())
         .select_from(FeedbackDelivery)
@@ -223,7 +236,7 @@ def _concerns(session: Session, period: Period) -> dict:
     }
 
 
-def _actions(session: Session, period: Period) -> dict:
+def _actions(session: Session, period: Period, known_overdue: int | None = None) -> dict:
     """Each figure counts one index range (created, completed, verified, status and due date), so
     the cost follows the period's actions, not every action the trust ever had."""
     start, end = period.start_utc, period.end_utc
@@ -247,7 +260,9 @@ def _actions(session: Session, period: Period) -> dict:
         col(Action.due_date) < day,
         col(Action.created_at) < moment,
     ]
-    if moment < period.end_utc:  # the month is not over: nothing has changed since `moment` (now)
+    if known_overdue is not None:
+        overdue_counts = [sa.literal(known_overdue), sa.literal(0)]
+    elif moment < period.end_utc:  # the month is not over: nothing has changed since `moment` (now)
         overdue_counts = [counted(*still_open), counted(*closed_later)]
     else:  # a past month: an action reopened since counts as it stood then, from its status history
         overdue_counts = [counted(overdue_condition(moment, day)), sa.literal(0)]

@@ -46,12 +46,19 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
     limits = rag.thresholds(session)
     days = current_app.config["COVERAGE_THRESHOLD_DAYS"]
     previous = Period(add_months(period.start, -1), period.start, period.zone)
-    before = figures.headline(session, previous)
-    before_loop = {
-        "feedback": fidelity.feedback_within(session, previous),
-        "coverage": fidelity.coverage_share(session, previous, days),
-    }
     months = month_buckets(period)
+    # A month over: the trend counted its overdue actions by the same definition (overdue_condition).
+    counted = months[-2] == previous and figures.cutoff(previous) == previous.end_utc
+    before = figures.headline(session, previous, trend["actions_overdue"][-2] if counted else None)
+    feedback = fidelity.feedback_within_each(session, months)
+    coverage = fidelity.coverage_shares(session, months, days)
+    if months[-2] == previous:
+        before_loop = {"feedback": feedback[-2], "coverage": coverage[-2]}
+    else:
+        before_loop = {
+            "feedback": fidelity.feedback_within(session, previous),
+            "coverage": fidelity.coverage_share(session, previous, days),
+        }
     w = headline["walkabouts"]
     held_share = _share(w["held"], w["planned"])
     tiles = [
@@ -71,7 +78,7 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
             text=f"{loop['coverage']['visited']} of {loop['coverage']['active']}",
             before=before_loop["coverage"]["share"],
             unit="%",
-            series=[fidelity.coverage_share(session, month, days)["share"] for month in months],
+            series=[month["share"] for month in coverage],
         ),
         dict(
             key="feedback_share",
@@ -80,7 +87,7 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
             text=f"{loop['feedback']['within']} of {loop['feedback']['concerns']}",
             before=before_loop["feedback"]["share"],
             unit="%",
-            series=[fidelity.feedback_within(session, month)["share"] for month in months],
+            series=[month["share"] for month in feedback],
         ),
         dict(
             key="overdue_actions",
