@@ -32,8 +32,11 @@ def svg_data_url(svg: str) -> str:
 
 def build(session: Session, period: Period, version: int, requested_by: str | None) -> BoardPackResult:
     """Compute the month's figures and render its pack (needs an app context)."""
-    headline = figures.headline(session, period)
     provisional = period.end_utc > utcnow()
+    # The trend comes first: its last month's overdue count is the headline's, by the same
+    # definition, and a past month's count reads every action's history once more otherwise.
+    trend = trends.series(session, month_buckets(period))
+    headline = figures.headline(session, period, None if provisional else trend["actions_overdue"][-1])
     loop = pack_summary.loop_figures(session, period)
     headline["provisional"] = provisional
     headline["loop"] = loop
@@ -54,7 +57,6 @@ def build(session: Session, period: Period, version: int, requested_by: str | No
         "trust_logo_src": branding.logo_data_uri(session),
     }
     if headline["has_data"]:
-        trend = trends.series(session, month_buckets(period))
         overdue_rows, overdue_groups = details.overdue_by_ward_and_owner(session, period)
         risks, risks_total, risks_available = details.open_high_risks(session, period)
         headline["open_high_risks_at_end"] = risks_total if risks_available else None
