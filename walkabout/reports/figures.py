@@ -69,7 +69,7 @@ def history_exists() -> sa.ColumnElement:
     return sa.exists().where(StatusChange.entity_type == "action", StatusChange.entity_id == Action.id)
 
 
-def _last_change_before(moment: datetime, value) -> sa.ScalarSelect:
+def last_change_before(moment, value) -> sa.ScalarSelect:
     """`value` (an expression of a StatusChange) of the action's last status change before `moment`."""
     return (
         select(value)
@@ -98,7 +98,7 @@ def closed_at(moment: datetime) -> sa.ColumnElement:
     reopened later still counts as closed then), or, with no history, by its completion time.
     One index probe per action; the history is only asked again when nothing came before `moment`."""
     return sa.func.coalesce(
-        _last_change_before(moment, col(StatusChange.to_status).in_(CLOSED_VALUES)),
+        last_change_before(moment, col(StatusChange.to_status).in_(CLOSED_VALUES)),
         sa.and_(sa.not_(history_exists()), closed_without_history(moment)),
     )
 

@@ -21,6 +21,7 @@ from .figures import (
     cutoff,
     fed_back,
     history_exists,
+    last_change_before,
     overdue_day,
 )
 
@@ -160,18 +161,8 @@ def _candidates(n_moments: int, n_days: int) -> sa.Select:
     moments = [sa.bindparam(f"moment_{i}") for i in range(n_moments)]
     days = [sa.bindparam(f"day_{i}") for i in range(n_days)]
     first, last = moments[0], moments[-1]
-    last_change = (
-        select(
-            sa.or_(col(StatusChange.changed_at) >= first, col(StatusChange.to_status).not_in(CLOSED_VALUES))
-        )
-        .where(
-            StatusChange.entity_type == "action",
-            StatusChange.entity_id == Action.id,
-            StatusChange.changed_at < last,
-        )
-        .order_by(col(StatusChange.changed_at).desc(), col(StatusChange.id).desc())
-        .limit(1)
-        .scalar_subquery()
+    last_change = last_change_before(
+        last, sa.or_(col(StatusChange.changed_at) >= first, col(StatusChange.to_status).not_in(CLOSED_VALUES))
     )
     # no change before the last moment: with a history (all of it later) it is open throughout
     may_be_open = sa.func.coalesce(
