@@ -37,6 +37,7 @@ from ..models import (
 )
 from ..periods import Period
 from ..rules import RISK_BANDS
+from ..services.status_history import ACTION
 
 BANDS = [band for _top, band in RISK_BANDS]
 CLOSED = (ActionStatus.COMPLETED, ActionStatus.VERIFIED)
@@ -66,7 +67,7 @@ def cutoff(period: Period) -> datetime:
 
 def history_exists() -> sa.ColumnElement:
     """The action has a status history (kept by the services; rebuilt for older actions)."""
-    return sa.exists().where(StatusChange.entity_type == "action", StatusChange.entity_id == Action.id)
+    return sa.exists().where(StatusChange.entity_type == ACTION, StatusChange.entity_id == Action.id)
 
 
 def last_change_before(moment, value) -> sa.ScalarSelect:
@@ -74,7 +75,7 @@ def last_change_before(moment, value) -> sa.ScalarSelect:
     return (
         select(value)
         .where(
-            StatusChange.entity_type == "action",
+            StatusChange.entity_type == ACTION,
             StatusChange.entity_id == Action.id,
             StatusChange.changed_at < moment,
         )

@@ -4,7 +4,7 @@ change from last month and a twelve-month sparkline."""
 from flask import current_app
 from sqlmodel import Session
 
-from ..periods import Period, add_months, month_buckets
+from ..periods import Period, month_buckets
 from ..services import rag
 from . import charts, fidelity, figures
 
@@ -45,20 +45,13 @@ def summary_tiles(session: Session, period: Period, headline: dict, loop: dict, 
     """Headline figures of the summary page, each with status, change and sparkline."""
     limits = rag.thresholds(session)
     days = current_app.config["COVERAGE_THRESHOLD_DAYS"]
-    previous = Period(add_months(period.start, -1), period.start, period.zone)
     months = month_buckets(period)
-    # A month over: the trend counted its overdue actions by the same definition (overdue_condition).
-    counted = months[-2] == previous and figures.cutoff(previous) == previous.end_utc
-    before = figures.headline(session, previous, trend["actions_overdue"][-2] if counted else None)
+    previous = months[-2]  # the pack's month is a calendar month: this is the one before, and over
+    # The trend counted last month's overdue actions by the headline's definition (overdue_condition).
+    before = figures.headline(session, previous, trend["actions_overdue"][-2])
     feedback = fidelity.feedback_within_each(session, months)
     coverage = fidelity.coverage_shares(session, months, days)
-    if months[-2] == previous:
-        before_loop = {"feedback": feedback[-2], "coverage": coverage[-2]}
-    else:
-        before_loop = {
-            "feedback": fidelity.feedback_within(session, previous),
-            "coverage": fidelity.coverage_share(session, previous, days),
-        }
+    before_loop = {"feedback": feedback[-2], "coverage": coverage[-2]}
     w = headline["walkabouts"]
     held_share = _share(w["held"], w["planned"])
     tiles = [

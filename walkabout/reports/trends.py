@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from ..models import Action, Concern, ConcernKind, StatusChange, Walkabout, WalkaboutStatus
 from ..periods import Period, bucket_label
+from ..services.status_history import ACTION
 from .figures import (
     CLOSED,
     CLOSED_VALUES,
@@ -182,7 +183,7 @@ def _candidates(n_moments: int, n_days: int) -> sa.Select:
         .select_from(Action)
         .outerjoin(
             moves,
-            sa.and_(moves.entity_type == "action", moves.entity_id == Action.id, moves.changed_at < last),
+            sa.and_(moves.entity_type == ACTION, moves.entity_id == Action.id, moves.changed_at < last),
         )
         .where(
             col(Action.deleted_at).is_(None),
