@@ -16,10 +16,19 @@ from sqlmodel import func, select
 from walkabout import rules
 from walkabout.db import session_scope
 from walkabout.db_types import utcnow
-from walkabout.models import AuditEvent, LeaderPulseAnswer, PulseStatement, Role, Walkabout, WalkaboutStatus
+from walkabout.models import (
+    AuditEvent,
+    LeaderPulseAnswer,
+    PulseResponse,
+    PulseStatement,
+    Role,
+    Walkabout,
+    WalkaboutStatus,
+)
+from walkabout.services.pulse import quarter_of
 
 from .conftest import login, post_form
-from .report_data import seed_month
+from .report_data import local, seed_month
 from .staff_voice_data import HOSTILE_STATEMENT, seed_staff_voice
 from .test_board_pack_readable import render_pages
 from .test_reports_pack import issue_pack
@@ -269,3 +278,29 @@ def test_the_board_pack_has_the_staff_voice_figures_and_their_definitions(app, f
         assert term in definitions, term
     # Every page as a PNG in test-artifacts/pdf/ for people to look at (staff-voice-pack-*.png).
     assert render_pages(pack.pdf, "staff-voice-pack")
+
+
+def test_a_pack_whose_wards_all_have_fewer_than_five_answers_names_them_and_shows_no_figures(app, factory):
+    month = seed_month(factory)
+    day = month.first_day.replace(day=12)
+    with app.app_context(), session_scope(app) as session:
+        statement = session.exec(select(PulseStatement).where(PulseStatement.active.is_(True))).first()
+        for n in range(rules.PULSE_MIN_RESPONSES - 1):
+            session.add(
+                PulseResponse(
+                    ward_id=month.other_ward.id,
+                    statement_id=statement.id,
+                    quarter=quarter_of(day),
+                    device=f"few-device-{n:010d}xx",
+                    score=5,
+                    answered_at=local(day, 9 + n),
+                )
+            )
+    pack = issue_pack(app, month.key, month.secretary)
+    latest = pack.figures["staff_voice"]["pulse"][-1]
+    assert not any(w["staff"]["shown"] or w["leaders"]["shown"] for w in latest["wards"])
+    text = pdf_text(pack.pdf)
+    assert "No ward has 5 answers on either side this quarter yet." in text
+    assert "Fewer than 5 answers on each side, or none" in text
+    assert "Riverside General Hospital: " in text and "Cedar Ward" in text
+    assert "100% (" not in text  # no share of fewer than five devices anywhere
