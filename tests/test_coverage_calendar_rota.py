@@ -1,6 +1,6 @@
 """Ward coverage figures, ICS output parsed back with icalendar, and the rota helper."""
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +28,9 @@ def test_coverage_figures_on_seeded_data(app, factory):
     stale = factory.ward(site, "Stale Ward")
     factory.ward(factory.site("South Site"), "Never Ward")
     closed = factory.ward(site, "Closed Ward")
-    now = utcnow()
+    # Noon in London: "N days ago" is N calendar days whatever the hour and the clock change.
+    today = utcnow().astimezone(LONDON).date()
+    now = datetime.combine(today, time(12), LONDON).astimezone(UTC)
     for days in (10, 100, 200, 400):
         factory.walkabout(
             recent, executive, start=now - timedelta(days=days), status=WalkaboutStatus.COMPLETED
@@ -43,7 +45,6 @@ def test_coverage_figures_on_seeded_data(app, factory):
         user = session.exec(
             select(User).where(User.id == executive.id).options(selectinload(User.role_rows))
         ).one()
-        today = now.astimezone(LONDON).date()
         rows = {row.ward.name: row for row in ward_coverage(session, user, today, 90)}
         assert set(rows) == {"Recent Ward", "Stale Ward", "Never Ward"}  # deactivated wards left out
         assert (rows["Recent Ward"].days_since, rows["Recent Ward"].visits_12_months) == (10, 3)

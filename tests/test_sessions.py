@@ -249,3 +249,24 @@ def test_htmx_posts_keep_the_session_alive(app, factory):
         stale = stored.last_seen_at
     post_form(client, "/notifications/read", {}, token_from="/")
     assert records(app, user)[0].last_seen_at > stale
+
+
+def test_the_workers_update_check_cannot_undo_the_sign_in_page(app, factory):
+    """After an idle sign-out the browser checks /sw.js with the cookie it held before the
+    sign-in page was answered; that answer must not replace the page's CSRF token."""
+    user = factory.user()
+    client, worker = app.test_client(), app.test_client()
+    login(client, user.email)
+    with session_scope(app) as session:
+        stored = session.exec(select(UserSession).where(UserSession.user_id == user.id)).one()
+        stored.last_seen_at -= timedelta(hours=2)
+    assert client.get("/").status_code == 302  # idle: signed out, sent to sign in
+    copy_cookies(client, worker, names=("session",))  # what the worker's fetch carries
+    token = csrf_token(client, "/login?next=/")
+    for background in ("/sw.js", "/manifest.webmanifest"):
+        answer = worker.get(background)
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
+    signed_in = client.post(
+        "/login?next=/", data={"csrf_token": token, "email": user.email, "password": Factory.PASSWORD}
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/"

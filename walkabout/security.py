@@ -1,10 +1,27 @@
 """Security headers on every response, idle sign-out, NUL bytes refused, and proxy awareness."""
 
 from flask import Flask, flash, g, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import render_error
+
+# Fetched by the browser on its own, alongside pages: they neither read nor write the session.
+SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz", "offline.worker", "offline.manifest"})
+
+
+class PageSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, never re-sent on a background fetch.
+
+    The worker's update check can carry the cookie from before the sign-in page was
+    answered; re-sending it (a signed-in session is refreshed on every response) would
+    replace the sign-in form's CSRF token and refuse the password that follows.
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint not in SESSIONLESS_ENDPOINTS:
+            super().save_session(app, session, response)
 
 
 def content_security_policy() -> str:
@@ -29,6 +46,7 @@ def init_app(app: Flask) -> None:
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    app.session_interface = PageSessionInterface()
     csp = content_security_policy()
 
     @app.after_request
@@ -60,7 +78,7 @@ def init_app(app: Flask) -> None:
     def end_idle_sessions():
         """A session record unused for SESSION_IDLE_MINUTES is refused by the user loader
         (services/sessions.py keeps "last seen"); say so and clear the remember-me cookie."""
-        if request.endpoint in ("static", "health.healthz") or current_user.is_authenticated:
+        if request.endpoint in SESSIONLESS_ENDPOINTS or current_user.is_authenticated:
             return None
         if not g.get("session_timed_out"):
             return None
