@@ -36,10 +36,15 @@ def make_app(db_path: Path):
     )
 
 
-def seed(db_path: Path) -> None:
+def prepare(db_path: Path, seed: bool) -> None:
+    """Migrate to head (a kept database may be older), and seed the large trust into a new one."""
     app = make_app(db_path)
     runner = app.test_cli_runner()
-    for args in (["db-upgrade"], ["seed-demo", "--scale", "large", "--password", "bench-password"]):
+    steps = [
+        ["db-upgrade"],
+        *([["seed-demo", "--scale", "large", "--password", "bench-password"]] if seed else []),
+    ]
+    for args in steps:
         result = runner.invoke(args=args)
         if result.exit_code:
             raise SystemExit(result.output)
@@ -118,7 +123,7 @@ def main() -> None:
     db_path = args.db or scratch / "large.db"
     if not db_path.exists():
         print(f"Seeding the large demo trust into {db_path} ...", flush=True)
-        seed(db_path)
+    prepare(db_path, seed=not db_path.exists())
 
     import sqlalchemy as sa
     from sqlmodel import select

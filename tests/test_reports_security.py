@@ -5,6 +5,8 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from walkabout.db import session_scope
+from walkabout.models import Ward
 from walkabout.reports.pdf import BASE_URL, FetchRefused, LockedFetcher, render_pdf
 
 from .conftest import login
@@ -82,3 +84,18 @@ def test_hostile_concern_text_is_printed_as_text(app, client, factory, monkeypat
     assert '<script>alert("x")</script><img src="file:///etc/passwd">' in text
     assert "root:x:0:0" not in text
     assert refused == []  # escaped text asks for nothing, so nothing was even attempted
+
+
+def test_a_hostile_name_in_the_page_header_is_printed_as_text(app, client, factory):
+    """The header is CSS text (templates/pdf/_base.html): a name cannot end the string or the rule."""
+    month = seed_month(factory)
+    hostile = 'Beech "}; @page{} </style>\\ Ward'
+    with session_scope(app) as session:
+        session.get(Ward, month.held.ward_id).name = hostile
+    login(client, month.executive.email)
+    response = client.get(f"/walkabouts/{month.held.id}/summary.pdf")
+    assert response.status_code == 200
+    pages = PdfReader(io.BytesIO(response.data)).pages
+    for page in pages:
+        text = " ".join(page.extract_text().split())
+        assert f"Walkabout follow-up · {hostile} ·" in text  # the header, as typed

@@ -117,8 +117,20 @@ def _option_text(choice, label: str) -> str:
     return text
 
 
+def css_string(text: str) -> Markup:
+    """`text` as a quoted CSS string (a PDF's page header): every character but letters,
+    digits and spaces as a hex escape, so no text can end the string, the rule or the
+    <style> element around it."""
+    escaped = "".join(
+        char if char == " " or (char.isalnum() and char.isprintable()) else f"\\{ord(char):x} "
+        for char in str(text).replace("\x00", "\ufffd")
+    )
+    return Markup(f'"{escaped}"')
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
+        css_string=css_string,
         datetime=timeutil.format_datetime,
         date=timeutil.format_date,
         time=timeutil.format_time,

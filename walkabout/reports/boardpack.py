@@ -10,7 +10,7 @@ from ..db_types import utcnow
 from ..periods import Period, month_buckets
 from ..services import branding, rag
 from . import charts, details, figures, pack_summary, staff_voice, trends
-from .pdf import LockedFetcher, render_pdf
+from .pdf import LockedFetcher, rare_collections, render_pdf
 
 PDF_SIZE = {"height": 250}  # three charts and their keys fit on one A4 page
 
@@ -30,6 +30,7 @@ def svg_data_url(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+@rare_collections()  # the figures' rows are many short-lived objects too
 def build(session: Session, period: Period, version: int, requested_by: str | None) -> BoardPackResult:
     """Compute the month's figures and render its pack (needs an app context)."""
     provisional = period.end_utc > utcnow()
