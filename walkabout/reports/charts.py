@@ -1,10 +1,11 @@
-"""SVG charts made with pygal, legible in black and white and to colour-blind readers.
+"""SVG charts, legible in black and white and to colour-blind readers.
 
-No scripts: pygal's interactive JavaScript is switched off, so the SVG is a
-plain picture for WeasyPrint and for an <img> on the dashboard. Legends are not
-drawn inside the SVG (pygal's bottom legend is clipped when the picture is
-scaled): `legend(name)` gives the entries, and the page prints them as text
-next to the chart, with a swatch of the same fill or line style.
+Drawn here as plain pictures (no script, no stylesheet: every colour is an attribute), for
+WeasyPrint and for an <img> on the dashboard. A charting library's output was a third of
+the board pack's cost: WeasyPrint matched its stylesheet against each of some 250 elements
+per chart; these have about 60. Legends are not drawn inside the SVG: `legend(name)` gives
+the entries, and the page prints them as text next to the chart, with a swatch of the same
+fill or line style.
 
 Risk bands use the NHS 5x5 matrix colours (green, yellow, amber, red), chosen
 so their greys differ when printed in black and white, and the two middle
@@ -12,10 +13,10 @@ bands carry a pattern (dots, stripes), so no band is told apart by hue alone.
 """
 
 import math
-import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-import pygal
-from pygal.style import Style
+from markupsafe import escape
 
 from ..rules import RISK_BANDS
 
@@ -49,108 +50,223 @@ BAND_LABELS = {
     "high": "High (8\u201312)",
     "extreme": "Extreme (15\u201325)",
 }
-PRINT_STYLE = Style(
-    background="white",
-    plot_background="white",
-    foreground=INK,
-    foreground_strong=INK,
-    foreground_subtle="#c8ccd4",
-    opacity="1",
-    opacity_hover="1",
-    transition="none",
-    colors=(BLUE, GREY, INK, "#b9c3d1", "#5a6475"),
-    font_family="Liberation Sans, Arial, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    title_font_size=16,
-    value_font_size=12,
-    value_label_font_size=12,
-    tooltip_font_size=12,
-)
+FONT = "Liberation Sans, Arial, sans-serif"
+LABEL_SIZE = 13  # axis labels, in SVG units (the page scales the picture)
+TITLE_SIZE = 16
+CHAR_WIDTH = 0.56  # of the font size: a label's width is estimated from its length
+SIZE = {"width": 760, "height": 300}
+SPARK_SIZE = (200, 50, 5)  # width, height, padding in SVG units (the page scales it to 36 x 9 mm)
 
 
-def _band_style(bands: list[str]) -> Style:
-    colours = tuple(f"url(#band-{band})" if BAND_FILLS[band][1] else BAND_FILLS[band][0] for band in bands)
-    return Style(**{**PRINT_STYLE.to_dict(), "colors": colours})
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: Sequence[int | float | None]
+    fill: str  # a colour, or url(#pattern) from `defs`
+    dash: str | None = None  # lines only: an SVG dash array
 
 
-def _band_defs(bands: list[str]) -> list[str]:
-    defs = []
-    for band in bands:
-        colour, pattern = BAND_FILLS[band]
-        if pattern:
-            defs.append(PATTERNS[pattern].format(id=f"band-{band}", colour=colour, ink=INK))
-    return defs
+@dataclass(frozen=True)
+class Plot:
+    """The plotting area inside the picture, and the scale of its value axis."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    ticks: list[int]
+
+    def scale(self, value: float, along: float) -> float:
+        return value / self.ticks[-1] * along
 
 
 def integer_ticks(values: list[int | None], most: int = 6) -> list[int]:
-    """Whole-number y labels from 0 to at least the largest value (counts have no fractions)."""
+    """Whole-number axis labels from 0 to at least the largest value, at most `most` steps
+    of 1, 2 or 5 times a power of ten, or 25 times one (counts have no fractions)."""
     top = max([v or 0 for v in values] + [1])
-    step = max(1, math.ceil(top / most))
-    return list(range(0, top + step, step))
-
-
-def _config(**extra) -> dict:
-    """pygal settings for a static, printable chart; `extra` overrides (title, labels, size)."""
-    base = dict(
-        style=PRINT_STYLE,
-        js=[],
-        disable_xml_declaration=True,
-        width=760,
-        height=300,
-        show_legend=False,
-        print_values=False,
-        show_y_guides=False,
-        margin=8,
-        spacing=10,
-        truncate_label=-1,
-        tooltip_border_radius=0,
-        no_data_text="No data",
+    magnitude = 10 ** max(0, math.floor(math.log10(top / most)))
+    step = next(
+        step
+        for step in (magnitude * m for m in (1, 2, 2.5, 5, 10))
+        if step == int(step) and math.ceil(top / step) <= most
     )
-    base.update({key: value for key, value in extra.items() if key != "legend_at_bottom_columns"})
-    return base
+    step = int(step)
+    return list(range(0, math.ceil(top / step) * step + 1, step))
 
 
-SPARK_SIZE = (200, 50, 5)  # width, height, padding in SVG units (the page scales it to 36 x 9 mm)
-TOOLTIP_LAYER = "tooltip-overlay"  # pygal's hidden tooltip box
-OVERLAYS = {"overlay", "text-overlay"}  # pygal's layers for dots and value labels, often empty
-DRAWN = {"rect", "path", "circle", "text", "line", "polyline", "polygon", "ellipse", "image"}
-CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")  # pygal's stylesheet is flat and minified
-CSS_CLASS = re.compile(r"\.([\w-]+)")
+def _band_defs(bands: list[str]) -> str:
+    return "".join(
+        PATTERNS[pattern].format(id=f"band-{band}", colour=colour, ink=INK)
+        for band in bands
+        for colour, pattern in [BAND_FILLS[band]]
+        if pattern
+    )
 
 
-def _static_picture(svg):
-    """pygal xml filter: a static picture, without the config script, tooltip data, the tooltip
-    layer and empty overlays, and without the stylesheet rules that match nothing left. WeasyPrint
-    matches each rule against each element of a picture: this is a third of a chart's cost."""
-    parents = {child: parent for parent in svg.iter() for child in parent}
-    for element in list(svg.iter()):
-        tag = element.tag if isinstance(element.tag, str) else ""
-        classes = set((element.get("class") or "").split()) if tag else set()
-        empty_overlay = bool(classes & OVERLAYS) and not any(e.tag in DRAWN for e in element.iter())
-        unwanted = tag == "script" or (tag == "desc" and classes) or TOOLTIP_LAYER in classes
-        if (unwanted or empty_overlay) and element in parents:
-            parents[element].remove(element)
-    present = {name for element in svg.iter() for name in (element.get("class") or "").split()}
-    for style in svg.iter("style"):
-        rules = []
-        for selectors, body in CSS_RULE.findall(style.text or ""):
-            kept = [
-                selector
-                for selector in selectors.split(",")
-                if ":hover" not in selector and set(CSS_CLASS.findall(selector)) <= present
-            ]
-            if kept:
-                rules.append(f"{','.join(kept)}{{{body}}}")
-        style.text = "".join(rules)
-    return svg
+def _band_fill(band: str) -> str:
+    colour, pattern = BAND_FILLS[band]
+    return f"url(#band-{band})" if pattern else colour
 
 
-def _svg(chart) -> str:
-    """The chart's SVG as a static picture (see `_static_picture`)."""
-    chart.add_xml_filter(_static_picture)
-    return chart.render(is_unicode=True)
+def _text_width(text: str, size: int = LABEL_SIZE) -> float:
+    return len(text) * size * CHAR_WIDTH
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _picture(title: str, width: int, height: int, body: list[str], defs: str = "") -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" font-family="{FONT}" font-size="{LABEL_SIZE}" fill="{INK}">'
+        f"<title>{escape(title)}</title>"
+        + (f"<defs>{defs}</defs>" if defs else "")
+        + f'<rect width="{width}" height="{height}" fill="white"/>'
+        f'<text x="{width / 2}" y="{TITLE_SIZE + 6}" font-size="{TITLE_SIZE}" text-anchor="middle">'
+        f"{escape(title)}</text>" + "".join(body) + "</svg>"
+    )
+
+
+def _vertical_plot(width: int, height: int, values: list, labels: list[str]) -> tuple[Plot, list[str]]:
+    """The plot of a chart over `labels` (months), with its axes and labels drawn."""
+    ticks = integer_ticks(values)
+    left = 12 + max(_text_width(str(t)) for t in ticks)
+    plot = Plot(left, TITLE_SIZE + 22, width - 10, height - LABEL_SIZE - 14, ticks)
+    along = plot.bottom - plot.top
+    body = [
+        f'<path d="M{_number(plot.left)} {plot.top}V{plot.bottom}H{plot.right}" fill="none" stroke="{INK}"/>'
+    ]
+    body += [
+        f'<text x="{_number(plot.left - 6)}" y="{_number(plot.bottom - plot.scale(t, along) + 4)}" '
+        f'text-anchor="end">{t}</text>'
+        for t in ticks
+    ]
+    slot = (plot.right - plot.left) / max(1, len(labels))
+    every = max(1, math.ceil((max(map(_text_width, labels), default=0) + 6) / slot))
+    body += [
+        f'<text x="{_number(plot.left + (i + 0.5) * slot)}" y="{_number(plot.bottom + LABEL_SIZE + 5)}" '
+        f'text-anchor="middle">{escape(label)}</text>'
+        for i, label in enumerate(labels)
+        if i % every == 0
+    ]
+    return plot, body
+
+
+def _bars(title: str, labels: list[str], series: list[Series], stacked: bool, defs: str = "", **size) -> str:
+    width, height = size.get("width", SIZE["width"]), size.get("height", SIZE["height"])
+    if stacked:
+        values = [sum(v or 0 for v in month) for month in zip(*(s.values for s in series), strict=True)]
+    else:
+        values = [v for s in series for v in s.values]
+    plot, body = _vertical_plot(width, height, values, labels)
+    along = plot.bottom - plot.top
+    slot = (plot.right - plot.left) / max(1, len(labels))
+    bar = slot * 0.8 / (1 if stacked else len(series))
+    for i in range(len(labels)):
+        x, base = plot.left + slot * 0.1 + i * slot, plot.bottom
+        for s in series:
+            value = s.values[i] or 0
+            if not value:
+                x += 0 if stacked else bar
+                continue
+            tall = plot.scale(value, along)
+            body.append(
+                f'<rect x="{_number(x)}" y="{_number(base - tall)}" width="{_number(bar - 1)}" '
+                f'height="{_number(tall)}" fill="{s.fill}"/>'
+            )
+            if stacked:
+                base -= tall
+            else:
+                x += bar
+    return _picture(title, width, height, body, defs)
+
+
+def _lines(title: str, labels: list[str], series: list[Series], **size) -> str:
+    width, height = size.get("width", SIZE["width"]), size.get("height", SIZE["height"])
+    plot, body = _vertical_plot(width, height, [v for s in series for v in s.values], labels)
+    along = plot.bottom - plot.top
+    slot = (plot.right - plot.left) / max(1, len(labels))
+    for s in series:
+        points = [
+            (plot.left + (i + 0.5) * slot, plot.bottom - plot.scale(v, along))
+            for i, v in enumerate(s.values)
+            if v is not None
+        ]
+        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+        coords = " ".join(f"{_number(x)},{_number(y)}" for x, y in points)
+        body.append(f'<polyline points="{coords}" fill="none" stroke="{s.fill}" stroke-width="3"{dash}/>')
+        body += [f'<circle cx="{_number(x)}" cy="{_number(y)}" r="4" fill="{s.fill}"/>' for x, y in points]
+    return _picture(title, width, height, body)
+
+
+def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **size) -> str:
+    series = [Series("Planned", trend["planned"], BLUE), Series("Held", trend["held"], GREY)]
+    return _bars(title, trend["labels"], series, stacked=False, **size)
+
+
+def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **size) -> str:
+    # Low and moderate share a segment (as in the trend figures); it takes the low fill.
+    series = [
+        Series("Low or moderate", trend["concerns_low_moderate"], _band_fill("low")),
+        Series("High", trend["concerns_high"], _band_fill("high")),
+        Series("Extreme", trend["concerns_extreme"], _band_fill("extreme")),
+    ]
+    return _bars(title, trend["labels"], series, stacked=True, defs=_band_defs(["high"]), **size)
+
+
+def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
+    keys = ("actions_opened", "actions_closed", "actions_overdue")
+    series = [
+        Series(label, trend[key], colour, dash)
+        for (label, (colour, dash, _css)), key in zip(LINES.items(), keys, strict=True)
+    ]
+    return _lines(title, trend["labels"], series, **size)
+
+
+def categories_chart(
+    by_category: list[dict], title: str = "Concerns by category and risk band", **size
+) -> str:
+    """Horizontal stacked bars, a row per category (names in full, on the left)."""
+    bands = [band for _top, band in RISK_BANDS]
+    width = size.get("width", SIZE["width"])
+    height = size.get("height", max(220, 70 + 30 * len(by_category)))
+    ticks = integer_ticks([row["total"] for row in by_category])
+    names = [str(row["name"]) for row in by_category]
+    left = 12 + min(width * 0.45, max(map(_text_width, names), default=0))
+    plot = Plot(left, TITLE_SIZE + 22, width - 14, height - LABEL_SIZE - 14, ticks)
+    along = plot.right - plot.left
+    body = [
+        f'<path d="M{_number(plot.left)} {plot.top}V{plot.bottom}H{plot.right}" fill="none" stroke="{INK}"/>'
+    ]
+    every = max(
+        1, math.ceil((max(_text_width(str(t)) for t in ticks) + 8) / (along / max(1, len(ticks) - 1)))
+    )
+    body += [
+        f'<text x="{_number(plot.left + plot.scale(t, along))}" y="{_number(plot.bottom + LABEL_SIZE + 5)}" '
+        f'text-anchor="middle">{t}</text>'
+        for i, t in enumerate(ticks)
+        if i % every == 0
+    ]
+    slot = (plot.bottom - plot.top) / max(1, len(by_category))
+    for i, row in enumerate(by_category):
+        y = plot.top + i * slot
+        body.append(
+            f'<text x="{_number(plot.left - 6)}" y="{_number(y + slot / 2 + 4)}" text-anchor="end">'
+            f"{escape(names[i])}</text>"
+        )
+        x = plot.left
+        for band in bands:
+            if row[band]:
+                long = plot.scale(row[band], along)
+                body.append(
+                    f'<rect x="{_number(x)}" y="{_number(y + slot * 0.15)}" width="{_number(long)}" '
+                    f'height="{_number(slot * 0.7)}" fill="{_band_fill(band)}"/>'
+                )
+                x += long
+    if not by_category:
+        body.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No data</text>')
+    return _picture(title, width, height, body, _band_defs(bands))
 
 
 def legend(name: str) -> list[dict]:
@@ -173,87 +289,10 @@ def legend(name: str) -> list[dict]:
     raise KeyError(name)
 
 
-def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **size) -> str:
-    values = trend["planned"] + trend["held"]
-    chart = pygal.Bar(
-        **_config(title=title, x_labels=trend["labels"], y_labels=integer_ticks(values), **size)
-    )
-    chart.add("Planned", trend["planned"])
-    chart.add("Held", trend["held"])
-    return _svg(chart)
-
-
-def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **size) -> str:
-    # Low and moderate share a segment (as in the trend figures); it takes the low fill.
-    bands = ["low", "high", "extreme"]
-    totals = [
-        sum(parts)
-        for parts in zip(*(trend[f"concerns_{k}"] for k in ("low_moderate", "high", "extreme")), strict=True)
-    ]
-    chart = pygal.StackedBar(
-        **_config(
-            title=title,
-            x_labels=trend["labels"],
-            style=_band_style(bands),
-            defs=_band_defs(bands),
-            y_labels=integer_ticks(totals),
-            **size,
-        )
-    )
-    chart.add("Low or moderate", trend["concerns_low_moderate"])
-    chart.add("High", trend["concerns_high"])
-    chart.add("Extreme", trend["concerns_extreme"])
-    return _svg(chart)
-
-
-def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
-    values = trend["actions_opened"] + trend["actions_closed"] + trend["actions_overdue"]
-    style = Style(**{**PRINT_STYLE.to_dict(), "colors": tuple(c for c, _d, _s in LINES.values())})
-    chart = pygal.Line(
-        **_config(
-            title=title,
-            x_labels=trend["labels"],
-            dots_size=4,
-            stroke_style={"width": 3},
-            style=style,
-            y_labels=integer_ticks(values),
-            **size,
-        )
-    )
-    keys = ("actions_opened", "actions_closed", "actions_overdue")
-    for (label, (_colour, dash, _css)), key in zip(LINES.items(), keys, strict=True):
-        stroke = {"width": 3, "dasharray": dash} if dash else {"width": 3}
-        chart.add(label, trend[key], stroke_style=stroke)
-    return _svg(chart)
-
-
-def categories_chart(
-    by_category: list[dict], title: str = "Concerns by category and risk band", **size
-) -> str:
-    rows = list(reversed(by_category))
-    bands = [band for _top, band in RISK_BANDS]
-    totals = [row["total"] for row in rows]
-    chart = pygal.HorizontalStackedBar(
-        **_config(
-            title=title,
-            x_labels=[row["name"] for row in rows],
-            style=_band_style(bands),
-            defs=_band_defs(bands),
-            height=max(220, 70 + 30 * len(rows)),
-            y_labels=integer_ticks(totals),
-            **size,
-        )
-    )
-    for band in bands:
-        chart.add(BAND_LABELS[band], [row[band] for row in rows])
-    return _svg(chart)
-
-
 def sparkline(values: list[float | None]) -> str:
     """A small line of a figure's last twelve months (no axes: the page states the values).
 
-    Drawn here rather than with pygal: pygal's stylesheet, 9 KB in every picture, was most
-    of what WeasyPrint spent on the summary page's five sparklines (0.13 s of the pack)."""
+    A polyline and nothing else: the page prints the figure's values beside it."""
     points = [0 if v is None else v for v in values]
     width, height, pad = SPARK_SIZE
     line = ""
