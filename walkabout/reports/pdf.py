@@ -11,10 +11,11 @@ import mimetypes
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
 from ..paths import resource_dir
@@ -106,9 +107,22 @@ def rare_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
+def pdf_stylesheet() -> CSS:
+    """static/css/pdf.css, parsed once per process (and again when the file changes): parsing
+    it was more than the rest of a one-page document's cost."""
+    path = resource_dir("static").joinpath("css", "pdf.css")
+    return _parsed_stylesheet(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _parsed_stylesheet(path: str, _mtime_ns: int) -> CSS:
+    # Read-only while documents are rendered, so threads can share it.
+    return CSS(filename=path, base_url=BASE_URL, url_fetcher=LockedFetcher())
+
+
 def render_pdf(html: str, fetcher: LockedFetcher | None = None) -> bytes:
-    """The PDF of `html` (tagged, PDF/UA-1), fetching through `fetcher`."""
+    """The PDF of `html` (tagged, PDF/UA-1) with the PDF stylesheet, fetching through `fetcher`."""
     fetcher = fetcher or LockedFetcher()
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
     with rare_collections():
-        return document.write_pdf(**PDF_OPTIONS)
+        return document.write_pdf(stylesheets=[pdf_stylesheet()], **PDF_OPTIONS)
