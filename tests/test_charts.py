@@ -72,4 +72,8 @@ def test_category_names_are_text_and_an_empty_chart_says_so():
         [{"name": hostile, "low": 1, "moderate": 0, "high": 2, "extreme": 0, "total": 3}], width=480
     )
     assert hostile in texts(parsed(svg))
+    long = "Infection prevention and control of hospital-acquired conditions"
+    row = {"name": long, "low": 1, "moderate": 0, "high": 0, "extreme": 0, "total": 1}
+    lines = [t for t in texts(parsed(charts.categories_chart([row], width=480))) if t[0].isalpha()][1:]
+    assert len(lines) == 2 and lines[0] == "Infection prevention and" and long.startswith(" ".join(lines)[:-1])
     assert "No data" in texts(parsed(charts.categories_chart([], width=480)))

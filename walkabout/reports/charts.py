@@ -81,8 +81,8 @@ class Plot:
 
 
 def integer_ticks(values: list[int | None], most: int = 6) -> list[int]:
-    """Whole-number axis labels from 0 to at least the largest value, at most `most` steps
-    of 1, 2 or 5 times a power of ten, or 25 times one (counts have no fractions)."""
+    """Axis labels from 0 to at least the largest value in at most `most` round steps (1, 2,
+    2.5 or 5 times a power of ten, whole numbers only: counts have no fractions)."""
     top = max([v or 0 for v in values] + [1])
     magnitude = 10 ** max(0, math.floor(math.log10(top / most)))
     step = next(
@@ -128,15 +128,30 @@ def _picture(title: str, width: int, height: int, body: list[str], defs: str = "
     )
 
 
+def _axes(plot: Plot) -> str:
+    return (
+        f'<path d="M{_number(plot.left)} {plot.top}V{plot.bottom}H{plot.right}" fill="none" stroke="{INK}"/>'
+    )
+
+
+def _name_lines(text: str, room: float) -> list[str]:
+    """`text` on one line, or two when wider than `room` units (the second shortened with an
+    ellipsis if it is still too wide)."""
+    most = max(2, int(room / (LABEL_SIZE * CHAR_WIDTH)))
+    if len(text) <= most:
+        return [text]
+    cut = text.rfind(" ", 0, most + 1)
+    first, rest = (text[:cut], text[cut + 1 :]) if cut > 0 else (text[:most], text[most:])
+    return [first, rest if len(rest) <= most else rest[: most - 1] + "\u2026"]
+
+
 def _vertical_plot(width: int, height: int, values: list, labels: list[str]) -> tuple[Plot, list[str]]:
     """The plot of a chart over `labels` (months), with its axes and labels drawn."""
     ticks = integer_ticks(values)
     left = 12 + max(_text_width(str(t)) for t in ticks)
     plot = Plot(left, TITLE_SIZE + 22, width - 10, height - LABEL_SIZE - 14, ticks)
     along = plot.bottom - plot.top
-    body = [
-        f'<path d="M{_number(plot.left)} {plot.top}V{plot.bottom}H{plot.right}" fill="none" stroke="{INK}"/>'
-    ]
+    body = [_axes(plot)]
     body += [
         f'<text x="{_number(plot.left - 6)}" y="{_number(plot.bottom - plot.scale(t, along) + 4)}" '
         f'text-anchor="end">{t}</text>'
@@ -232,13 +247,11 @@ def categories_chart(
     width = size.get("width", SIZE["width"])
     height = size.get("height", max(220, 70 + 30 * len(by_category)))
     ticks = integer_ticks([row["total"] for row in by_category])
-    names = [str(row["name"]) for row in by_category]
-    left = 12 + min(width * 0.45, max(map(_text_width, names), default=0))
+    names = [_name_lines(str(row["name"]), width * 0.4) for row in by_category]
+    left = 12 + max((_text_width(line) for lines in names for line in lines), default=0)
     plot = Plot(left, TITLE_SIZE + 22, width - 14, height - LABEL_SIZE - 14, ticks)
     along = plot.right - plot.left
-    body = [
-        f'<path d="M{_number(plot.left)} {plot.top}V{plot.bottom}H{plot.right}" fill="none" stroke="{INK}"/>'
-    ]
+    body = [_axes(plot)]
     every = max(
         1, math.ceil((max(_text_width(str(t)) for t in ticks) + 8) / (along / max(1, len(ticks) - 1)))
     )
@@ -251,10 +264,12 @@ def categories_chart(
     slot = (plot.bottom - plot.top) / max(1, len(by_category))
     for i, row in enumerate(by_category):
         y = plot.top + i * slot
-        body.append(
-            f'<text x="{_number(plot.left - 6)}" y="{_number(y + slot / 2 + 4)}" text-anchor="end">'
-            f"{escape(names[i])}</text>"
-        )
+        first = y + slot / 2 + 4 - (len(names[i]) - 1) * LABEL_SIZE / 2
+        body += [
+            f'<text x="{_number(plot.left - 6)}" y="{_number(first + n * LABEL_SIZE)}" text-anchor="end">'
+            f"{escape(line)}</text>"
+            for n, line in enumerate(names[i])
+        ]
         x = plot.left
         for band in bands:
             if row[band]:
