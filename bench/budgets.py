@@ -77,6 +77,16 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "NOT MET")
 
 
+def reported(ok: bool | None) -> str:
+    """Issue 21: the page budgets are SQLite's; PostgreSQL's figures are reported beside them
+    (here its server shares the two cores with the app and wrk, which a production set-up does not)."""
+    return (
+        "reported"
+        if ok is None
+        else ("reported: within SQLite's budget" if ok else "reported: under SQLite's budget")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -148,7 +158,7 @@ def print_table(r: dict, elapsed: float) -> None:
                     f"{f['rps']:.0f} req/s, p50/p95/p99 {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms "
                     f"(hello {f['hello_rps']:.0f} req/s){errors}",
                     f"{f['share']:.1%} of hello-world",
-                    verdict(f["ok"]),
+                    verdict(f["ok"]) if db == "SQLite" else reported(f["ok"]),
                 )
             )
         c = pages["concern"]
