@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from .common import BASE_URL, BIN, EXECUTIVE, MAIL_FROM, MANAGER, PASSWORD, ROOT, csrf
@@ -132,6 +133,7 @@ def open_trust(scale: str, seeded: Path | None = None):
     )
     migrate.upgrade(app)
     if seeded is not None:
+        _walkabout_now(app)
         return app, folder, 0.0
     started = time.perf_counter()
     seed = ["seed-demo", "--scale", scale, "--password", PASSWORD, "--force"]  # a throwaway bench trust
@@ -139,6 +141,28 @@ def open_trust(scale: str, seeded: Path | None = None):
     if result.exit_code:
         raise RuntimeError(result.output)
     return app, folder, time.perf_counter() - started
+
+
+def _walkabout_now(app) -> None:
+    """A kept trust may be from an earlier day: the demo executive's next planned walkabout is
+    moved to now, as seeding makes today's (set_up starts it)."""
+    from sqlmodel import select
+
+    from walkabout.db import session_scope
+    from walkabout.db_types import utcnow
+    from walkabout.models import User, Walkabout, WalkaboutStatus
+
+    with app.app_context(), session_scope(app) as session:
+        lead = session.exec(select(User).where(User.email == EXECUTIVE)).one()
+        now = utcnow()
+        planned = session.exec(
+            select(Walkabout)
+            .where(Walkabout.lead_id == lead.id, Walkabout.status == WalkaboutStatus.PLANNED)
+            .where(Walkabout.scheduled_start >= now - timedelta(hours=1))
+            .order_by(Walkabout.scheduled_start)
+        ).first()
+        if planned is not None and planned.scheduled_start > now + timedelta(hours=1):
+            planned.scheduled_start = now
 
 
 def set_up(app):

@@ -62,8 +62,6 @@ def _queue(count: int) -> list[int]:
     ids = []
     with app.app_context(), session_scope(app) as session:
         manager = session.exec(select(User).where(User.email == "manager@example.org")).one()
-        # One email per new action (a manager with many open actions gets them in the digest by default).
-        set_digest_choice(session, manager, False)
         concern = session.exec(
             select(Concern).where(Concern.deleted_at.is_(None)).order_by(Concern.id)
         ).first()
@@ -89,6 +87,10 @@ def _queue(count: int) -> list[int]:
                 subject_id=action.id,
             )
             ids.append(action.id)
+        # One email per new action. A manager owning 10 open actions gets them in the digest by
+        # default; the choice is stored only when it differs from that default, so it is made
+        # once the actions exist (whatever the demo manager owned before).
+        set_digest_choice(session, manager, False)
     return ids
 
 
