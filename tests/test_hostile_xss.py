@@ -3,11 +3,12 @@ in the notification emails (their HTML part) and as literal text in the follow-u
 summary PDF, for which WeasyPrint fetches nothing but the app's own files."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from email import policy
 from email.parser import BytesParser
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -85,13 +86,17 @@ def hostile_world(app, factory, tmp_path):
     site = factory.site(name=P("site name"))
     ward = factory.ward(site, name=P("ward name"), managers=(manager,))
     now = utcnow()
+    # Held today in London, whatever the hour (the Today tab lists it): from 2 hours ago or midnight.
+    london = ZoneInfo("Europe/London")
+    midnight = datetime.combine(now.astimezone(london).date(), time(0), london).astimezone(UTC)
+    start = max(now - timedelta(hours=2), midnight)
     done = factory.walkabout(
         ward,
         executive,
-        start=now - timedelta(hours=2),
+        start=start,
         status=WalkaboutStatus.COMPLETED,
-        started_at=now - timedelta(hours=2),
-        completed_at=now - timedelta(minutes=5),
+        started_at=start,
+        completed_at=max(start, now - timedelta(minutes=5)),
         focus=P("focus"),
         guests=P("guests"),
         notes=P("walkabout notes"),
