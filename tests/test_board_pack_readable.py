@@ -122,6 +122,8 @@ def test_a_month_not_over_is_provisional_everywhere(app, factory, client, time_m
     assert PdfReader(io.BytesIO(pack.pdf)).metadata.title.endswith("(provisional)")
     texts = page_texts(pack.pdf)
     assert all("PROVISIONAL" in text for text in texts), "every footer says provisional"
+    footer = re.compile(r"\d\d:\d\d · PROVISIONAL: ")
+    assert all(footer.search(text) for text in texts), "the footer reads as a sentence"
     assert "is not over" in texts[0]
     render_pages(pack.pdf, "provisional-pack")
     login(client, month.secretary.email)
