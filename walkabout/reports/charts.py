@@ -60,7 +60,8 @@ SPARK_SIZE = (200, 50, 5)  # width, height, padding in SVG units (the page scale
 
 @dataclass(frozen=True)
 class Series:
-    label: str
+    """One series of a chart (its key is printed by the page, from `legend`)."""
+
     values: Sequence[int | float | None]
     fill: str  # a colour, or url(#pattern) from `defs`
     dash: str | None = None  # lines only: an SVG dash array
@@ -216,16 +217,16 @@ def _lines(title: str, labels: list[str], series: list[Series], **size) -> str:
 
 
 def walkabouts_chart(trend: dict, title: str = "Walkabouts planned and held", **size) -> str:
-    series = [Series("Planned", trend["planned"], BLUE), Series("Held", trend["held"], GREY)]
+    series = [Series(trend["planned"], BLUE), Series(trend["held"], GREY)]
     return _bars(title, trend["labels"], series, stacked=False, **size)
 
 
 def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **size) -> str:
     # Low and moderate share a segment (as in the trend figures); it takes the low fill.
     series = [
-        Series("Low or moderate", trend["concerns_low_moderate"], _band_fill("low")),
-        Series("High", trend["concerns_high"], _band_fill("high")),
-        Series("Extreme", trend["concerns_extreme"], _band_fill("extreme")),
+        Series(trend["concerns_low_moderate"], _band_fill("low")),
+        Series(trend["concerns_high"], _band_fill("high")),
+        Series(trend["concerns_extreme"], _band_fill("extreme")),
     ]
     return _bars(title, trend["labels"], series, stacked=True, defs=_band_defs(["high"]), **size)
 
@@ -233,8 +234,8 @@ def concerns_chart(trend: dict, title: str = "Concerns raised, by risk band", **
 def actions_chart(trend: dict, title: str = "Actions opened, closed and overdue", **size) -> str:
     keys = ("actions_opened", "actions_closed", "actions_overdue")
     series = [
-        Series(label, trend[key], colour, dash)
-        for (label, (colour, dash, _css)), key in zip(LINES.items(), keys, strict=True)
+        Series(trend[key], colour, dash)
+        for (colour, dash, _css), key in zip(LINES.values(), keys, strict=True)
     ]
     return _lines(title, trend["labels"], series, **size)
 
